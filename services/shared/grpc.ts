@@ -1,0 +1,129 @@
+/**
+ * @module grpc
+ * What every gRPC service and client of Candid shares:
+ *  - `toGrpcError` / `fromGrpcError`: the one mapping between AppError and gRPC status. The code
+ *    travels in the `candid-error-code` trailer so the far side gets the exact AppError back;
+ *  - `startGrpcServer`: binds, registers the standard health service, and stops gracefully;
+ *  - `checkHealth`: the client side of grpc.health.v1 (the gateway's /readyz uses it).
+ */
+import * as grpc from "@grpc/grpc-js";
+import {
+  HealthCheckResponse_ServingStatus,
+  HealthClient,
+  HealthService,
+  type HealthServer,
+} from "../../proto/gen/grpc/health/v1/health";
+import { AppError, ERRORS, isErrorCode, toAppError } from "./errors";
+import type { Logger } from "./log";
+
+export const ERROR_CODE_KEY = "candid-error-code";
+
+/** Large blobs (8 MiB audio) plus framing must fit in one message. */
+export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
+
+export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+  "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+  "grpc.keepalive_time_ms": 20_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+  "grpc.keepalive_permit_without_calls": 1,
+};
+
+/** AppError (or anything) -> a gRPC ServiceError. Unknown errors are logged once and sent as INTERNAL. */
+export function toGrpcError(err: unknown, log?: Logger): Partial<grpc.StatusObject> {
+  const app = toAppError(err);
+  if (app.code === "INTERNAL") log?.error("internal error", { err: app.cause ?? err });
+  const metadata = new grpc.Metadata();
+  metadata.set(ERROR_CODE_KEY, app.code);
+  return {
+    code: app.spec.grpc,
+    details: app.code === "INTERNAL" ? "internal error" : app.message,
+    metadata,
+  };
+}
+
+/** A gRPC client error -> AppError. Transport failures become UPSTREAM_UNAVAILABLE. */
+export function fromGrpcError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as Partial<grpc.ServiceError>;
+  const code = e.metadata?.get(ERROR_CODE_KEY)?.[0];
+  if (isErrorCode(code)) return new AppError(code, e.details || undefined);
+  if (e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED || e.code === grpc.status.CANCELLED) {
+    return new AppError("UPSTREAM_UNAVAILABLE", e.details || "upstream service unavailable", {}, { cause: err });
+  }
+  return new AppError("INTERNAL", undefined, {}, { cause: err });
+}
+
+/** Wraps a unary handler: the implementation returns a value or throws; errors are mapped here. */
+export function unary<Req, Res>(log: Logger, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    fn(call.request).then(
+      (res) => callback(null, res),
+      (err) => callback(toGrpcError(err, log) as grpc.ServiceError),
+    );
+  };
+}
+
+export interface GrpcService {
+  definition: grpc.ServiceDefinition;
+  implementation: grpc.UntypedServiceImplementation;
+}
+
+export interface RunningGrpcServer {
+  server: grpc.Server;
+  port: number;
+  /** Stops accepting calls, waits up to graceMs for running ones, then forces. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startGrpcServer(opts: {
+  address: string;
+  services: GrpcService[];
+  /** Answers grpc.health.v1 Check; false reports NOT_SERVING. */
+  healthy: () => Promise<boolean>;
+}): Promise<RunningGrpcServer> {
+  const server = new grpc.Server(CHANNEL_OPTIONS);
+  for (const s of opts.services) server.addService(s.definition, s.implementation);
+  const health: HealthServer = {
+    check: (_call, callback) => {
+      opts.healthy().then(
+        (ok) => callback(null, { status: ok ? HealthCheckResponse_ServingStatus.SERVING : HealthCheckResponse_ServingStatus.NOT_SERVING }),
+        () => callback(null, { status: HealthCheckResponse_ServingStatus.NOT_SERVING }),
+      );
+    },
+  };
+  server.addService(HealthService, health);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(opts.address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return {
+    server,
+    port,
+    stop: (graceMs = 5000) =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}
+
+/** True when the service at `address` answers SERVING within timeoutMs. */
+export function checkHealth(client: HealthClient, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    client.check({ service: "" }, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
+      resolve(!err && res?.status === HealthCheckResponse_ServingStatus.SERVING),
+    );
+  });
+}
+
+export function healthClient(address: string): HealthClient {
+  return new HealthClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+}
+
+export { ERRORS };

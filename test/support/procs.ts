@@ -1,0 +1,115 @@
+/**
+ * @module procs
+ * Starts Candid services as separate OS processes for integration tests, the way `npm start`
+ * does: `bun services/<name>/main.ts` with env vars. Captures their output (JSON logs) for
+ * assertions and for printing when a test fails, and always kills them afterwards.
+ */
+import { createServer } from "node:net";
+import { resolve } from "node:path";
+import type { Subprocess } from "bun";
+
+export const REPO_ROOT = resolve(import.meta.dir, "../..");
+
+/** A free TCP port on 127.0.0.1 (bound then released). */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? res(addr.port) : rej(new Error("no port"))));
+    });
+  });
+}
+
+export interface ServiceProc {
+  name: string;
+  proc: Subprocess;
+  /** Everything the process wrote so far (stdout + stderr). */
+  output(): string;
+  /** Parsed JSON log lines so far. */
+  logs(): Array<Record<string, unknown>>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+async function pump(stream: ReadableStream<Uint8Array> | null | undefined, sink: string[], echo: boolean, name: string) {
+  if (!stream) return;
+  const dec = new TextDecoder();
+  for await (const chunk of stream) {
+    const text = dec.decode(chunk, { stream: true });
+    sink.push(text);
+    if (echo) process.stderr.write(text.replace(/^/gm, `[${name}] `));
+  }
+}
+
+/**
+ * Spawns `bun <entry>` with env (merged over process.env) and waits until `ready()` is true.
+ * Set CANDID_TEST_ECHO=1 to see service output live.
+ */
+export async function startService(opts: {
+  name: string;
+  entry: string;
+  env: Record<string, string>;
+  ready: () => Promise<boolean>;
+  timeoutMs?: number;
+}): Promise<ServiceProc> {
+  const chunks: string[] = [];
+  const echo = process.env.CANDID_TEST_ECHO === "1";
+  const proc = Bun.spawn([process.execPath, resolve(REPO_ROOT, opts.entry)], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...opts.env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  void pump(proc.stdout as ReadableStream<Uint8Array>, chunks, echo, opts.name);
+  void pump(proc.stderr as ReadableStream<Uint8Array>, chunks, echo, opts.name);
+  const svc: ServiceProc = {
+    name: opts.name,
+    proc,
+    output: () => chunks.join(""),
+    logs: () =>
+      chunks
+        .join("")
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .flatMap((l) => {
+          try {
+            return [JSON.parse(l)];
+          } catch {
+            return [];
+          }
+        }),
+    async stop(signal = "SIGTERM") {
+      if (proc.exitCode !== null || proc.signalCode) return proc.exitCode;
+      proc.kill(signal);
+      const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+      const code = await proc.exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`${opts.name} exited with ${proc.exitCode} during start:\n${svc.output()}`);
+    if (await opts.ready().catch(() => false)) return svc;
+    await Bun.sleep(100);
+  }
+  await svc.stop("SIGKILL");
+  throw new Error(`${opts.name} not ready after ${opts.timeoutMs ?? 30_000} ms:\n${svc.output()}`);
+}
+
+/** GET url and true on a 2xx. */
+export async function httpOk(url: string): Promise<boolean> {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** A short random id for names of test databases, buckets and folders. */
+export function testId(prefix = "t"): string {
+  return `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+}
