@@ -96,3 +96,16 @@ export function loadEnv<S extends Shape>(shape: S, env: Record<string, string | 
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(out) as Config<S>;
 }
+
+/** For main.ts files: loadEnv, or print every problem and exit with status 2. */
+export function loadEnvOrExit<S extends Shape>(shape: S): Config<S> {
+  try {
+    return loadEnv(shape);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+}

@@ -36,8 +36,11 @@ export interface ServiceProc {
 async function pump(stream: ReadableStream<Uint8Array> | null | undefined, sink: string[], echo: boolean, name: string) {
   if (!stream) return;
   const dec = new TextDecoder();
-  for await (const chunk of stream) {
-    const text = dec.decode(chunk, { stream: true });
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const text = dec.decode(value, { stream: true });
     sink.push(text);
     if (echo) process.stderr.write(text.replace(/^/gm, `[${name}] `));
   }

@@ -1,0 +1,62 @@
+/**
+ * @module binary-frame
+ * The browser → gateway binary frame of the Candid WebSocket protocol. Byte layout (big-endian):
+ *
+ *   offset  size  field
+ *   0       36    session_id   ASCII, canonical lowercase UUID "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+ *   36      1     type         'a' (0x61) = audio chunk, 'f' (0x66) = camera frame
+ *   37      4     index        uint32: chunk_index for 'a', frame_index for 'f'
+ *   41      n     blob         the media bytes (WebM/MP4 audio, JPEG frame), n >= 0
+ *
+ * Pure and dependency-free: the gateway and the web client both import it.
+ */
+import { WireError } from "./errors";
+
+export const SESSION_ID_BYTES = 36;
+export const HEADER_BYTES = 41;
+export const MAX_INDEX = 0xffff_ffff;
+
+export type BlobKind = "audio" | "frame";
+
+const TYPE_BYTE: Record<BlobKind, number> = { audio: 0x61, frame: 0x66 };
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** True for a canonical lowercase UUID string (any version). */
+export function isCanonicalUuid(s: unknown): s is string {
+  return typeof s === "string" && UUID_RE.test(s);
+}
+
+export interface BinaryFrame {
+  sessionId: string;
+  kind: BlobKind;
+  index: number;
+  /** A view into the received buffer: no copy. */
+  blob: Uint8Array;
+}
+
+export function encodeBinaryFrame(sessionId: string, kind: BlobKind, index: number, blob: Uint8Array): Uint8Array {
+  if (!isCanonicalUuid(sessionId)) throw new WireError("INVALID_SESSION_ID", "session_id must be a canonical lowercase UUID");
+  if (!Number.isInteger(index) || index < 0 || index > MAX_INDEX) throw new WireError("INVALID_MESSAGE", "index must be a uint32", { field: "index" });
+  const out = new Uint8Array(HEADER_BYTES + blob.byteLength);
+  for (let i = 0; i < SESSION_ID_BYTES; i++) out[i] = sessionId.charCodeAt(i);
+  out[36] = TYPE_BYTE[kind];
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(37, index, false);
+  out.set(blob, HEADER_BYTES);
+  return out;
+}
+
+/** Parses a binary frame; throws WireError MALFORMED_BINARY_HEADER when the header is unusable. */
+export function decodeBinaryFrame(buf: Uint8Array): BinaryFrame {
+  if (buf.byteLength < HEADER_BYTES) {
+    throw new WireError("MALFORMED_BINARY_HEADER", `binary frame of ${buf.byteLength} bytes is shorter than the ${HEADER_BYTES}-byte header`);
+  }
+  let sessionId = "";
+  for (let i = 0; i < SESSION_ID_BYTES; i++) sessionId += String.fromCharCode(buf[i]!);
+  if (!isCanonicalUuid(sessionId)) throw new WireError("MALFORMED_BINARY_HEADER", "binary header session_id is not a canonical lowercase UUID");
+  const t = buf[36];
+  const kind: BlobKind | undefined = t === 0x61 ? "audio" : t === 0x66 ? "frame" : undefined;
+  if (!kind) throw new WireError("MALFORMED_BINARY_HEADER", "binary header type must be 'a' or 'f'");
+  const index = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(37, false);
+  return { sessionId, kind, index, blob: buf.subarray(HEADER_BYTES) };
+}

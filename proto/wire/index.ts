@@ -1,0 +1,5 @@
+/** The Candid WebSocket protocol: binary frame codec, JSON messages, sniffing, error codes. */
+export * from "./binary-frame";
+export * from "./errors";
+export * from "./messages";
+export * from "./sniff";

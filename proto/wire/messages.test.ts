@@ -1,0 +1,101 @@
+import { describe, expect, test } from "bun:test";
+import { WireError } from "./errors";
+import { parseClientMessage } from "./messages";
+import { isJpeg, sniffAudio } from "./sniff";
+
+const SID = "0f8fad5b-d9cb-469f-a165-70867728950e";
+const T0 = "2025-12-16T10:30:00Z";
+const T1 = "2025-12-16T10:30:10Z";
+
+const audio = { type: "audio_metadata", session_id: SID, chunk_index: 0, start_timestamp: T0, end_timestamp: T1, duration_ms: 10000, size: 123456 };
+const frame = { type: "frame_metadata", session_id: SID, frame_index: 0, chunk_index: 0, timestamp: "2025-12-16T10:30:02Z", offset_ms: 2000, size: 45678 };
+const complete = { type: "session_complete", session_id: SID, timestamp: "2025-12-16T10:35:00Z", total_chunks: 30, total_frames: 150 };
+const init = { type: "session_init", session_id: SID, interview_session_id: 123, user_id: 1, timestamp: T0 };
+
+function fails(msg: unknown, code: string, field?: string) {
+  try {
+    parseClientMessage(typeof msg === "string" ? msg : JSON.stringify(msg));
+  } catch (e) {
+    expect(e).toBeInstanceOf(WireError);
+    expect((e as WireError).code).toBe(code as WireError["code"]);
+    if (field) expect((e as WireError).details.field).toBe(field);
+    return;
+  }
+  throw new Error(`expected ${code} for ${JSON.stringify(msg)}`);
+}
+
+describe("parseClientMessage", () => {
+  test("accepts the specification's examples unchanged", () => {
+    expect(parseClientMessage(JSON.stringify(init))).toEqual(init as never);
+    expect(parseClientMessage(JSON.stringify(audio))).toEqual(audio as never);
+    expect(parseClientMessage(JSON.stringify(frame))).toEqual(frame as never);
+    expect(parseClientMessage(JSON.stringify(complete))).toEqual(complete as never);
+  });
+
+  test("session_init: optional fields default to null", () => {
+    expect(parseClientMessage(JSON.stringify({ type: "session_init", session_id: SID }))).toEqual({
+      type: "session_init", session_id: SID, interview_session_id: null, user_id: null, timestamp: null,
+    });
+  });
+
+  test("ignores unknown extra fields", () => {
+    expect(parseClientMessage(JSON.stringify({ ...audio, extra: "x" }))).toEqual(audio as never);
+  });
+
+  test("bad JSON and non-objects", () => {
+    fails("{not json", "INVALID_JSON");
+    fails("[1,2]", "INVALID_JSON");
+    fails("null", "INVALID_JSON");
+    fails("42", "INVALID_JSON");
+  });
+
+  test("unknown or missing type", () => {
+    fails({ type: "audio_blob", session_id: SID }, "UNKNOWN_MESSAGE_TYPE");
+    fails({ session_id: SID }, "UNKNOWN_MESSAGE_TYPE");
+    fails({ type: 7 }, "UNKNOWN_MESSAGE_TYPE");
+  });
+
+  test("session ids must be canonical lowercase UUIDs", () => {
+    for (const bad of ["test-123", SID.toUpperCase(), ` ${SID}`, 5, null]) {
+      fails({ ...init, session_id: bad }, "INVALID_SESSION_ID", "session_id");
+      fails({ ...audio, session_id: bad }, "INVALID_SESSION_ID", "session_id");
+    }
+    fails({ type: "session_init" }, "INVALID_SESSION_ID");
+  });
+
+  test("integers must be non-negative safe integers", () => {
+    for (const bad of [-1, 1.5, "3", true, 2 ** 53, 1e300]) {
+      fails({ ...audio, chunk_index: bad }, "INVALID_MESSAGE", "chunk_index");
+      fails({ ...audio, size: bad }, "INVALID_MESSAGE", "size");
+      fails({ ...frame, offset_ms: bad }, "INVALID_MESSAGE", "offset_ms");
+      fails({ ...complete, total_frames: bad }, "INVALID_MESSAGE", "total_frames");
+      fails({ ...init, interview_session_id: bad }, "INVALID_MESSAGE", "interview_session_id");
+    }
+    fails({ ...audio, duration_ms: undefined }, "INVALID_MESSAGE", "duration_ms");
+    fails({ ...frame, frame_index: 2 ** 32 }, "INVALID_MESSAGE", "frame_index");
+  });
+
+  test("timestamps must be ISO 8601", () => {
+    for (const bad of ["yesterday", "2025-12-16", "2025-13-45T10:30:00Z", 1734345000000, ""]) {
+      fails({ ...audio, start_timestamp: bad }, "INVALID_MESSAGE", "start_timestamp");
+      fails({ ...frame, timestamp: bad }, "INVALID_MESSAGE", "timestamp");
+    }
+    expect(parseClientMessage(JSON.stringify({ ...frame, timestamp: "2025-12-16T10:30:02.123+01:00" }))).toBeTruthy();
+    fails({ ...audio, start_timestamp: T1, end_timestamp: T0 }, "INVALID_MESSAGE", "end_timestamp");
+  });
+});
+
+describe("sniff", () => {
+  test("audio", () => {
+    expect(sniffAudio(new Uint8Array([0x1a, 0x45, 0xdf, 0xa3, 0x9f]))).toBe("audio/webm");
+    expect(sniffAudio(new Uint8Array([0, 0, 0, 0x20, 0x66, 0x74, 0x79, 0x70, 0x69]))).toBe("audio/mp4");
+    expect(sniffAudio(new Uint8Array([0xff, 0xd8, 0xff, 0xe0]))).toBeNull();
+    expect(sniffAudio(new Uint8Array([0x1a, 0x45]))).toBeNull();
+    expect(sniffAudio(new TextEncoder().encode("RIFF....WAVE"))).toBeNull();
+  });
+  test("jpeg", () => {
+    expect(isJpeg(new Uint8Array([0xff, 0xd8, 0xff, 0xe0]))).toBe(true);
+    expect(isJpeg(new Uint8Array([0xff, 0xd8]))).toBe(false);
+    expect(isJpeg(new Uint8Array([0x89, 0x50, 0x4e, 0x47]))).toBe(false);
+  });
+});

@@ -1,0 +1,176 @@
+/**
+ * @module messages
+ * The JSON messages of the Candid WebSocket protocol (field names exactly as the specification
+ * writes them) and a strict parser for the client → server ones.
+ *
+ * Validation rules: session ids are canonical lowercase UUIDs; integers are non-negative safe
+ * integers (indices also fit uint32, the binary header's width); timestamps are ISO 8601 strings
+ * with a date and time ("2025-12-16T10:30:00Z", offsets and fractions allowed). Unknown extra
+ * fields are ignored, so older gateways accept newer clients.
+ */
+import { isCanonicalUuid, MAX_INDEX } from "./binary-frame";
+import { WireError } from "./errors";
+
+export interface SessionInit {
+  type: "session_init";
+  session_id: string;
+  interview_session_id: number | null;
+  user_id: number | null;
+  timestamp: string | null;
+}
+export interface AudioMetadata {
+  type: "audio_metadata";
+  session_id: string;
+  chunk_index: number;
+  start_timestamp: string;
+  end_timestamp: string;
+  duration_ms: number;
+  size: number;
+}
+export interface FrameMetadata {
+  type: "frame_metadata";
+  session_id: string;
+  frame_index: number;
+  chunk_index: number;
+  timestamp: string;
+  offset_ms: number;
+  size: number;
+}
+export interface SessionComplete {
+  type: "session_complete";
+  session_id: string;
+  timestamp: string | null;
+  total_chunks: number;
+  total_frames: number;
+}
+export type ClientMessage = SessionInit | AudioMetadata | FrameMetadata | SessionComplete;
+
+export interface SessionInitAck {
+  type: "session_init_ack";
+  session_id: string;
+  status: "ready";
+}
+export interface AudioAck {
+  type: "audio_ack";
+  chunk_index: number;
+}
+export interface FrameAck {
+  type: "frame_ack";
+  frame_index: number;
+}
+/** Our answer to session_complete: what is stored, and which claimed indices are missing. */
+export interface SessionCompleteAck {
+  type: "session_complete_ack";
+  session_id: string;
+  status: "completed";
+  total_chunks: number;
+  total_frames: number;
+  missing_chunks: number[];
+  missing_frames: number[];
+}
+export interface ErrorMessage {
+  type: "error";
+  code: string;
+  message: string;
+  chunk_index?: number;
+  frame_index?: number;
+  field?: string;
+}
+export type ServerMessage = SessionInitAck | AudioAck | FrameAck | SessionCompleteAck | ErrorMessage;
+
+const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** Milliseconds since the epoch of a valid protocol timestamp (see isoToMs for the format). */
+export function isoToMs(s: string): number {
+  return Date.parse(s);
+}
+
+type Obj = Record<string, unknown>;
+
+function invalid(field: string, what: string): WireError {
+  return new WireError("INVALID_MESSAGE", `${field} ${what}`, { field });
+}
+
+function uint(o: Obj, field: string, max = Number.MAX_SAFE_INTEGER): number {
+  const v = o[field];
+  if (v === undefined || v === null) throw invalid(field, "is required");
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw invalid(field, "must be a non-negative integer");
+  if (v > max) throw invalid(field, `must be at most ${max}`);
+  return v;
+}
+
+function optUint(o: Obj, field: string): number | null {
+  return o[field] === undefined || o[field] === null ? null : uint(o, field);
+}
+
+function timestamp(o: Obj, field: string): string {
+  const v = o[field];
+  if (v === undefined || v === null) throw invalid(field, "is required");
+  if (typeof v !== "string" || !ISO_RE.test(v) || Number.isNaN(Date.parse(v))) throw invalid(field, "must be an ISO 8601 timestamp");
+  return v;
+}
+
+function optTimestamp(o: Obj, field: string): string | null {
+  return o[field] === undefined || o[field] === null ? null : timestamp(o, field);
+}
+
+function sessionId(o: Obj): string {
+  const v = o.session_id;
+  if (!isCanonicalUuid(v)) throw new WireError("INVALID_SESSION_ID", "session_id must be a canonical lowercase UUID", { field: "session_id" });
+  return v;
+}
+
+/** Parses and validates one text frame. Throws WireError; never returns a half-valid message. */
+export function parseClientMessage(text: string): ClientMessage {
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch {
+    throw new WireError("INVALID_JSON", "message is not valid JSON");
+  }
+  if (typeof o !== "object" || o === null || Array.isArray(o)) throw new WireError("INVALID_JSON", "message must be a JSON object");
+  const m = o as Obj;
+  switch (m.type) {
+    case "session_init":
+      return {
+        type: "session_init",
+        session_id: sessionId(m),
+        interview_session_id: optUint(m, "interview_session_id"),
+        user_id: optUint(m, "user_id"),
+        timestamp: optTimestamp(m, "timestamp"),
+      };
+    case "audio_metadata": {
+      const msg: AudioMetadata = {
+        type: "audio_metadata",
+        session_id: sessionId(m),
+        chunk_index: uint(m, "chunk_index", MAX_INDEX),
+        start_timestamp: timestamp(m, "start_timestamp"),
+        end_timestamp: timestamp(m, "end_timestamp"),
+        duration_ms: uint(m, "duration_ms"),
+        size: uint(m, "size"),
+      };
+      if (isoToMs(msg.end_timestamp) < isoToMs(msg.start_timestamp)) throw invalid("end_timestamp", "must not be before start_timestamp");
+      return msg;
+    }
+    case "frame_metadata":
+      return {
+        type: "frame_metadata",
+        session_id: sessionId(m),
+        frame_index: uint(m, "frame_index", MAX_INDEX),
+        chunk_index: uint(m, "chunk_index", MAX_INDEX),
+        timestamp: timestamp(m, "timestamp"),
+        offset_ms: uint(m, "offset_ms"),
+        size: uint(m, "size"),
+      };
+    case "session_complete":
+      return {
+        type: "session_complete",
+        session_id: sessionId(m),
+        timestamp: optTimestamp(m, "timestamp"),
+        total_chunks: uint(m, "total_chunks", MAX_INDEX + 1),
+        total_frames: uint(m, "total_frames", MAX_INDEX + 1),
+      };
+    default:
+      throw new WireError("UNKNOWN_MESSAGE_TYPE", typeof m.type === "string" ? `unknown message type ${JSON.stringify(m.type.slice(0, 40))}` : "message has no string `type`");
+  }
+}

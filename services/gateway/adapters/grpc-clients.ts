@@ -1,0 +1,215 @@
+/**
+ * @module grpc-clients
+ * The gateway's ports (core/ports.ts) over gRPC. Blob writes and row inserts, the hot path, go
+ * through a StreamPool of long-lived bidirectional streams (PutBlobs / RecordBlobs); everything
+ * else is a unary call with a deadline. gRPC errors come back as the AppError the service threw
+ * (fromGrpcError); a transport failure is UPSTREAM_UNAVAILABLE, so the client re-sends.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { BlobKind, WriteOutcome as PbOutcome } from "../../../proto/gen/media/v1/common";
+import {
+  MetadataServiceClient,
+  type RecordBlobsRequest,
+  type RecordBlobsResponse,
+  SessionStatus,
+  type SessionInfo,
+} from "../../../proto/gen/media/v1/metadata";
+import { type PutBlobsRequest, type PutBlobsResponse, StorageServiceClient } from "../../../proto/gen/media/v1/storage";
+import { AppError, isErrorCode } from "../../shared/errors";
+import { CHANNEL_OPTIONS, checkHealth, fromGrpcError, healthClient } from "../../shared/grpc";
+import { StreamPool } from "../../shared/stream-pool";
+import type {
+  AudioRecord,
+  BlobRef,
+  BlobStorage,
+  CompleteResult,
+  FrameRecord,
+  MetadataStore,
+  SessionSummary,
+  WriteOutcome,
+} from "../core/ports";
+
+export interface ClientOptions {
+  /** Parallel streams for the hot path. */
+  streams: number;
+  /** Deadline of one call or stream item, in ms. */
+  timeoutMs: number;
+}
+
+function outcomeOf(o: PbOutcome, error: { code: string; message: string } | undefined): WriteOutcome {
+  if (error) throw new AppError(isErrorCode(error.code) ? error.code : "INTERNAL", error.message || undefined);
+  if (o === PbOutcome.WRITE_OUTCOME_CREATED) return "created";
+  if (o === PbOutcome.WRITE_OUTCOME_IDENTICAL) return "identical";
+  if (o === PbOutcome.WRITE_OUTCOME_CONFLICT) return "conflict";
+  throw new AppError("INTERNAL", `unexpected outcome ${o}`);
+}
+
+function unaryCall<Req, Res>(
+  fn: (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
+  req: Req,
+  timeoutMs: number,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    fn(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
+  });
+}
+
+const pbKind = (k: BlobRef["kind"]) => (k === "audio" ? BlobKind.BLOB_KIND_AUDIO : BlobKind.BLOB_KIND_FRAME);
+const pbRef = (r: BlobRef) => ({ sessionId: r.sessionId, kind: pbKind(r.kind), index: r.index, mediaType: r.mediaType });
+
+export class StorageGrpcClient implements BlobStorage {
+  private readonly client: StorageServiceClient;
+  private readonly pool: StreamPool<PutBlobsRequest, PutBlobsResponse>;
+  private readonly health;
+
+  constructor(address: string, private readonly opts: ClientOptions) {
+    this.client = new StorageServiceClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.health = healthClient(address);
+    this.pool = new StreamPool({
+      open: () => this.client.putBlobs(),
+      streams: opts.streams,
+      timeoutMs: opts.timeoutMs,
+      idOf: (res) => res.requestId,
+      withId: (req, id) => ({ ...req, requestId: id }),
+    });
+  }
+
+  async put(ref: BlobRef, data: Uint8Array, sha256Hex: string) {
+    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength); // a view, not a copy
+    const res = await this.pool.call({ requestId: 0, ref: pbRef(ref), data: bytes, sha256Hex });
+    return { outcome: outcomeOf(res.outcome, res.error), location: res.location };
+  }
+
+  async delete(ref: BlobRef): Promise<void> {
+    await unaryCall(this.client.deleteBlob.bind(this.client), { ref: pbRef(ref) }, this.opts.timeoutMs);
+  }
+
+  ready(): Promise<boolean> {
+    return checkHealth(this.health);
+  }
+
+  close(): void {
+    this.pool.close();
+    this.client.close();
+    this.health.close();
+  }
+}
+
+const STATUS: Record<number, SessionSummary["status"]> = {
+  [SessionStatus.SESSION_STATUS_ACTIVE]: "active",
+  [SessionStatus.SESSION_STATUS_COMPLETED]: "completed",
+  [SessionStatus.SESSION_STATUS_ABANDONED]: "abandoned",
+};
+
+function summary(s: SessionInfo | undefined): SessionSummary {
+  if (!s) throw new AppError("INTERNAL", "metadata answered without a session");
+  return {
+    sessionId: s.sessionId,
+    status: STATUS[s.status] ?? "active",
+    totalChunks: s.totalChunks,
+    totalFrames: s.totalFrames,
+    startedAtMs: s.startedAtMs,
+    lastActivityMs: s.lastActivityMs,
+  };
+}
+
+export class MetadataGrpcClient implements MetadataStore {
+  private readonly client: MetadataServiceClient;
+  private readonly pool: StreamPool<RecordBlobsRequest, RecordBlobsResponse>;
+  private readonly health;
+
+  constructor(address: string, private readonly opts: ClientOptions) {
+    this.client = new MetadataServiceClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.health = healthClient(address);
+    this.pool = new StreamPool({
+      open: () => this.client.recordBlobs(),
+      streams: opts.streams,
+      timeoutMs: opts.timeoutMs,
+      idOf: (res) => res.requestId,
+      withId: (req, id) => ({ ...req, requestId: id }),
+    });
+  }
+
+  async openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null; storagePath: string }) {
+    const res = await unaryCall(
+      this.client.openSession.bind(this.client),
+      {
+        sessionId: p.sessionId,
+        interviewSessionId: p.interviewSessionId ?? 0,
+        hasInterviewSessionId: p.interviewSessionId !== null,
+        userId: p.userId ?? 0,
+        hasUserId: p.userId !== null,
+        storagePath: p.storagePath,
+      },
+      this.opts.timeoutMs,
+    );
+    return { resumed: res.resumed };
+  }
+
+  async recordAudio(r: AudioRecord): Promise<WriteOutcome> {
+    const res = await this.pool.call({
+      requestId: 0,
+      item: {
+        $case: "audio",
+        value: {
+          sessionId: r.sessionId,
+          chunkIndex: r.chunkIndex,
+          filePath: r.location,
+          fileSize: r.size,
+          mimeType: r.mediaType,
+          startTimestampMs: r.startMs,
+          endTimestampMs: r.endMs,
+          durationMs: r.durationMs,
+          sha256Hex: r.sha256Hex,
+        },
+      },
+    });
+    return outcomeOf(res.outcome, res.error);
+  }
+
+  async recordFrame(r: FrameRecord): Promise<WriteOutcome> {
+    const res = await this.pool.call({
+      requestId: 0,
+      item: {
+        $case: "frame",
+        value: {
+          sessionId: r.sessionId,
+          frameIndex: r.frameIndex,
+          chunkIndex: r.chunkIndex,
+          filePath: r.location,
+          fileSize: r.size,
+          mimeType: r.mediaType,
+          timestampMs: r.timestampMs,
+          offsetMs: r.offsetMs,
+          sha256Hex: r.sha256Hex,
+        },
+      },
+    });
+    return outcomeOf(res.outcome, res.error);
+  }
+
+  async completeSession(p: { sessionId: string; totalChunks: number; totalFrames: number }): Promise<CompleteResult> {
+    const res = await unaryCall(this.client.completeSession.bind(this.client), p, this.opts.timeoutMs);
+    return { session: summary(res.session), missingChunks: res.missingChunkIndices, missingFrames: res.missingFrameIndices };
+  }
+
+  async status(sessionId: string): Promise<SessionSummary> {
+    const res = await unaryCall(this.client.getSessionStatus.bind(this.client), { sessionId }, this.opts.timeoutMs);
+    return summary(res.session);
+  }
+
+  async createInterviewSession(title: string): Promise<number> {
+    const res = await unaryCall(this.client.createInterviewSession.bind(this.client), { title }, this.opts.timeoutMs);
+    return res.interviewSessionId;
+  }
+
+  ready(): Promise<boolean> {
+    return checkHealth(this.health);
+  }
+
+  close(): void {
+    this.pool.close();
+    this.client.close();
+    this.health.close();
+  }
+}

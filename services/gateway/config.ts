@@ -1,0 +1,28 @@
+/** The gateway's configuration: every variable it reads, with its default. */
+import { int, list, loadEnv, optStr, str } from "../shared/config";
+
+export const gatewayConfigShape = {
+  port: int("GATEWAY_PORT", 8000),
+  host: str("GATEWAY_HOST", "0.0.0.0"),
+  storageAddr: str("STORAGE_ADDR", "127.0.0.1:50051"),
+  metadataAddr: str("METADATA_ADDR", "127.0.0.1:50052"),
+  /** Largest audio chunk, bytes (8 MiB). */
+  maxAudioBytes: int("GATEWAY_MAX_AUDIO_BYTES", 8 * 1024 * 1024),
+  /** Largest frame, bytes (2 MiB). */
+  maxFrameBytes: int("GATEWAY_MAX_FRAME_BYTES", 2 * 1024 * 1024),
+  /** Metadata messages waiting for their blobs, per connection. */
+  maxPending: int("GATEWAY_MAX_PENDING", 256),
+  /** How long announced metadata waits for its blob, ms. */
+  pendingTtlMs: int("GATEWAY_PENDING_TTL_MS", 120_000),
+  /** Blobs being stored at once, per connection. */
+  maxInFlight: int("GATEWAY_MAX_IN_FLIGHT", 64),
+  /** Parallel gRPC streams to each upstream service. */
+  upstreamStreams: int("GATEWAY_UPSTREAM_STREAMS", 4),
+  /** Deadline of one upstream call, ms. */
+  upstreamTimeoutMs: int("GATEWAY_UPSTREAM_TIMEOUT_MS", 10_000),
+  /** Origins allowed to call the HTTP API from a browser; "*" for any. */
+  corsAllowedOrigins: list("CORS_ALLOWED_ORIGINS", ["*"]),
+  /** How long shutdown waits for in-flight blobs, ms. */
+  shutdownGraceMs: int("GATEWAY_SHUTDOWN_GRACE_MS", 10_000),
+  logLevel: optStr("LOG_LEVEL"),
+};

@@ -1,0 +1,449 @@
+import { beforeEach, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { encodeBinaryFrame, type ServerMessage } from "../../../proto/wire";
+import { AppError } from "../../shared/errors";
+import type { AudioRecord, BlobRef, BlobStorage, FrameRecord, MetadataStore, WriteOutcome } from "./ports";
+import { SessionRegistry } from "./registry";
+import { type Limits, StreamSession } from "./stream-session";
+
+const SID = "0f8fad5b-d9cb-469f-a165-70867728950e";
+const OTHER = "1b4e28ba-2fa1-41d2-883f-0016d3cca427";
+const WEBM = new Uint8Array([0x1a, 0x45, 0xdf, 0xa3, 1, 2, 3, 4]);
+const MP4 = new Uint8Array([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70, 9]);
+const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 5, 6]);
+const T0 = "2025-12-16T10:30:00Z";
+const T1 = "2025-12-16T10:30:10Z";
+
+const sha = (d: Uint8Array) => createHash("sha256").update(d).digest("hex");
+const key = (r: BlobRef) => `${r.sessionId}/${r.kind}/${r.index}`;
+
+/** In-memory fakes of the two services, with the same create-only / idempotent semantics. */
+class FakeStorage implements BlobStorage {
+  blobs = new Map<string, { sha: string; mediaType: string }>();
+  puts = 0;
+  failNext: AppError | null = null;
+  async put(ref: BlobRef, _data: Uint8Array, sha256Hex: string) {
+    this.puts++;
+    if (this.failNext) {
+      const e = this.failNext;
+      this.failNext = null;
+      throw e;
+    }
+    const k = `${key(ref)}.${ref.mediaType}`;
+    const have = this.blobs.get(k);
+    const loc = `/store/${k}`;
+    if (!have) {
+      this.blobs.set(k, { sha: sha256Hex, mediaType: ref.mediaType });
+      return { outcome: "created" as WriteOutcome, location: loc };
+    }
+    return { outcome: (have.sha === sha256Hex ? "identical" : "conflict") as WriteOutcome, location: loc };
+  }
+  async delete(ref: BlobRef) {
+    this.blobs.delete(`${key(ref)}.${ref.mediaType}`);
+  }
+}
+
+class FakeMetadata implements MetadataStore {
+  sessions = new Map<string, { completed: boolean; interview: number | null }>();
+  audio = new Map<string, AudioRecord>();
+  frames = new Map<string, FrameRecord>();
+  failOpen: AppError | null = null;
+  async openSession(p: { sessionId: string; interviewSessionId: number | null }) {
+    if (this.failOpen) throw this.failOpen;
+    if (p.interviewSessionId === 404) throw new AppError("INTERVIEW_SESSION_NOT_FOUND");
+    const s = this.sessions.get(p.sessionId);
+    if (s?.completed) throw new AppError("SESSION_COMPLETED");
+    if (!s) this.sessions.set(p.sessionId, { completed: false, interview: p.interviewSessionId });
+    return { resumed: !!s };
+  }
+  private rec<T extends { sha256Hex: string }>(m: Map<string, T>, k: string, r: T): WriteOutcome {
+    const have = m.get(k);
+    if (!have) {
+      m.set(k, r);
+      return "created";
+    }
+    return have.sha256Hex === r.sha256Hex ? "identical" : "conflict";
+  }
+  async recordAudio(r: AudioRecord) {
+    return this.rec(this.audio, `${r.sessionId}/${r.chunkIndex}`, r);
+  }
+  async recordFrame(r: FrameRecord) {
+    return this.rec(this.frames, `${r.sessionId}/${r.frameIndex}`, r);
+  }
+  async completeSession(p: { sessionId: string; totalChunks: number; totalFrames: number }) {
+    this.sessions.get(p.sessionId)!.completed = true;
+    const chunks = [...this.audio.values()].filter((a) => a.sessionId === p.sessionId).map((a) => a.chunkIndex);
+    const frames = [...this.frames.values()].filter((a) => a.sessionId === p.sessionId).map((a) => a.frameIndex);
+    const missing = (n: number, have: number[]) => [...Array(n).keys()].filter((i) => !have.includes(i));
+    return {
+      session: { sessionId: p.sessionId, status: "completed" as const, totalChunks: chunks.length, totalFrames: frames.length, startedAtMs: 1, lastActivityMs: 2 },
+      missingChunks: missing(p.totalChunks, chunks),
+      missingFrames: missing(p.totalFrames, frames),
+    };
+  }
+}
+
+const limits: Limits = { maxAudioBytes: 64, maxFrameBytes: 32, maxPending: 4, pendingTtlMs: 1000, maxInFlight: 2 };
+
+let storage: FakeStorage;
+let metadata: FakeMetadata;
+let registry: SessionRegistry;
+let now: number;
+
+function connect() {
+  const sent: ServerMessage[] = [];
+  const closed: Array<{ code: number; reason: string }> = [];
+  const events = { acked: [] as string[], rejected: [] as string[] };
+  const s = new StreamSession({
+    storage,
+    metadata,
+    registry,
+    limits,
+    now: () => now,
+    sha256Hex: sha,
+    send: (m) => sent.push(m),
+    close: (code, reason) => closed.push({ code, reason }),
+    events: {
+      acked: (kind, _b, _l, outcome) => events.acked.push(`${kind}:${outcome}`),
+      rejected: (code) => events.rejected.push(code),
+      internal: () => {},
+      opened: () => {},
+      completed: () => {},
+    },
+  });
+  const text = async (o: unknown) => {
+    await s.receiveText(typeof o === "string" ? o : JSON.stringify(o));
+    await s.drain();
+  };
+  const bin = async (b: Uint8Array) => {
+    await s.receiveBinary(b);
+    await s.drain();
+  };
+  return { s, sent, closed, events, text, bin, last: () => sent.at(-1) };
+}
+
+const init = (extra: object = {}) => ({ type: "session_init", session_id: SID, interview_session_id: 1, user_id: 7, timestamp: T0, ...extra });
+const audioMeta = (i: number, size: number, extra: object = {}) => ({ type: "audio_metadata", session_id: SID, chunk_index: i, start_timestamp: T0, end_timestamp: T1, duration_ms: 10000, size, ...extra });
+const frameMeta = (i: number, size: number, extra: object = {}) => ({ type: "frame_metadata", session_id: SID, frame_index: i, chunk_index: 0, timestamp: T0, offset_ms: 2000, size, ...extra });
+
+async function ready() {
+  const c = connect();
+  await c.text(init());
+  expect(c.last()).toEqual({ type: "session_init_ack", session_id: SID, status: "ready" });
+  return c;
+}
+
+beforeEach(() => {
+  storage = new FakeStorage();
+  metadata = new FakeMetadata();
+  registry = new SessionRegistry();
+  now = 1_000_000;
+});
+
+describe("session_init", () => {
+  test("acks, registers the connection, and a repeat is acked again", async () => {
+    const c = await ready();
+    expect(registry.isConnected(SID)).toBe(true);
+    await c.text(init());
+    expect(c.last()).toMatchObject({ type: "session_init_ack" });
+    c.s.disconnected();
+    expect(registry.isConnected(SID)).toBe(false);
+  });
+
+  test("a second session on the same connection is refused", async () => {
+    const c = await ready();
+    await c.text(init({ session_id: OTHER }));
+    expect(c.last()).toMatchObject({ type: "error", code: "SESSION_MISMATCH" });
+    expect(c.closed).toEqual([]);
+  });
+
+  test("unknown interview session: error, connection stays, retry works", async () => {
+    const c = connect();
+    await c.text(init({ interview_session_id: 404 }));
+    expect(c.last()).toMatchObject({ type: "error", code: "INTERVIEW_SESSION_NOT_FOUND" });
+    await c.text(init());
+    expect(c.last()).toMatchObject({ type: "session_init_ack" });
+  });
+
+  test("upstream down during init: error, not initialized", async () => {
+    metadata.failOpen = new AppError("UPSTREAM_UNAVAILABLE");
+    const c = connect();
+    await c.text(init());
+    expect(c.last()).toMatchObject({ code: "UPSTREAM_UNAVAILABLE" });
+    await c.text(audioMeta(0, WEBM.length));
+    expect(c.closed).toEqual([{ code: 4401, reason: "SESSION_NOT_INITIALIZED" }]);
+  });
+
+  test("an invalid session id closes with 4402", async () => {
+    const c = connect();
+    await c.text(init({ session_id: "test-123" }));
+    expect(c.last()).toMatchObject({ type: "error", code: "INVALID_SESSION_ID" });
+    expect(c.closed).toEqual([{ code: 4402, reason: "INVALID_SESSION_ID" }]);
+    await c.text(init());
+    expect(c.sent.filter((m) => m.type === "session_init_ack")).toHaveLength(0);
+  });
+
+  test("a reconnect takes the session over from the old connection (4409)", async () => {
+    const a = await ready();
+    const b = await ready();
+    expect(a.closed).toEqual([{ code: 4409, reason: "SESSION_TAKEN_OVER" }]);
+    expect(b.closed).toEqual([]);
+    a.s.disconnected();
+    expect(registry.isConnected(SID)).toBe(true);
+  });
+
+  test("a completed session cannot be re-opened", async () => {
+    const c = await ready();
+    await c.text({ type: "session_complete", session_id: SID, total_chunks: 0, total_frames: 0 });
+    const d = connect();
+    await d.text(init());
+    expect(d.last()).toMatchObject({ code: "SESSION_COMPLETED" });
+  });
+});
+
+describe("media before init", () => {
+  test("metadata before session_init closes with 4401", async () => {
+    const c = connect();
+    await c.text(audioMeta(0, 8));
+    expect(c.closed).toEqual([{ code: 4401, reason: "SESSION_NOT_INITIALIZED" }]);
+  });
+  test("a blob before session_init closes with 4401", async () => {
+    const c = connect();
+    await c.bin(encodeBinaryFrame(SID, "audio", 0, WEBM));
+    expect(c.closed[0]?.code).toBe(4401);
+    expect(storage.puts).toBe(0);
+  });
+});
+
+describe("audio and frames", () => {
+  test("metadata then blob: stored, recorded, acked", async () => {
+    const c = await ready();
+    await c.text(audioMeta(0, WEBM.length));
+    await c.bin(encodeBinaryFrame(SID, "audio", 0, WEBM));
+    expect(c.last()).toEqual({ type: "audio_ack", chunk_index: 0 });
+    await c.text(frameMeta(0, JPEG.length));
+    await c.bin(encodeBinaryFrame(SID, "frame", 0, JPEG));
+    expect(c.last()).toEqual({ type: "frame_ack", frame_index: 0 });
+    const rec = metadata.audio.get(`${SID}/0`)!;
+    expect(rec).toMatchObject({ mediaType: "audio/webm", size: WEBM.length, startMs: Date.parse(T0), endMs: Date.parse(T1), durationMs: 10000, sha256Hex: sha(WEBM) });
+    expect(metadata.frames.get(`${SID}/0`)).toMatchObject({ mediaType: "image/jpeg", chunkIndex: 0, offsetMs: 2000 });
+    expect(c.events.acked).toEqual(["audio:created", "frame:created"]);
+  });
+
+  test("MP4 audio (Safari) is accepted as audio/mp4", async () => {
+    const c = await ready();
+    await c.text(audioMeta(3, MP4.length));
+    await c.bin(encodeBinaryFrame(SID, "audio", 3, MP4));
+    expect(c.last()).toEqual({ type: "audio_ack", chunk_index: 3 });
+    expect(metadata.audio.get(`${SID}/3`)?.mediaType).toBe("audio/mp4");
+  });
+
+  test("out-of-order indices are fine", async () => {
+    const c = await ready();
+    for (const i of [2, 0, 1]) {
+      await c.text(audioMeta(i, WEBM.length));
+      await c.bin(encodeBinaryFrame(SID, "audio", i, WEBM));
+    }
+    expect(c.sent.filter((m) => m.type === "audio_ack").map((m) => (m as { chunk_index: number }).chunk_index)).toEqual([2, 0, 1]);
+  });
+
+  test("identical re-send is acked again without a new row", async () => {
+    const c = await ready();
+    for (let k = 0; k < 2; k++) {
+      await c.text(audioMeta(0, WEBM.length));
+      await c.bin(encodeBinaryFrame(SID, "audio", 0, WEBM));
+      expect(c.last()).toEqual({ type: "audio_ack", chunk_index: 0 });
+    }
+    expect(c.events.acked).toEqual(["audio:created", "audio:identical"]);
+    expect(metadata.audio.size).toBe(1);
+  });
+
+  test("same index, different bytes: INDEX_CONFLICT, stored one kept", async () => {
+    const c = await ready();
+    await c.text(audioMeta(0, WEBM.length));
+    await c.bin(encodeBinaryFrame(SID, "audio", 0, WEBM));
+    const other = WEBM.slice();
+    other[7] = 99;
+    await c.text(audioMeta(0, other.length));
+    await c.bin(encodeBinaryFrame(SID, "audio", 0, other));
+    expect(c.last()).toMatchObject({ type: "error", code: "INDEX_CONFLICT", chunk_index: 0 });
+    expect(metadata.audio.get(`${SID}/0`)?.sha256Hex).toBe(sha(WEBM));
+  });
+
+  test("conflict seen only by metadata (other container) removes the blob it just created", async () => {
+    const c = await ready();
+    await c.text(audioMeta(0, WEBM.length));
+    await c.bin(encodeBinaryFrame(SID, "audio", 0, WEBM));
+    await c.text(audioMeta(0, MP4.length));
+    await c.bin(encodeBinaryFrame(SID, "audio", 0, MP4));
+    expect(c.last()).toMatchObject({ code: "INDEX_CONFLICT" });
+    expect([...storage.blobs.keys()]).toEqual([`${SID}/audio/0.audio/webm`]);
+  });
+
+  test("blob without metadata: METADATA_MISSING, nothing stored", async () => {
+    const c = await ready();
+    await c.bin(encodeBinaryFrame(SID, "frame", 5, JPEG));
+    expect(c.last()).toMatchObject({ type: "error", code: "METADATA_MISSING", frame_index: 5 });
+    expect(storage.puts).toBe(0);
+  });
+
+  test("metadata for audio does not match a frame blob of the same index", async () => {
+    const c = await ready();
+    await c.text(audioMeta(1, JPEG.length));
+    await c.bin(encodeBinaryFrame(SID, "frame", 1, JPEG));
+    expect(c.last()).toMatchObject({ code: "METADATA_MISSING" });
+  });
+
+  test("metadata expires after the TTL", async () => {
+    const c = await ready();
+    await c.text(audioMeta(0, WEBM.length));
+    now += limits.pendingTtlMs + 1;
+    await c.bin(encodeBinaryFrame(SID, "audio", 0, WEBM));
+    expect(c.last()).toMatchObject({ code: "METADATA_MISSING" });
+  });
+
+  test("size mismatch: error, nothing stored, a corrected blob still works", async () => {
+    const c = await ready();
+    await c.text(audioMeta(0, WEBM.length + 1));
+    await c.bin(encodeBinaryFrame(SID, "audio", 0, WEBM));
+    expect(c.last()).toMatchObject({ code: "SIZE_MISMATCH", chunk_index: 0 });
+    expect(storage.puts).toBe(0);
+    await c.text(audioMeta(0, WEBM.length));
+    await c.bin(encodeBinaryFrame(SID, "audio", 0, WEBM));
+    expect(c.last()).toEqual({ type: "audio_ack", chunk_index: 0 });
+  });
+
+  test("size limits on the announcement and on the blob", async () => {
+    const c = await ready();
+    await c.text(audioMeta(0, limits.maxAudioBytes + 1));
+    expect(c.last()).toMatchObject({ code: "BLOB_TOO_LARGE", chunk_index: 0 });
+    await c.text(frameMeta(0, limits.maxFrameBytes + 1));
+    expect(c.last()).toMatchObject({ code: "BLOB_TOO_LARGE", frame_index: 0 });
+    expect(storage.puts).toBe(0);
+  });
+
+  test("content sniffing: audio must be WebM/MP4, frames JPEG", async () => {
+    const c = await ready();
+    await c.text(audioMeta(0, JPEG.length));
+    await c.bin(encodeBinaryFrame(SID, "audio", 0, JPEG));
+    expect(c.last()).toMatchObject({ code: "UNSUPPORTED_MEDIA_TYPE", chunk_index: 0 });
+    await c.text(frameMeta(0, WEBM.length));
+    await c.bin(encodeBinaryFrame(SID, "frame", 0, WEBM));
+    expect(c.last()).toMatchObject({ code: "UNSUPPORTED_MEDIA_TYPE", frame_index: 0 });
+    expect(storage.puts).toBe(0);
+  });
+
+  test("too many pending announcements", async () => {
+    const c = await ready();
+    for (let i = 0; i < limits.maxPending; i++) await c.text(frameMeta(i, JPEG.length));
+    await c.text(frameMeta(99, JPEG.length));
+    expect(c.last()).toMatchObject({ code: "TOO_MANY_PENDING", frame_index: 99 });
+    await c.text(frameMeta(0, JPEG.length)); // re-announcing a pending index is fine
+    expect(c.last()).toMatchObject({ code: "TOO_MANY_PENDING", frame_index: 99 });
+    await c.bin(encodeBinaryFrame(SID, "frame", 0, JPEG));
+    expect(c.last()).toEqual({ type: "frame_ack", frame_index: 0 });
+  });
+
+  test("session mismatch in JSON and in the binary header keeps the connection", async () => {
+    const c = await ready();
+    await c.text(audioMeta(0, WEBM.length, { session_id: OTHER }));
+    expect(c.last()).toMatchObject({ code: "SESSION_MISMATCH", chunk_index: 0 });
+    await c.text(audioMeta(0, WEBM.length));
+    await c.bin(encodeBinaryFrame(OTHER, "audio", 0, WEBM));
+    expect(c.last()).toMatchObject({ code: "SESSION_MISMATCH", chunk_index: 0 });
+    await c.bin(encodeBinaryFrame(SID, "audio", 0, WEBM));
+    expect(c.last()).toEqual({ type: "audio_ack", chunk_index: 0 });
+    expect(c.closed).toEqual([]);
+  });
+
+  test("a malformed binary header closes with 4400", async () => {
+    const c = await ready();
+    await c.bin(new Uint8Array(10));
+    expect(c.last()).toMatchObject({ code: "MALFORMED_BINARY_HEADER" });
+    expect(c.closed).toEqual([{ code: 4400, reason: "MALFORMED_BINARY_HEADER" }]);
+  });
+
+  test("upstream failure: error with the index, nothing acked, re-send works", async () => {
+    const c = await ready();
+    storage.failNext = new AppError("UPSTREAM_UNAVAILABLE");
+    await c.text(audioMeta(0, WEBM.length));
+    await c.bin(encodeBinaryFrame(SID, "audio", 0, WEBM));
+    expect(c.last()).toMatchObject({ code: "UPSTREAM_UNAVAILABLE", chunk_index: 0 });
+    await c.text(audioMeta(0, WEBM.length));
+    await c.bin(encodeBinaryFrame(SID, "audio", 0, WEBM));
+    expect(c.last()).toEqual({ type: "audio_ack", chunk_index: 0 });
+  });
+
+  test("an unexpected failure is INTERNAL without details", async () => {
+    const c = await ready();
+    storage.failNext = new Error("disk on fire at /secret/path") as AppError;
+    await c.text(audioMeta(0, WEBM.length));
+    await c.bin(encodeBinaryFrame(SID, "audio", 0, WEBM));
+    expect(c.last()).toEqual({ type: "error", code: "INTERNAL", message: "internal error", chunk_index: 0 });
+  });
+});
+
+describe("bad text messages keep the connection", () => {
+  test.each([
+    ["{oops", "INVALID_JSON"],
+    ["[]", "INVALID_JSON"],
+    [JSON.stringify({ type: "hello" }), "UNKNOWN_MESSAGE_TYPE"],
+    [JSON.stringify(audioMeta(-1, 8)), "INVALID_MESSAGE"],
+    [JSON.stringify(audioMeta(0, 8, { start_timestamp: "soon" })), "INVALID_MESSAGE"],
+  ])("%s -> %s", async (msg, code) => {
+    const c = await ready();
+    await c.text(msg);
+    expect(c.last()).toMatchObject({ type: "error", code });
+    expect(c.closed).toEqual([]);
+  });
+});
+
+describe("session_complete", () => {
+  test("waits for in-flight blobs, reports totals and missing indices, then refuses media", async () => {
+    const c = await ready();
+    for (const i of [0, 2]) {
+      await c.text(audioMeta(i, WEBM.length));
+      await c.s.receiveBinary(encodeBinaryFrame(SID, "audio", i, WEBM));
+    }
+    await c.text({ type: "session_complete", session_id: SID, timestamp: T1, total_chunks: 4, total_frames: 1 });
+    expect(c.last()).toEqual({
+      type: "session_complete_ack",
+      session_id: SID,
+      status: "completed",
+      total_chunks: 2,
+      total_frames: 0,
+      missing_chunks: [1, 3],
+      missing_frames: [0],
+    });
+    await c.text(audioMeta(1, WEBM.length));
+    expect(c.last()).toMatchObject({ code: "SESSION_COMPLETED", chunk_index: 1 });
+  });
+});
+
+describe("concurrency", () => {
+  test("at most maxInFlight blobs are stored at once; all are acked", async () => {
+    let active = 0;
+    let peak = 0;
+    const slow: BlobStorage = {
+      put: async (ref, d, h) => {
+        active++;
+        peak = Math.max(peak, active);
+        await Bun.sleep(5);
+        active--;
+        return storage.put(ref, d, h);
+      },
+      delete: (r) => storage.delete(r),
+    };
+    storage = Object.assign(new FakeStorage(), {}) as FakeStorage;
+    const c = connect();
+    // swap the storage port for a slow one
+    (c.s as unknown as { deps: { storage: BlobStorage } }).deps.storage = slow;
+    await c.text(init());
+    for (let i = 0; i < 4; i++) await c.s.receiveText(JSON.stringify(frameMeta(i, JPEG.length)));
+    for (let i = 0; i < 4; i++) void c.s.receiveBinary(encodeBinaryFrame(SID, "frame", i, JPEG));
+    await c.s.receiveText(JSON.stringify(init()));
+    await c.s.drain();
+    expect(peak).toBeLessThanOrEqual(limits.maxInFlight);
+    expect(c.sent.filter((m) => m.type === "frame_ack")).toHaveLength(4);
+  });
+});

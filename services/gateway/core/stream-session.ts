@@ -1,0 +1,269 @@
+/**
+ * @module stream-session
+ * The per-connection state machine of the media WebSocket, free of Bun and gRPC.
+ *
+ *   new ──session_init ok──▶ ready ──session_complete──▶ ready (completed: no more media)
+ *    │                         │
+ *    └─ media before init ─────┴─ malformed header / invalid session id ──▶ closed (4xxx)
+ *
+ * Text messages are handled one at a time, in arrival order, so metadata sent right after
+ * session_init waits for the init to finish. Blobs are validated in that same order, then stored
+ * concurrently (at most `maxInFlight` per connection); each ack is sent only after the blob is
+ * durable and its row committed, so acks may come out of order. One bad message gets an error
+ * and changes nothing; only traffic that makes the stream meaningless closes the connection.
+ */
+import {
+  type AudioMetadata,
+  type BlobKind,
+  decodeBinaryFrame,
+  type FrameMetadata,
+  isJpeg,
+  isoToMs,
+  parseClientMessage,
+  type ServerMessage,
+  type SessionComplete,
+  type SessionInit,
+  sniffAudio,
+  WireError,
+} from "../../../proto/wire";
+import { AppError, ERRORS, toAppError } from "../../shared/errors";
+import { ingest, type IngestItem } from "./ingest";
+import { PendingMetadata } from "./pending";
+import type { BlobStorage, MetadataStore, WriteOutcome } from "./ports";
+import type { Owner, SessionRegistry } from "./registry";
+
+export interface Limits {
+  /** Largest audio chunk in bytes. */
+  maxAudioBytes: number;
+  /** Largest frame in bytes. */
+  maxFrameBytes: number;
+  /** Metadata messages that may wait for their blobs, per connection. */
+  maxPending: number;
+  /** How long announced metadata waits for its blob, in ms. */
+  pendingTtlMs: number;
+  /** Blobs being stored at once, per connection. */
+  maxInFlight: number;
+}
+
+export interface SessionEvents {
+  /** A blob was acked; latencyMs runs from its arrival to the ack. */
+  acked(kind: BlobKind, bytes: number, latencyMs: number, outcome: WriteOutcome): void;
+  /** An error was reported to the client (or closed the connection). */
+  rejected(code: string): void;
+  /** An unexpected failure: log it (the client only sees INTERNAL). */
+  internal(err: unknown, context: Record<string, unknown>): void;
+  opened(sessionId: string, resumed: boolean): void;
+  completed(sessionId: string, missing: number): void;
+}
+
+export interface SessionDeps {
+  storage: BlobStorage;
+  metadata: MetadataStore;
+  registry: SessionRegistry;
+  limits: Limits;
+  events: SessionEvents;
+  now: () => number;
+  /** Lowercase hex SHA-256 of the bytes. */
+  sha256Hex: (data: Uint8Array) => string;
+  send: (msg: ServerMessage) => void;
+  close: (code: number, reason: string) => void;
+}
+
+type Announced = { kind: "audio"; msg: AudioMetadata } | { kind: "frame"; msg: FrameMetadata };
+
+export class StreamSession implements Owner {
+  private state: "new" | "ready" | "closed" = "new";
+  private id: string | null = null;
+  private completed = false;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly pending: PendingMetadata<Announced>;
+
+  constructor(private readonly deps: SessionDeps) {
+    this.pending = new PendingMetadata(deps.limits.maxPending, deps.limits.pendingTtlMs, deps.now);
+  }
+
+  get sessionId(): string | null {
+    return this.id;
+  }
+
+  get isClosed(): boolean {
+    return this.state === "closed";
+  }
+
+  /** Queues a text frame; the promise settles once it has been handled (not stored). */
+  receiveText(text: string): Promise<void> {
+    return this.enqueue(() => this.onText(text));
+  }
+
+  /** Queues a binary frame; `receivedAt` is when it arrived (for the ack latency). */
+  receiveBinary(buf: Uint8Array, receivedAt = this.deps.now()): Promise<void> {
+    return this.enqueue(() => this.onBinary(buf, receivedAt));
+  }
+
+  /** The socket closed. In-flight blobs still finish storing (their acks go nowhere). */
+  disconnected(): void {
+    if (this.id) this.deps.registry.release(this.id, this);
+    this.state = "closed";
+    this.pending.clear();
+  }
+
+  takenOver(): void {
+    this.fail(new AppError("SESSION_TAKEN_OVER", "another connection continued this session"));
+  }
+
+  /** Resolves when every blob accepted so far has been stored or failed. */
+  async drain(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(() => (this.state === "closed" ? undefined : fn())).catch((err) => this.fail(err));
+    this.queue = next;
+    return next;
+  }
+
+  private async onText(text: string): Promise<void> {
+    let msg;
+    try {
+      msg = parseClientMessage(text);
+    } catch (err) {
+      if (err instanceof WireError && err.code === "INVALID_SESSION_ID") return this.fail(err);
+      return this.reject(err);
+    }
+    if (msg.type === "session_init") return this.onInit(msg);
+    if (this.state !== "ready") return this.fail(new AppError("SESSION_NOT_INITIALIZED", `${msg.type} before session_init`));
+    if (msg.session_id !== this.id) {
+      return this.reject(new AppError("SESSION_MISMATCH", `message is for session ${msg.session_id}, this connection carries ${this.id}`, indexFields(msg)));
+    }
+    if (msg.type === "session_complete") return this.onComplete(msg);
+    if (this.completed) return this.reject(new AppError("SESSION_COMPLETED", undefined, indexFields(msg)));
+    const kind: BlobKind = msg.type === "audio_metadata" ? "audio" : "frame";
+    const index = msg.type === "audio_metadata" ? msg.chunk_index : msg.frame_index;
+    const limit = kind === "audio" ? this.deps.limits.maxAudioBytes : this.deps.limits.maxFrameBytes;
+    if (msg.size > limit) return this.reject(new AppError("BLOB_TOO_LARGE", `size ${msg.size} exceeds the ${kind} limit of ${limit} bytes`, indexFields(msg)));
+    const announced = (kind === "audio" ? { kind, msg } : { kind, msg }) as Announced;
+    if (!this.pending.put(kind, index, announced)) {
+      return this.reject(new AppError("TOO_MANY_PENDING", `more than ${this.deps.limits.maxPending} items announced without their blobs`, indexFields(msg)));
+    }
+  }
+
+  private async onInit(msg: SessionInit): Promise<void> {
+    if (this.state === "ready") {
+      if (msg.session_id === this.id) return this.deps.send({ type: "session_init_ack", session_id: msg.session_id, status: "ready" });
+      return this.reject(new AppError("SESSION_MISMATCH", "this connection already carries another session"));
+    }
+    try {
+      const { resumed } = await this.deps.metadata.openSession({
+        sessionId: msg.session_id,
+        interviewSessionId: msg.interview_session_id,
+        userId: msg.user_id,
+        storagePath: `${msg.session_id}/`,
+      });
+      if (this.state === "closed") return;
+      this.id = msg.session_id;
+      this.state = "ready";
+      this.deps.registry.claim(msg.session_id, this);
+      this.deps.events.opened(msg.session_id, resumed);
+      this.deps.send({ type: "session_init_ack", session_id: msg.session_id, status: "ready" });
+    } catch (err) {
+      this.reject(err);
+    }
+  }
+
+  private async onBinary(buf: Uint8Array, receivedAt: number): Promise<void> {
+    let frame;
+    try {
+      frame = decodeBinaryFrame(buf);
+    } catch (err) {
+      return this.fail(err);
+    }
+    if (this.state !== "ready") return this.fail(new AppError("SESSION_NOT_INITIALIZED", "blob before session_init"));
+    const { kind, index, blob } = frame;
+    const idx: Record<string, number> = kind === "audio" ? { chunk_index: index } : { frame_index: index };
+    if (frame.sessionId !== this.id) return this.reject(new AppError("SESSION_MISMATCH", "binary header names another session", idx));
+    if (this.completed) return this.reject(new AppError("SESSION_COMPLETED", undefined, idx));
+    const announced = this.pending.get(kind, index);
+    if (!announced) return this.reject(new AppError("METADATA_MISSING", `no ${kind === "audio" ? "audio_metadata" : "frame_metadata"} waiting for ${kind} ${index}`, idx));
+    const limit = kind === "audio" ? this.deps.limits.maxAudioBytes : this.deps.limits.maxFrameBytes;
+    if (blob.byteLength > limit) return this.reject(new AppError("BLOB_TOO_LARGE", `${blob.byteLength} bytes exceed the ${kind} limit of ${limit}`, idx));
+    if (blob.byteLength !== announced.msg.size) {
+      return this.reject(new AppError("SIZE_MISMATCH", `blob has ${blob.byteLength} bytes, metadata announced ${announced.msg.size}`, idx));
+    }
+    const mediaType = kind === "audio" ? sniffAudio(blob) : isJpeg(blob) ? "image/jpeg" : null;
+    if (!mediaType) {
+      return this.reject(new AppError("UNSUPPORTED_MEDIA_TYPE", kind === "audio" ? "audio must be WebM or MP4" : "frames must be JPEG", idx));
+    }
+    this.pending.delete(kind, index);
+    while (this.inFlight.size >= this.deps.limits.maxInFlight) await Promise.race(this.inFlight);
+    const ref = { sessionId: frame.sessionId, kind, index, mediaType };
+    const base = { ref, data: blob, sha256Hex: this.deps.sha256Hex(blob) };
+    const item: IngestItem =
+      announced.kind === "audio"
+        ? { ...base, kind: "audio", timing: { startMs: isoToMs(announced.msg.start_timestamp), endMs: isoToMs(announced.msg.end_timestamp), durationMs: announced.msg.duration_ms } }
+        : { ...base, kind: "frame", placement: { chunkIndex: announced.msg.chunk_index, timestampMs: isoToMs(announced.msg.timestamp), offsetMs: announced.msg.offset_ms } };
+    const task = ingest(this.deps.storage, this.deps.metadata, item).then(
+      (outcome) => {
+        this.deps.events.acked(kind, blob.byteLength, this.deps.now() - receivedAt, outcome);
+        this.deps.send(kind === "audio" ? { type: "audio_ack", chunk_index: index } : { type: "frame_ack", frame_index: index });
+      },
+      (err) => this.reject(err, idx),
+    );
+    const tracked = task.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+  }
+
+  private async onComplete(msg: SessionComplete): Promise<void> {
+    await this.drain();
+    try {
+      const r = await this.deps.metadata.completeSession({ sessionId: msg.session_id, totalChunks: msg.total_chunks, totalFrames: msg.total_frames });
+      this.completed = true;
+      this.deps.events.completed(msg.session_id, r.missingChunks.length + r.missingFrames.length);
+      this.deps.send({
+        type: "session_complete_ack",
+        session_id: msg.session_id,
+        status: "completed",
+        total_chunks: r.session.totalChunks,
+        total_frames: r.session.totalFrames,
+        missing_chunks: r.missingChunks,
+        missing_frames: r.missingFrames,
+      });
+    } catch (err) {
+      this.reject(err);
+    }
+  }
+
+  /** Answers with an error message; the connection stays open. */
+  private reject(err: unknown, extra: Record<string, string | number> = {}): void {
+    const e = asAppError(err);
+    if (e.code === "INTERNAL") this.deps.events.internal(e.cause ?? err, { sessionId: this.id, ...extra });
+    this.deps.events.rejected(e.code);
+    if (this.state === "closed") return;
+    this.deps.send({ type: "error", code: e.code, message: e.code === "INTERNAL" ? "internal error" : e.message, ...e.details, ...extra });
+  }
+
+  /** Reports the error, then closes the connection with its 4xxx code. */
+  private fail(err: unknown): void {
+    const e = asAppError(err);
+    const code = e.spec.ws;
+    if (code === 0) return this.reject(e); // not a closing error after all
+    this.deps.events.rejected(e.code);
+    if (this.state === "closed") return;
+    this.deps.send({ type: "error", code: e.code, message: e.message, ...e.details });
+    this.disconnected();
+    this.deps.close(code, e.code);
+  }
+}
+
+function asAppError(err: unknown): AppError {
+  if (err instanceof WireError) return new AppError(err.code, err.message, err.details.field ? { field: err.details.field } : {});
+  return toAppError(err);
+}
+
+function indexFields(msg: AudioMetadata | FrameMetadata | SessionComplete): Record<string, number> {
+  if (msg.type === "audio_metadata") return { chunk_index: msg.chunk_index };
+  if (msg.type === "frame_metadata") return { frame_index: msg.frame_index };
+  return {};
+}
+
+export { ERRORS };

@@ -1,0 +1,99 @@
+/**
+ * The gateway: terminates the browser's media WebSocket and forwards each blob to the storage and
+ * metadata services over gRPC. The only file that reads config and wires adapters to the core.
+ */
+import type { ServerWebSocket } from "bun";
+import { loadEnvOrExit } from "../shared/config";
+import { createLogger, parseLevel } from "../shared/log";
+import { createRegistry } from "../shared/metrics";
+import { MetadataGrpcClient, StorageGrpcClient } from "./adapters/grpc-clients";
+import { createHttpHandler } from "./adapters/http";
+import { gatewayMetrics, sessionEvents } from "./adapters/metrics";
+import { createWsHandler, MEDIA_STREAM_PATH, type WsData } from "./adapters/ws-server";
+import { HEADER_BYTES } from "../../proto/wire";
+import { SessionRegistry } from "./core/registry";
+import { gatewayConfigShape } from "./config";
+
+const config = loadEnvOrExit(gatewayConfigShape);
+const log = createLogger({ service: "gateway" }, { level: parseLevel(config.logLevel) });
+const registry = createRegistry("gateway");
+const metrics = gatewayMetrics(registry);
+const upstream = { streams: config.upstreamStreams, timeoutMs: config.upstreamTimeoutMs };
+const storage = new StorageGrpcClient(config.storageAddr, upstream);
+const metadata = new MetadataGrpcClient(config.metadataAddr, upstream);
+const sessions = new SessionRegistry();
+const open = new Set<ServerWebSocket<WsData>>();
+let nextConnId = 1;
+let draining = false;
+
+const ready = async () => !draining && (await Promise.all([storage.ready(), metadata.ready()])).every(Boolean);
+
+const http = createHttpHandler({
+  status: (id) => metadata.status(id),
+  createInterviewSession: (title) => metadata.createInterviewSession(title),
+  ready,
+  registry: sessions,
+  metrics: registry,
+  corsAllowedOrigins: config.corsAllowedOrigins,
+  log,
+});
+
+const hasher = () => new Bun.CryptoHasher("sha256");
+
+const server = Bun.serve<WsData, never>({
+  port: config.port,
+  hostname: config.host,
+  maxRequestBodySize: 64 * 1024,
+  fetch(req, srv) {
+    if (new URL(req.url).pathname === MEDIA_STREAM_PATH) {
+      if (draining) return Response.json({ type: "error", code: "UPSTREAM_UNAVAILABLE", message: "shutting down" }, { status: 503 });
+      if (srv.upgrade(req, { data: { connId: nextConnId++ } })) return undefined;
+      return Response.json({ type: "error", code: "INVALID_MESSAGE", message: "expected a WebSocket upgrade" }, { status: 426 });
+    }
+    return http(req);
+  },
+  websocket: createWsHandler({
+    deps: {
+      storage,
+      metadata,
+      registry: sessions,
+      limits: {
+        maxAudioBytes: config.maxAudioBytes,
+        maxFrameBytes: config.maxFrameBytes,
+        maxPending: config.maxPending,
+        pendingTtlMs: config.pendingTtlMs,
+        maxInFlight: config.maxInFlight,
+      },
+      events: sessionEvents(metrics, log),
+      now: () => performance.timeOrigin + performance.now(),
+      sha256Hex: (data) => hasher().update(data).digest("hex"),
+    },
+    metrics,
+    log,
+    maxPayloadBytes: Math.max(config.maxAudioBytes, config.maxFrameBytes) + HEADER_BYTES,
+    open,
+  }),
+});
+
+log.info("gateway listening", { port: server.port, storageAddr: config.storageAddr, metadataAddr: config.metadataAddr });
+
+async function shutdown(signal: string) {
+  if (draining) return;
+  draining = true;
+  log.info("shutting down", { signal, connections: open.size });
+  server.stop(false); // no new connections; open sockets stay until drained
+  const deadline = Date.now() + config.shutdownGraceMs;
+  await Promise.race([
+    Promise.all([...open].map((ws) => ws.data.session?.drain())),
+    Bun.sleep(Math.max(0, deadline - Date.now())),
+  ]);
+  for (const ws of open) ws.close(1001, "GOING_AWAY");
+  await Bun.sleep(50);
+  storage.close();
+  metadata.close();
+  server.stop(true);
+  log.info("stopped");
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));
