@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `npm test`: every check and every test, against real components.
+#   1. installs/starts what the tests need (PostgreSQL, chromium, ffmpeg, versitygw, helm);
+#   2. static checks: tsc --noEmit, buf lint + generated code is current;
+#   3. bun test over unit, contract, integration, deploy and browser end-to-end suites.
+# Tests create their own databases, buckets and folders and remove them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+
+source test/system-deps.sh
+bash test/install-tools.sh
+
+echo "== typecheck"
+tsc --noEmit -p .
+echo "== proto"
+bash proto/generate.sh --check
+
+echo "== tests"
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+set +e
+bun test --timeout 120000 services proto web/src/lib test/contract test/integration test/deploy test/e2e "$@" 2>&1 | tee "$out"
+status=${PIPESTATUS[0]}
+set -e
+pass=$(grep -Eo '^ *[0-9]+ pass$' "$out" | tail -1 | tr -dc 0-9)
+fail=$(grep -Eo '^ *[0-9]+ fail$' "$out" | tail -1 | tr -dc 0-9)
+echo "${pass:-0} passed, ${fail:-0} failed"
+exit "$status"
