@@ -1,0 +1,31 @@
+import { describe, expect, test } from "bun:test";
+import { bool, ConfigError, int, list, loadEnv, oneOf, optStr, str } from "./config";
+
+describe("loadEnv", () => {
+  const shape = { port: int("PORT", 8000), addr: str("ADDR"), on: bool("ON", false), mode: oneOf("MODE", ["a", "b"] as const, "a"), tags: list("TAGS"), opt: optStr("OPT") };
+
+  test("defaults, parsing, frozen result", () => {
+    const c = loadEnv(shape, { ADDR: "x:1", ON: "yes", TAGS: "a, b,,c", MODE: "b" });
+    expect(c).toEqual({ port: 8000, addr: "x:1", on: true, mode: "b", tags: ["a", "b", "c"], opt: undefined });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  test("reports every problem at once", () => {
+    try {
+      loadEnv(shape, { PORT: "-3", ON: "maybe", MODE: "c" });
+      throw new Error("should fail");
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).problems).toEqual([
+        'PORT must be a non-negative integer, got "-3"',
+        "ADDR is required",
+        'ON must be true or false, got "maybe"',
+        'MODE must be one of a, b, got "c"',
+      ]);
+    }
+  });
+
+  test("empty strings count as unset", () => {
+    expect(loadEnv({ p: int("P", 5) }, { P: "" }).p).toBe(5);
+  });
+});

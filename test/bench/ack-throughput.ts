@@ -1,0 +1,131 @@
+/**
+ * Benchmark: N concurrent simulated sessions through the real stack (gateway, storage on local
+ * disk, metadata on PostgreSQL; separate processes, real gRPC). Each session keeps `window` blobs
+ * in flight (metadata + binary frame, alternating audio chunks and frames of `size` bytes) and
+ * counts an item done at its ack. Prints acked blobs/s, MB/s, p50/p99 ack latency (client side,
+ * from sending the blob to receiving its ack) and the gateway's peak RSS, and writes them to
+ * docs/bench/ack-throughput.json.
+ *
+ *   bun test/bench/ack-throughput.ts [--sessions 32] [--seconds 15] [--window 8] [--size 51200]
+ * Needs TEST_DATABASE_ADMIN_URL (or a local PostgreSQL with postgres/postgres), like the tests.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { REPO_ROOT } from "../support/procs";
+import { startStack } from "../support/stack";
+import { fakeJpeg, fakeWebm, TestClient } from "../support/ws-client";
+
+const { values } = parseArgs({
+  options: {
+    sessions: { type: "string", default: "32" },
+    seconds: { type: "string", default: "15" },
+    window: { type: "string", default: "8" },
+    size: { type: "string", default: "51200" },
+    out: { type: "string", default: join(REPO_ROOT, "docs/bench/ack-throughput.json") },
+  },
+});
+const sessions = Number(values.sessions);
+const seconds = Number(values.seconds);
+const window = Number(values.window);
+const size = Number(values.size);
+
+const rssKb = (pid: number) => {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+};
+
+const stack = await startStack({ gatewayEnv: { GATEWAY_MAX_PENDING: String(Math.max(64, window * 4)) } });
+const latencies: number[] = [];
+let acked = 0;
+let errors = 0;
+let peakRss = rssKb(stack.gateway.proc.pid);
+const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssKb(stack.gateway.proc.pid))), 200);
+
+// Pre-built payloads: the driver shares 2 cores with the stack, so it must stay cheap.
+const audio = Array.from({ length: 4 }, (_, i) => fakeWebm(size, i));
+const frame = Array.from({ length: 4 }, (_, i) => fakeJpeg(size, i));
+
+async function runSession(s: number, deadline: number) {
+  const sid = crypto.randomUUID();
+  const c = await TestClient.connect(stack.wsUrl);
+  c.send({ type: "session_init", session_id: sid, user_id: s, timestamp: new Date().toISOString() });
+  await c.next((m) => m.type === "session_init_ack");
+  const sentAt = new Map<string, number>();
+  let next = 0;
+  let inFlight = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const pump = () => {
+    while (inFlight < window && performance.now() < deadline) {
+      const i = next++;
+      const kind = i % 2 === 0 ? "audio" : "frame";
+      const index = i >> 1;
+      const blob = (kind === "audio" ? audio : frame)[index % 4]!;
+      const t = new Date().toISOString();
+      c.send(
+        kind === "audio"
+          ? { type: "audio_metadata", session_id: sid, chunk_index: index, start_timestamp: t, end_timestamp: t, duration_ms: 10_000, size }
+          : { type: "frame_metadata", session_id: sid, frame_index: index, chunk_index: index, timestamp: t, offset_ms: 0, size },
+      );
+      sentAt.set(`${kind}:${index}`, performance.now());
+      c.sendBlob(sid, kind, index, blob);
+      inFlight++;
+    }
+    if (inFlight === 0) done();
+  };
+  c.ws.addEventListener("message", (e) => {
+    const m = JSON.parse(e.data as string);
+    const key = m.type === "audio_ack" ? `audio:${m.chunk_index}` : m.type === "frame_ack" ? `frame:${m.frame_index}` : null;
+    if (m.type === "error") errors++;
+    if (!key && m.type !== "error") return;
+    if (key) {
+      latencies.push(performance.now() - sentAt.get(key)!);
+      sentAt.delete(key);
+      acked++;
+    }
+    inFlight--;
+    pump();
+  });
+  pump();
+  await finished;
+  c.close();
+}
+
+console.log(`benchmark: ${sessions} sessions, window ${window}, ${size} B blobs, ${seconds} s`);
+// warm-up: one short round so JIT and connections are hot
+await Promise.all(Array.from({ length: Math.min(4, sessions) }, (_, s) => runSession(s, performance.now() + 1000)));
+latencies.length = 0;
+acked = 0;
+errors = 0;
+const t0 = performance.now();
+await Promise.all(Array.from({ length: sessions }, (_, s) => runSession(s, t0 + seconds * 1000)));
+const elapsed = (performance.now() - t0) / 1000;
+clearInterval(rssTimer);
+
+latencies.sort((a, b) => a - b);
+const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+const result = {
+  date: new Date().toISOString(),
+  machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform}`,
+  setup: "gateway + storage (fs, fsync) + metadata (PostgreSQL 15), separate processes, real gRPC; driver in a 4th process",
+  sessions,
+  window,
+  blobBytes: size,
+  seconds: Number(elapsed.toFixed(2)),
+  ackedBlobs: acked,
+  errors,
+  ackedBlobsPerSecond: Math.round(acked / elapsed),
+  megabytesPerSecond: Number(((acked * size) / elapsed / 1e6).toFixed(1)),
+  ackLatencyMs: { p50: Number(pct(50).toFixed(1)), p99: Number(pct(99).toFixed(1)), max: Number((latencies.at(-1) ?? 0).toFixed(1)) },
+  gatewayPeakRssMiB: Number((peakRss / 1024).toFixed(1)),
+};
+console.log(JSON.stringify(result, null, 2));
+mkdirSync(join(values.out!, ".."), { recursive: true });
+writeFileSync(values.out!, JSON.stringify(result, null, 2) + "\n");
+await stack.stop();
+process.exit(0);
