@@ -1,0 +1,342 @@
+/**
+ * @module metadata/adapters/pg-repo
+ * PgSessionRepo: the SessionRepo port on PostgreSQL through postgres.js. The same SQL runs on a
+ * real PostgreSQL 15 and on the embedded PGlite (served over the wire protocol, pglite-server.ts).
+ *
+ * How RecordBlobs maps onto SQL (one transaction per batch, i.e. group commit):
+ *  1. lock the batch's media_sessions rows `FOR UPDATE`, in id order. Every writer of a session
+ *     takes this lock first, so two batches of one session serialize (totals stay exact, a
+ *     re-sent index sees the committed row) and batches of many sessions cannot deadlock;
+ *  2. `INSERT ... ON CONFLICT DO NOTHING RETURNING` the first item of each (session, index) into
+ *     audio_chunks, then video_frames (a frame joins its chunk row when it exists), then
+ *     back-fill audio_chunk_id of frames that arrived before their chunk;
+ *  3. read the stored sha256 of every index that was not created, to tell IDENTICAL from CONFLICT;
+ *  4. add the CREATED counts to total_chunks / total_frames and touch last_activity.
+ * Row sets travel as ONE jsonb parameter (`jsonb_to_recordset`), so each statement has a fixed
+ * shape whatever the batch size and prepared statements are reused.
+ *
+ * PostgreSQL errors are translated to AppError here (`translatePgError`), where they are first seen.
+ */
+import { readFileSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import postgres from "postgres";
+import { AppError, toAppError } from "../../shared/errors";
+import type { Logger } from "../../shared/log";
+import { blobKey, decideOutcomes, missingIndices, planBatch, validateClaimedTotal, type SessionRef } from "../core/blobs";
+import { parseMigrationFiles, pendingMigrations } from "../core/migrations";
+import type { BlobItem, CompleteResult, ItemResult, OpenSessionInput, SessionInfo, SessionRepo } from "../core/model";
+import { decideOpen, isCanonicalUuid, msToIso, requireSessionId, rowToSessionInfo, type SessionRow } from "../core/session";
+
+export type Sql = postgres.Sql<{}>;
+type Tx = postgres.TransactionSql<{}>;
+
+export const MIGRATIONS_DIR = resolve(import.meta.dir, "../migrations");
+
+/** pg_advisory_xact_lock key of the migration runner ("candid" in ASCII). */
+const MIGRATION_LOCK_KEY = 0x63616e646964;
+
+/** Opens a postgres.js pool. PGlite needs max: 1 (see docs/metadata.md). */
+export function connectPostgres(url: string, max: number): Sql {
+  return postgres(url, {
+    max,
+    onnotice: () => {},
+    connect_timeout: 10,
+    connection: { application_name: "candid-metadata" },
+  });
+}
+
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+]);
+
+/** A postgres.js / PostgreSQL error -> AppError. The original stays as `cause` (logged once, never sent). */
+export function translatePgError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const code = String((err as { code?: unknown } | null)?.code ?? "");
+  if (CONNECTION_CODES.has(code) || code.startsWith("08") || code === "57P01" || code === "57P03") {
+    return new AppError("UPSTREAM_UNAVAILABLE", "database unavailable", {}, { cause: err });
+  }
+  // 22xxx data exceptions (bad value / out of range), 23514 check violation: the caller's input.
+  if (code.startsWith("22") || code === "23514") return new AppError("INVALID_MESSAGE", "a field value is out of range", {}, { cause: err });
+  return toAppError(err);
+}
+
+async function translated<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw translatePgError(err);
+  }
+}
+
+/**
+ * Applies pending migrations in one transaction under an advisory lock: safe to run twice and
+ * from several processes at once (the second waits, then finds nothing to do). Returns the
+ * versions it applied.
+ */
+export async function runMigrations(sql: Sql, dir = MIGRATIONS_DIR): Promise<number[]> {
+  const all = parseMigrationFiles(readdirSync(dir));
+  return translated(
+    () =>
+      sql.begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY}::bigint)`;
+        await tx.unsafe(
+          "create table if not exists schema_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())",
+        );
+        const rows = await tx<{ version: number }[]>`select version from schema_migrations`;
+        const applied: number[] = [];
+        for (const m of pendingMigrations(all, rows.map((r) => r.version))) {
+          await tx.unsafe(readFileSync(join(dir, m.file), "utf8"));
+          await tx`insert into schema_migrations (version, name) values (${m.version}, ${m.name})`;
+          applied.push(m.version);
+        }
+        return applied;
+      }) as Promise<number[]>,
+  );
+}
+
+/** JSON text for a `${json}::text::jsonb` parameter (text, so postgres.js does not re-encode it). */
+function json(v: unknown): string {
+  return JSON.stringify(v);
+}
+
+export class PgSessionRepo implements SessionRepo {
+  constructor(
+    private readonly sql: Sql,
+    private readonly log?: Logger,
+  ) {}
+
+  private tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return translated(() => this.sql.begin(fn) as Promise<T>);
+  }
+
+  async ping(): Promise<boolean> {
+    const [row] = await this.sql`select 1 as ok`;
+    return row?.ok === 1;
+  }
+
+  async createInterviewSession(title: string): Promise<number> {
+    return translated(async () => {
+      const [row] = await this.sql<{ id: string }[]>`insert into interview_sessions (title) values (${title}) returning id`;
+      return Number(row!.id);
+    });
+  }
+
+  async openSession(input: OpenSessionInput): Promise<{ session: SessionInfo; resumed: boolean }> {
+    const sessionId = requireSessionId(input.sessionId);
+    return this.tx(async (tx) => {
+      let [row] = await tx<SessionRow[]>`select * from media_sessions where session_id = ${sessionId} for update`;
+      if (!row) {
+        if (input.interviewSessionId !== undefined) {
+          const [found] = await tx`select 1 from interview_sessions where id = ${input.interviewSessionId}`;
+          if (!found) throw new AppError("INTERVIEW_SESSION_NOT_FOUND", undefined, { field: "interview_session_id" });
+        }
+        const [created] = await tx<SessionRow[]>`
+          insert into media_sessions (session_id, interview_session_id, user_id, storage_path)
+          values (${sessionId}, ${input.interviewSessionId ?? null}, ${input.userId ?? null}, ${input.storagePath})
+          on conflict (session_id) do nothing
+          returning *`;
+        if (created) return { session: rowToSessionInfo(created), resumed: false };
+        // Another OpenSession created it between our SELECT and INSERT: resume that one.
+        [row] = await tx<SessionRow[]>`select * from media_sessions where session_id = ${sessionId} for update`;
+        if (!row) throw new AppError("INTERNAL", "session vanished during open");
+      }
+      decideOpen(row, input); // throws SESSION_MISMATCH / SESSION_COMPLETED
+      const [updated] = await tx<SessionRow[]>`
+        update media_sessions set status = 'active', last_activity = now() where id = ${row.id} returning *`;
+      return { session: rowToSessionInfo(updated!), resumed: true };
+    });
+  }
+
+  async recordBlobs(items: BlobItem[]): Promise<ItemResult[]> {
+    if (items.length === 0) return [];
+    try {
+      return await this.tx((tx) => this.recordBatch(tx, items));
+    } catch (err) {
+      const app = translatePgError(err);
+      if (items.length === 1 || app.code === "UPSTREAM_UNAVAILABLE") return items.map(() => ({ error: app }));
+      // One bad item must not fail its neighbours: isolate it, one transaction per item.
+      this.log?.warn("batch failed, retrying items one by one", { size: items.length, code: app.code, err: app.cause ?? app });
+      const out: ItemResult[] = [];
+      for (const item of items) out.push(...(await this.recordBlobs([item])));
+      return out;
+    }
+  }
+
+  private async recordBatch(tx: Tx, items: BlobItem[]): Promise<ItemResult[]> {
+    const uuids = [...new Set(items.map((i) => i.record.sessionId).filter(isCanonicalUuid))];
+    const sessionRows = uuids.length
+      ? await tx<{ id: string; session_id: string; status: SessionRow["status"] }[]>`
+          select id, session_id, status from media_sessions
+          where session_id in (select jsonb_array_elements_text(${json(uuids)}::text::jsonb)::uuid)
+          order by id
+          for update`
+      : [];
+    const sessions = new Map<string, SessionRef>(sessionRows.map((r) => [r.session_id, { id: String(r.id), status: r.status }]));
+    const plan = planBatch(items, sessions);
+    const inserted = new Set<string>();
+
+    const audio = plan.admitted.filter((p) => p.first && p.item.kind === "audio");
+    const insertedChunkIds: number[] = [];
+    if (audio.length) {
+      const rows = audio.map((p) => {
+        const r = (p.item as Extract<BlobItem, { kind: "audio" }>).record;
+        return {
+          media_session_id: Number(p.mediaSessionId),
+          chunk_index: r.chunkIndex,
+          file_path: r.filePath,
+          file_size: r.fileSize,
+          mime_type: r.mimeType,
+          start_timestamp: msToIso(r.startTimestampMs),
+          end_timestamp: msToIso(r.endTimestampMs),
+          duration_ms: r.durationMs,
+          sha256: r.sha256Hex,
+        };
+      });
+      const res = await tx<{ id: string; media_session_id: string; chunk_index: string }[]>`
+        insert into audio_chunks (media_session_id, chunk_index, file_path, file_size, mime_type, start_timestamp, end_timestamp, duration_ms, sha256)
+        select media_session_id, chunk_index, file_path, file_size, mime_type, start_timestamp, end_timestamp, duration_ms, sha256
+        from jsonb_to_recordset(${json(rows)}::text::jsonb) as x(
+          media_session_id bigint, chunk_index bigint, file_path text, file_size bigint, mime_type text,
+          start_timestamp timestamptz, end_timestamp timestamptz, duration_ms bigint, sha256 text)
+        on conflict (media_session_id, chunk_index) do nothing
+        returning id, media_session_id, chunk_index`;
+      for (const r of res) {
+        inserted.add(blobKey(String(r.media_session_id), "audio", Number(r.chunk_index)));
+        insertedChunkIds.push(Number(r.id));
+      }
+    }
+
+    const frames = plan.admitted.filter((p) => p.first && p.item.kind === "frame");
+    if (frames.length) {
+      const rows = frames.map((p) => {
+        const r = (p.item as Extract<BlobItem, { kind: "frame" }>).record;
+        return {
+          media_session_id: Number(p.mediaSessionId),
+          frame_index: r.frameIndex,
+          chunk_index: r.chunkIndex,
+          file_path: r.filePath,
+          file_size: r.fileSize,
+          mime_type: r.mimeType,
+          ts: msToIso(r.timestampMs),
+          offset_ms: r.offsetMs,
+          sha256: r.sha256Hex,
+        };
+      });
+      const res = await tx<{ media_session_id: string; frame_index: string }[]>`
+        insert into video_frames (media_session_id, audio_chunk_id, frame_index, chunk_index, file_path, file_size, mime_type, "timestamp", offset_ms, sha256)
+        select x.media_session_id, a.id, x.frame_index, x.chunk_index, x.file_path, x.file_size, x.mime_type, x.ts, x.offset_ms, x.sha256
+        from jsonb_to_recordset(${json(rows)}::text::jsonb) as x(
+          media_session_id bigint, frame_index bigint, chunk_index bigint, file_path text, file_size bigint, mime_type text,
+          ts timestamptz, offset_ms bigint, sha256 text)
+        left join audio_chunks a on a.media_session_id = x.media_session_id and a.chunk_index = x.chunk_index
+        on conflict (media_session_id, frame_index) do nothing
+        returning media_session_id, frame_index`;
+      for (const r of res) inserted.add(blobKey(String(r.media_session_id), "frame", Number(r.frame_index)));
+    }
+
+    if (insertedChunkIds.length) {
+      // Frames that arrived before their chunk (earlier batches) now get their audio_chunk_id.
+      await tx`
+        update video_frames f set audio_chunk_id = a.id
+        from audio_chunks a
+        where a.id in (select jsonb_array_elements_text(${json(insertedChunkIds)}::text::jsonb)::bigint)
+          and f.media_session_id = a.media_session_id and f.chunk_index = a.chunk_index
+          and f.audio_chunk_id is null`;
+    }
+
+    // The stored hash of every index this batch did not create (re-sends, in-batch duplicates).
+    const stored = new Map<string, string>();
+    const lookup = plan.admitted.filter((p) => !(p.first && inserted.has(p.key)));
+    const chunkKeys = lookup.filter((p) => p.item.kind === "audio").map((p) => ({ m: Number(p.mediaSessionId), i: p.item.record.chunkIndex }));
+    const frameKeys = lookup
+      .filter((p) => p.item.kind === "frame")
+      .map((p) => ({ m: Number(p.mediaSessionId), i: (p.item as Extract<BlobItem, { kind: "frame" }>).record.frameIndex }));
+    if (chunkKeys.length) {
+      const res = await tx<{ media_session_id: string; idx: string; sha256: string }[]>`
+        select c.media_session_id, c.chunk_index as idx, c.sha256
+        from audio_chunks c join jsonb_to_recordset(${json(chunkKeys)}::text::jsonb) as x(m bigint, i bigint)
+          on c.media_session_id = x.m and c.chunk_index = x.i`;
+      for (const r of res) stored.set(blobKey(String(r.media_session_id), "audio", Number(r.idx)), r.sha256);
+    }
+    if (frameKeys.length) {
+      const res = await tx<{ media_session_id: string; idx: string; sha256: string }[]>`
+        select f.media_session_id, f.frame_index as idx, f.sha256
+        from video_frames f join jsonb_to_recordset(${json(frameKeys)}::text::jsonb) as x(m bigint, i bigint)
+          on f.media_session_id = x.m and f.frame_index = x.i`;
+      for (const r of res) stored.set(blobKey(String(r.media_session_id), "frame", Number(r.idx)), r.sha256);
+    }
+
+    const { results, deltas } = decideOutcomes(items.length, plan, inserted, stored);
+    if (plan.touchedSessions.length) {
+      const rows = plan.touchedSessions.map((id) => ({ id: Number(id), chunks: deltas.get(id)?.chunks ?? 0, frames: deltas.get(id)?.frames ?? 0 }));
+      // Blobs arriving for an abandoned session (reaped while the client was away) revive it.
+      await tx`
+        update media_sessions m set
+          total_chunks = m.total_chunks + x.chunks,
+          total_frames = m.total_frames + x.frames,
+          last_activity = now(),
+          status = case when m.status = 'abandoned' then 'active' else m.status end
+        from jsonb_to_recordset(${json(rows)}::text::jsonb) as x(id bigint, chunks integer, frames integer)
+        where m.id = x.id`;
+    }
+    return results;
+  }
+
+  async completeSession(sessionId: string, claimedChunks: number, claimedFrames: number): Promise<CompleteResult> {
+    requireSessionId(sessionId);
+    validateClaimedTotal(claimedChunks, "total_chunks");
+    validateClaimedTotal(claimedFrames, "total_frames");
+    return this.tx(async (tx) => {
+      let [row] = await tx<SessionRow[]>`select * from media_sessions where session_id = ${sessionId} for update`;
+      if (!row) throw new AppError("SESSION_NOT_FOUND");
+      if (row.status !== "completed") {
+        [row] = await tx<SessionRow[]>`
+          update media_sessions set status = 'completed', completed_at = now(), last_activity = now()
+          where id = ${row.id} returning *`;
+      }
+      const chunks = await tx<{ i: string }[]>`
+        select chunk_index as i from audio_chunks where media_session_id = ${row!.id} and chunk_index < ${claimedChunks}`;
+      const frames = await tx<{ i: string }[]>`
+        select frame_index as i from video_frames where media_session_id = ${row!.id} and frame_index < ${claimedFrames}`;
+      return {
+        session: rowToSessionInfo(row!),
+        missingChunkIndices: missingIndices(claimedChunks, chunks.map((r) => Number(r.i))),
+        missingFrameIndices: missingIndices(claimedFrames, frames.map((r) => Number(r.i))),
+      };
+    });
+  }
+
+  async getSessionStatus(sessionId: string): Promise<SessionInfo> {
+    requireSessionId(sessionId);
+    return translated(async () => {
+      const [row] = await this.sql<SessionRow[]>`select * from media_sessions where session_id = ${sessionId}`;
+      if (!row) throw new AppError("SESSION_NOT_FOUND");
+      return rowToSessionInfo(row);
+    });
+  }
+
+  async abandonIdleSessions(idleMs: number, limit: number): Promise<string[]> {
+    if (!Number.isSafeInteger(idleMs) || idleMs < 0) throw new AppError("INVALID_MESSAGE", "idle_ms must be a non-negative integer", { field: "idle_ms" });
+    return translated(async () => {
+      // SKIP LOCKED: a session busy in a RecordBlobs transaction is not idle; leave it.
+      const rows = await this.sql<{ session_id: string }[]>`
+        update media_sessions set status = 'abandoned'
+        where id in (
+          select id from media_sessions
+          where status = 'active' and last_activity < now() - (${idleMs}::float8 * interval '1 millisecond')
+          order by last_activity
+          limit ${limit}
+          for update skip locked)
+        returning session_id`;
+      return rows.map((r) => r.session_id);
+    });
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * @module metadata/config
+ * Every setting of the metadata service, read once at start-up by main.ts.
+ */
+import { int, loadEnv, oneOf, optStr, str, type Config } from "../shared/config";
+
+export const metadataConfigShape = {
+  /** host:port of the gRPC server. */
+  grpcAddr: str("METADATA_GRPC_ADDR", "0.0.0.0:50052"),
+  /** Port of the ops HTTP server (/metrics, /healthz, /readyz). */
+  metricsPort: int("METADATA_METRICS_PORT", 9102),
+  /** postgres://user:pass@host:port/db; unset = the embedded PGlite below. */
+  databaseUrl: optStr("DATABASE_URL"),
+  /** postgres.js pool size against a real PostgreSQL (PGlite always uses 1). */
+  databasePoolMax: int("DATABASE_POOL_MAX", 10),
+  /** PGlite data directory (persistent), used only when DATABASE_URL is unset. */
+  pgliteDataDir: str("PGLITE_DATA_DIR", "./data/pglite"),
+  /** Port of the PGlite wire-protocol server on 127.0.0.1; 0 = pick a free one. */
+  pglitePort: int("PGLITE_PORT", 0),
+  /** RecordBlobs transactions running at once (session-sharded lanes); 0 = auto (min(4, pool - 1), PGlite 1). */
+  recordLanes: int("METADATA_RECORD_LANES", 0),
+  /** RecordBlobs items per transaction at most. */
+  recordMaxBatch: int("METADATA_RECORD_MAX_BATCH", 128),
+  logLevel: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
+};
+
+export type MetadataConfig = Config<typeof metadataConfigShape>;
+
+export function loadMetadataConfig(env?: Record<string, string | undefined>): MetadataConfig {
+  return env ? loadEnv(metadataConfigShape, env) : loadEnv(metadataConfigShape);
+}
+
+/** The URL without its password, for logs. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "<unparseable DATABASE_URL>";
+  }
+}

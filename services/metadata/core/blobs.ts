@@ -1,0 +1,140 @@
+/**
+ * @module metadata/core/blobs
+ * The pure half of RecordBlobs and CompleteSession: item validation, planning a batch (which
+ * items reach the INSERT, which are answered from what is already stored), the
+ * CREATED / IDENTICAL / CONFLICT decision, per-session counter deltas and missing indices.
+ * The repository runs the SQL between `planBatch` and `decideOutcomes`.
+ */
+import { AppError } from "../../shared/errors";
+import type { BlobItem, BlobKindName, ItemResult, OutcomeName, SessionStatusName } from "./model";
+import { admitBlob, isCanonicalUuid } from "./session";
+
+const SHA256_HEX_RE = /^[0-9a-f]{64}$/;
+
+/** Largest claimed total CompleteSession accepts (1M chunks of 10 s is 115 days). */
+export const MAX_CLAIMED_TOTAL = 1_000_000;
+
+export function itemIndex(item: BlobItem): number {
+  return item.kind === "audio" ? item.record.chunkIndex : item.record.frameIndex;
+}
+
+/** A malformed item is answered with its error without touching the database. */
+export function validateItem(item: BlobItem): AppError | null {
+  const r = item.record;
+  if (!isCanonicalUuid(r.sessionId)) return new AppError("INVALID_SESSION_ID", undefined, { field: "session_id" });
+  if (!SHA256_HEX_RE.test(r.sha256Hex)) return new AppError("INVALID_MESSAGE", "sha256_hex must be 64 lowercase hex digits", { field: "sha256_hex" });
+  if (r.filePath === "") return new AppError("INVALID_MESSAGE", "file_path is required", { field: "file_path" });
+  if (!Number.isSafeInteger(r.fileSize) || r.fileSize < 0) return new AppError("INVALID_MESSAGE", "file_size must be a non-negative integer", { field: "file_size" });
+  const index = itemIndex(item);
+  if (!Number.isSafeInteger(index) || index < 0) return new AppError("INVALID_MESSAGE", "index must be a non-negative integer", { field: item.kind === "audio" ? "chunk_index" : "frame_index" });
+  return null;
+}
+
+export interface SessionRef {
+  /** media_sessions.id */
+  id: string;
+  status: SessionStatusName;
+}
+
+export interface PlannedItem {
+  /** Position in the batch. */
+  pos: number;
+  item: BlobItem;
+  mediaSessionId: string;
+  /** `${mediaSessionId}:${kind}:${index}`: the UNIQUE key of its table. */
+  key: string;
+  /** First item of the batch with this key: the only one sent to the INSERT. */
+  first: boolean;
+}
+
+export interface BatchPlan {
+  /** Answers known before any SQL (invalid item, unknown or completed session), by position. */
+  early: Map<number, ItemResult>;
+  /** Everything else, in batch order. */
+  admitted: PlannedItem[];
+  /** media_sessions.id of every session with an admitted item (their last_activity moves). */
+  touchedSessions: string[];
+}
+
+export function blobKey(mediaSessionId: string, kind: BlobKindName, index: number): string {
+  return `${mediaSessionId}:${kind}:${index}`;
+}
+
+/** Splits a batch into early answers and admitted items, given the sessions it names. */
+export function planBatch(items: BlobItem[], sessions: ReadonlyMap<string, SessionRef>): BatchPlan {
+  const early = new Map<number, ItemResult>();
+  const admitted: PlannedItem[] = [];
+  const seen = new Set<string>();
+  const touched = new Set<string>();
+  items.forEach((item, pos) => {
+    const invalid = validateItem(item);
+    if (invalid) return void early.set(pos, { error: invalid });
+    const session = sessions.get(item.record.sessionId);
+    const refused = admitBlob(session?.status);
+    if (refused || !session) return void early.set(pos, { error: refused ?? new AppError("SESSION_NOT_FOUND") });
+    const key = blobKey(session.id, item.kind, itemIndex(item));
+    const first = !seen.has(key);
+    seen.add(key);
+    touched.add(session.id);
+    admitted.push({ pos, item, mediaSessionId: session.id, key, first });
+  });
+  return { early, admitted, touchedSessions: [...touched] };
+}
+
+/**
+ * Same index: CREATED when this item's INSERT produced the row, else IDENTICAL when the stored
+ * SHA-256 equals the item's, else CONFLICT (the stored row is kept).
+ */
+export function decideOutcome(sha256Hex: string, createdByThisItem: boolean, storedSha256: string | undefined): OutcomeName {
+  if (createdByThisItem) return "CREATED";
+  return storedSha256 === sha256Hex ? "IDENTICAL" : "CONFLICT";
+}
+
+export interface BatchOutcome {
+  results: ItemResult[];
+  /** Per media_sessions.id: rows created by this batch. */
+  deltas: Map<string, { chunks: number; frames: number }>;
+}
+
+/**
+ * Final answers of a batch. `inserted`: keys whose INSERT returned a row; `stored`: the SHA-256
+ * now stored under every admitted key (from the INSERT or from the existing row).
+ */
+export function decideOutcomes(
+  count: number,
+  plan: BatchPlan,
+  inserted: ReadonlySet<string>,
+  stored: ReadonlyMap<string, string>,
+): BatchOutcome {
+  const results: ItemResult[] = new Array(count);
+  for (const [pos, r] of plan.early) results[pos] = r;
+  const deltas = new Map<string, { chunks: number; frames: number }>();
+  for (const p of plan.admitted) {
+    const outcome = decideOutcome(p.item.record.sha256Hex, p.first && inserted.has(p.key), stored.get(p.key));
+    results[p.pos] = { outcome };
+    if (outcome === "CREATED") {
+      const d = deltas.get(p.mediaSessionId) ?? { chunks: 0, frames: 0 };
+      if (p.item.kind === "audio") d.chunks++;
+      else d.frames++;
+      deltas.set(p.mediaSessionId, d);
+    }
+  }
+  for (let i = 0; i < count; i++) if (!results[i]) results[i] = { error: new AppError("INTERNAL") };
+  return { results, deltas };
+}
+
+export function validateClaimedTotal(n: number, field: string): number {
+  if (!Number.isSafeInteger(n) || n < 0 || n > MAX_CLAIMED_TOTAL) {
+    throw new AppError("INVALID_MESSAGE", `${field} must be an integer in [0, ${MAX_CLAIMED_TOTAL}]`, { field });
+  }
+  return n;
+}
+
+/** Indices in [0, claimed) that are not in `present`, ascending. */
+export function missingIndices(claimed: number, present: Iterable<number>): number[] {
+  const have = new Set<number>();
+  for (const i of present) have.add(Number(i));
+  const out: number[] = [];
+  for (let i = 0; i < claimed; i++) if (!have.has(i)) out.push(i);
+  return out;
+}

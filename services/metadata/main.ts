@@ -1,0 +1,78 @@
+/**
+ * @module metadata/main
+ * The metadata service's only wiring file: config -> database (PostgreSQL, or the embedded
+ * PGlite when DATABASE_URL is unset) -> migrations -> gRPC + ops HTTP -> SIGTERM.
+ */
+import { ConfigError } from "../shared/config";
+import { startGrpcServer } from "../shared/grpc";
+import { createLogger, type Logger } from "../shared/log";
+import { createRegistry, serveOpsHttp } from "../shared/metrics";
+import { createMetadataGrpc } from "./adapters/grpc-server";
+import { connectPostgres, PgSessionRepo, runMigrations } from "./adapters/pg-repo";
+import { PGLITE_POOL_MAX, startPglite, type EmbeddedPostgres } from "./adapters/pglite-server";
+import { loadMetadataConfig, redactDatabaseUrl, type MetadataConfig } from "./config";
+
+async function main(config: MetadataConfig, log: Logger) {
+  let pglite: EmbeddedPostgres | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    const t0 = performance.now();
+    pglite = await startPglite({ dataDir: config.pgliteDataDir, port: config.pglitePort });
+    url = pglite.url;
+    log.info("pglite started", { dataDir: pglite.dataDir, port: pglite.port, ms: Math.round(performance.now() - t0) });
+  } else {
+    log.info("connecting to postgres", { url: redactDatabaseUrl(url) });
+  }
+  const poolMax = pglite ? PGLITE_POOL_MAX : Math.max(1, config.databasePoolMax);
+  const sql = connectPostgres(url, poolMax);
+
+  const applied = await runMigrations(sql);
+  log.info("migrations done", { applied });
+
+  const repo = new PgSessionRepo(sql, log);
+  const registry = createRegistry("metadata");
+  // Leave pool connections for unary calls; PGlite has exactly one connection.
+  const maxInflight = pglite ? 1 : config.recordLanes || Math.max(1, Math.min(4, poolMax - 1));
+  const metadata = createMetadataGrpc({ repo, log, registry, maxInflight, maxBatch: Math.max(1, config.recordMaxBatch) });
+  const healthy = () => repo.ping().catch(() => false);
+  const grpcServer = await startGrpcServer({ address: config.grpcAddr, services: [metadata.service], healthy });
+  const ops = serveOpsHttp({ port: config.metricsPort, registry, ready: healthy });
+
+  log.info("metadata listening", {
+    grpcPort: grpcServer.port,
+    metricsPort: ops.port,
+    database: pglite ? "pglite" : "postgres",
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("shutting down", { signal });
+    await grpcServer.stop(5000);
+    await metadata.idle();
+    ops.stop(true);
+    await sql.end({ timeout: 5 });
+    await pglite?.close();
+    log.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+let config: MetadataConfig;
+try {
+  config = loadMetadataConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(err.message + "\n");
+    process.exit(2);
+  }
+  throw err;
+}
+const log = createLogger({ service: "metadata" }, { level: config.logLevel });
+main(config, log).catch((err) => {
+  log.error("start failed", { err });
+  process.exit(1);
+});

@@ -1,0 +1,357 @@
+/**
+ * The metadata service as a separate process against its own fresh PostgreSQL database, over
+ * real gRPC; plus one run of the embedded PGlite default.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import postgres from "postgres";
+import { WriteOutcome } from "../../proto/gen/media/v1/common";
+import {
+  MetadataServiceClient,
+  SessionStatus,
+  type OpenSessionRequest,
+  type RecordBlobsRequest,
+  type RecordBlobsResponse,
+} from "../../proto/gen/media/v1/metadata";
+import { AppError } from "../../services/shared/errors";
+import { CHANNEL_OPTIONS, fromGrpcError } from "../../services/shared/grpc";
+import { freePort, httpOk, startService, type ServiceProc } from "../support/procs";
+import { createTestDatabase, type TestDatabase } from "../support/postgres";
+
+interface Running {
+  svc: ServiceProc;
+  client: MetadataServiceClient;
+  metricsPort: number;
+  stop(): Promise<void>;
+}
+
+async function startMetadata(env: Record<string, string>, timeoutMs = 30_000): Promise<Running> {
+  const grpcPort = await freePort();
+  const metricsPort = await freePort();
+  const svc = await startService({
+    name: "metadata",
+    entry: "services/metadata/main.ts",
+    env: { METADATA_GRPC_ADDR: `127.0.0.1:${grpcPort}`, METADATA_METRICS_PORT: String(metricsPort), LOG_LEVEL: "info", ...env },
+    ready: () => httpOk(`http://127.0.0.1:${metricsPort}/readyz`),
+    timeoutMs,
+  });
+  const client = new MetadataServiceClient(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  return {
+    svc,
+    client,
+    metricsPort,
+    async stop() {
+      client.close();
+      const code = await svc.stop();
+      expect(code).toBe(0);
+    },
+  };
+}
+
+type Cb<Res> = (err: grpc.ServiceError | null, res?: Res) => void;
+function call<Res>(fn: (cb: Cb<Res>) => unknown): Promise<Res> {
+  return new Promise((resolve, reject) => fn((err, res) => (err ? reject(fromGrpcError(err)) : resolve(res as Res))));
+}
+
+async function errorCode(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return e instanceof AppError ? e.code : `not an AppError: ${String(e)}`;
+  }
+  return "no error";
+}
+
+let nextRequestId = 1;
+type Item = NonNullable<RecordBlobsRequest["item"]>;
+
+/** Sends every item on one RecordBlobs stream, half-closes, returns the answers in item order. */
+function record(client: MetadataServiceClient, items: Item[]): Promise<RecordBlobsResponse[]> {
+  return new Promise((resolve, reject) => {
+    const stream = client.recordBlobs();
+    const ids = items.map(() => nextRequestId++);
+    const answers = new Map<number, RecordBlobsResponse>();
+    stream.on("data", (r: RecordBlobsResponse) => answers.set(r.requestId, r));
+    stream.on("error", reject);
+    stream.on("end", () => {
+      if (answers.size !== items.length) reject(new Error(`got ${answers.size} answers for ${items.length} items`));
+      else resolve(ids.map((id) => answers.get(id)!));
+    });
+    items.forEach((item, i) => stream.write({ requestId: ids[i]!, item }));
+    stream.end();
+  });
+}
+
+function sha(n: number): string {
+  return new Bun.CryptoHasher("sha256").update(`blob-${n}`).digest("hex");
+}
+function audio(sessionId: string, chunkIndex: number, shaSeed = chunkIndex): Item {
+  return {
+    $case: "audio",
+    value: {
+      sessionId,
+      chunkIndex,
+      filePath: `/media_storage/${sessionId}/audio/chunk_${chunkIndex}.webm`,
+      fileSize: 1000 + chunkIndex,
+      mimeType: "audio/webm",
+      startTimestampMs: 1_700_000_000_000 + chunkIndex * 10_000,
+      endTimestampMs: 1_700_000_010_000 + chunkIndex * 10_000,
+      durationMs: 10_000,
+      sha256Hex: sha(shaSeed),
+    },
+  };
+}
+function frame(sessionId: string, frameIndex: number, chunkIndex: number, shaSeed = 1000 + frameIndex): Item {
+  return {
+    $case: "frame",
+    value: {
+      sessionId,
+      frameIndex,
+      chunkIndex,
+      filePath: `/media_storage/${sessionId}/frames/frame_${frameIndex}.jpg`,
+      fileSize: 9000,
+      mimeType: "image/jpeg",
+      timestampMs: 1_700_000_000_000 + frameIndex * 2000,
+      offsetMs: (frameIndex * 2000) % 10_000,
+      sha256Hex: sha(shaSeed),
+    },
+  };
+}
+function outcomes(rs: RecordBlobsResponse[]): string[] {
+  return rs.map((r) => (r.error ? r.error.code : WriteOutcome[r.outcome]!.replace("WRITE_OUTCOME_", "")));
+}
+function openReq(sessionId: string, extra: Partial<OpenSessionRequest> = {}): OpenSessionRequest {
+  return { sessionId, interviewSessionId: 0, hasInterviewSessionId: false, userId: 0, hasUserId: false, storagePath: `/media_storage/${sessionId}`, ...extra };
+}
+
+describe("metadata service on PostgreSQL", () => {
+  let db: TestDatabase;
+  let m: Running;
+  let sql: postgres.Sql;
+
+  beforeAll(async () => {
+    db = await createTestDatabase("candid_meta");
+    m = await startMetadata({ DATABASE_URL: db.url });
+    sql = postgres(db.url, { max: 2, onnotice: () => {} });
+  });
+
+  afterAll(async () => {
+    await sql?.end({ timeout: 5 });
+    await m?.stop().catch(() => {});
+    await db?.drop();
+  });
+
+  test("logs readiness without the database password", () => {
+    const ready = m.svc.logs().find((l) => l.msg === "metadata listening");
+    expect(ready).toMatchObject({ database: "postgres", metricsPort: m.metricsPort });
+    expect(typeof ready?.grpcPort).toBe("number");
+    expect(m.svc.output()).not.toContain(":postgres@");
+  });
+
+  test("open, resume, mismatch, unknown interview session, invalid id", async () => {
+    const { interviewSessionId } = await call<{ interviewSessionId: number }>((cb) => m.client.createInterviewSession({ title: "Interview A" }, cb));
+    expect(interviewSessionId).toBeGreaterThan(0);
+    const sid = crypto.randomUUID();
+    const first = await call<any>((cb) => m.client.openSession(openReq(sid, { interviewSessionId, hasInterviewSessionId: true, userId: 77, hasUserId: true }), cb));
+    expect(first.resumed).toBe(false);
+    expect(first.session).toMatchObject({ sessionId: sid, status: SessionStatus.SESSION_STATUS_ACTIVE, totalChunks: 0, interviewSessionId, userId: 77 });
+    expect(first.session.startedAtMs).toBeGreaterThan(Date.now() - 60_000);
+
+    const again = await call<any>((cb) => m.client.openSession(openReq(sid, { interviewSessionId, hasInterviewSessionId: true }), cb));
+    expect(again.resumed).toBe(true);
+    const noInterview = await call<any>((cb) => m.client.openSession(openReq(sid), cb));
+    expect(noInterview.resumed).toBe(true);
+
+    expect(await errorCode(call((cb) => m.client.openSession(openReq(sid, { interviewSessionId: interviewSessionId + 1000, hasInterviewSessionId: true }), cb)))).toBe("SESSION_MISMATCH");
+    expect(await errorCode(call((cb) => m.client.openSession(openReq(crypto.randomUUID(), { interviewSessionId: 99_999_999, hasInterviewSessionId: true }), cb)))).toBe(
+      "INTERVIEW_SESSION_NOT_FOUND",
+    );
+    expect(await errorCode(call((cb) => m.client.openSession(openReq("not-a-uuid"), cb)))).toBe("INVALID_SESSION_ID");
+    const counted = await sql<{ n: number }[]>`select count(*)::int as n from media_sessions where session_id = ${sid}`;
+    expect(counted[0]!.n).toBe(1);
+  });
+
+  test("record: CREATED, IDENTICAL, CONFLICT with exact totals and no duplicate rows", async () => {
+    const sid = crypto.randomUUID();
+    await call((cb) => m.client.openSession(openReq(sid), cb));
+    const r1 = await record(m.client, [audio(sid, 0), audio(sid, 1), audio(sid, 2), frame(sid, 0, 0), audio(sid, 2), audio(sid, 2, 999)]);
+    expect(outcomes(r1)).toEqual(["CREATED", "CREATED", "CREATED", "CREATED", "IDENTICAL", "CONFLICT"]);
+    const r2 = await record(m.client, [audio(sid, 0), audio(sid, 1, 555), frame(sid, 0, 0), frame(sid, 0, 0, 4242), audio(sid, 3)]);
+    expect(outcomes(r2)).toEqual(["IDENTICAL", "CONFLICT", "IDENTICAL", "CONFLICT", "CREATED"]);
+
+    const status = await call<any>((cb) => m.client.getSessionStatus({ sessionId: sid }, cb));
+    expect(status.session).toMatchObject({ totalChunks: 4, totalFrames: 1 });
+    const rows = await sql`
+      select c.chunk_index::int as i, c.sha256 from audio_chunks c join media_sessions s on s.id = c.media_session_id
+      where s.session_id = ${sid} order by c.chunk_index`;
+    expect(rows.map((r) => r.i)).toEqual([0, 1, 2, 3]);
+    expect(rows[1]!.sha256).toBe(sha(1)); // the conflicting re-send did not replace it
+    const [f] = await sql`select count(*)::int as n, min(sha256) as sha from video_frames f join media_sessions s on s.id = f.media_session_id where s.session_id = ${sid}`;
+    expect(f).toMatchObject({ n: 1, sha: sha(1000) });
+  });
+
+  test("per-item errors do not end the stream", async () => {
+    const sid = crypto.randomUUID();
+    await call((cb) => m.client.openSession(openReq(sid), cb));
+    const bad = { ...audio(sid, 1) } as Item & { $case: "audio" };
+    const r = await record(m.client, [
+      audio(crypto.randomUUID(), 0),
+      audio("NOT-A-UUID", 0),
+      { $case: "audio", value: { ...bad.value, sha256Hex: "xyz" } },
+      audio(sid, 0),
+    ]);
+    expect(outcomes(r)).toEqual(["SESSION_NOT_FOUND", "INVALID_SESSION_ID", "INVALID_MESSAGE", "CREATED"]);
+    expect(r[0]!.error!.message.length).toBeGreaterThan(0);
+  });
+
+  test("frame <-> chunk linking in both orders", async () => {
+    const sid = crypto.randomUUID();
+    await call((cb) => m.client.openSession(openReq(sid), cb));
+    // Frame first (its chunk 5 not there yet), then the chunk in a later transaction.
+    expect(outcomes(await record(m.client, [frame(sid, 25, 5), frame(sid, 26, 5)]))).toEqual(["CREATED", "CREATED"]);
+    const before = await sql`select audio_chunk_id from video_frames f join media_sessions s on s.id = f.media_session_id where s.session_id = ${sid}`;
+    expect(before.every((r) => r.audio_chunk_id === null)).toBe(true);
+    expect(outcomes(await record(m.client, [audio(sid, 5)]))).toEqual(["CREATED"]);
+    // Chunk first, then its frame; and chunk + frame in the same batch.
+    expect(outcomes(await record(m.client, [audio(sid, 6)]))).toEqual(["CREATED"]);
+    expect(outcomes(await record(m.client, [frame(sid, 30, 6), audio(sid, 7), frame(sid, 35, 7)]))).toEqual(["CREATED", "CREATED", "CREATED"]);
+    const rows = await sql`
+      select f.frame_index::int as fi, c.chunk_index::int as ci
+      from video_frames f join media_sessions s on s.id = f.media_session_id left join audio_chunks c on c.id = f.audio_chunk_id
+      where s.session_id = ${sid} order by f.frame_index`;
+    expect(rows.map((r) => [r.fi, r.ci])).toEqual([
+      [25, 5],
+      [26, 5],
+      [30, 6],
+      [35, 7],
+    ]);
+  });
+
+  test("concurrent streams on one session: exact totals (group commit + row lock)", async () => {
+    const sid = crypto.randomUUID();
+    await call((cb) => m.client.openSession(openReq(sid), cb));
+    // 4 streams each send the same 100 chunks + 100 frames: 1 CREATED per index, the rest IDENTICAL.
+    const items = [...Array.from({ length: 100 }, (_, i) => audio(sid, i)), ...Array.from({ length: 100 }, (_, i) => frame(sid, i, Math.floor(i / 5)))];
+    const all = await Promise.all([0, 1, 2, 3].map(() => record(m.client, items)));
+    const flat = all.flatMap(outcomes);
+    expect(flat.filter((o) => o === "CREATED").length).toBe(200);
+    expect(flat.filter((o) => o === "IDENTICAL").length).toBe(600);
+    const status = await call<any>((cb) => m.client.getSessionStatus({ sessionId: sid }, cb));
+    expect(status.session).toMatchObject({ totalChunks: 100, totalFrames: 100 });
+    const unlinkedRows = await sql<{ unlinked: number }[]>`
+      select count(*)::int as unlinked from video_frames f join media_sessions s on s.id = f.media_session_id
+      where s.session_id = ${sid} and f.audio_chunk_id is null`;
+    expect(unlinkedRows[0]!.unlinked).toBe(0);
+  });
+
+  test("complete: missing indices, idempotent, then refuses media", async () => {
+    const sid = crypto.randomUUID();
+    await call((cb) => m.client.openSession(openReq(sid), cb));
+    await record(m.client, [audio(sid, 0), audio(sid, 2), frame(sid, 0, 0), frame(sid, 3, 0), frame(sid, 9, 1)]);
+    const done = await call<any>((cb) => m.client.completeSession({ sessionId: sid, totalChunks: 4, totalFrames: 5 }, cb));
+    expect(done.session).toMatchObject({ status: SessionStatus.SESSION_STATUS_COMPLETED, totalChunks: 2, totalFrames: 3 });
+    expect(done.session.completedAtMs).toBeGreaterThan(0);
+    expect(done.missingChunkIndices).toEqual([1, 3]);
+    expect(done.missingFrameIndices).toEqual([1, 2, 4]);
+    const again = await call<any>((cb) => m.client.completeSession({ sessionId: sid, totalChunks: 4, totalFrames: 5 }, cb));
+    expect(again.session.completedAtMs).toBe(done.session.completedAtMs);
+    expect(again.missingChunkIndices).toEqual([1, 3]);
+
+    expect(outcomes(await record(m.client, [audio(sid, 1), audio(sid, 0)]))).toEqual(["SESSION_COMPLETED", "SESSION_COMPLETED"]);
+    expect(await errorCode(call((cb) => m.client.openSession(openReq(sid), cb)))).toBe("SESSION_COMPLETED");
+    expect(await errorCode(call((cb) => m.client.completeSession({ sessionId: crypto.randomUUID(), totalChunks: 0, totalFrames: 0 }, cb)))).toBe("SESSION_NOT_FOUND");
+  });
+
+  test("status of an unknown session is SESSION_NOT_FOUND (gRPC NOT_FOUND)", async () => {
+    const err = await new Promise<grpc.ServiceError>((resolve) => m.client.getSessionStatus({ sessionId: crypto.randomUUID() }, (e) => resolve(e!)));
+    expect(err.code).toBe(grpc.status.NOT_FOUND);
+    expect(fromGrpcError(err).code).toBe("SESSION_NOT_FOUND");
+  });
+
+  test("abandon idle sessions, then a reconnect or a blob revives them", async () => {
+    const idle1 = crypto.randomUUID();
+    const idle2 = crypto.randomUUID();
+    const busy = crypto.randomUUID();
+    for (const s of [idle1, idle2, busy]) await call((cb) => m.client.openSession(openReq(s), cb));
+    await sql`update media_sessions set last_activity = now() - interval '2 hours' where session_id in ${sql([idle1, idle2])}`;
+    const res = await call<any>((cb) => m.client.abandonIdleSessions({ idleMs: 3_600_000, limit: 0 }, cb));
+    expect([...res.sessionIds].sort()).toEqual([idle1, idle2].sort());
+    const st = await call<any>((cb) => m.client.getSessionStatus({ sessionId: idle1 }, cb));
+    expect(st.session.status).toBe(SessionStatus.SESSION_STATUS_ABANDONED);
+    expect((await call<any>((cb) => m.client.getSessionStatus({ sessionId: busy }, cb))).session.status).toBe(SessionStatus.SESSION_STATUS_ACTIVE);
+
+    const reopened = await call<any>((cb) => m.client.openSession(openReq(idle1), cb));
+    expect(reopened).toMatchObject({ resumed: true, session: { status: SessionStatus.SESSION_STATUS_ACTIVE } });
+    expect(outcomes(await record(m.client, [audio(idle2, 0)]))).toEqual(["CREATED"]);
+    expect((await call<any>((cb) => m.client.getSessionStatus({ sessionId: idle2 }, cb))).session.status).toBe(SessionStatus.SESSION_STATUS_ACTIVE);
+    // Nothing idle left for that threshold.
+    expect((await call<any>((cb) => m.client.abandonIdleSessions({ idleMs: 3_600_000, limit: 10 }, cb))).sessionIds).toEqual([]);
+  });
+
+  test("metrics are exported", async () => {
+    const text = await (await fetch(`http://127.0.0.1:${m.metricsPort}/metrics`)).text();
+    expect(text).toContain('candid_metadata_records_total{kind="audio",outcome="created"');
+    expect(text).toContain("candid_metadata_batch_size_bucket");
+    expect(text).toContain("candid_metadata_commit_duration_seconds_bucket");
+    expect(text).toContain('candid_metadata_errors_total{code="SESSION_NOT_FOUND"');
+  });
+
+  test("restart on the same database: migrations run again as a no-op, data kept", async () => {
+    const sid = crypto.randomUUID();
+    await call((cb) => m.client.openSession(openReq(sid), cb));
+    await m.stop();
+    m = await startMetadata({ DATABASE_URL: db.url });
+    expect(m.svc.logs().find((l) => l.msg === "migrations done")?.applied).toEqual([]);
+    const migrations = await sql`select version from schema_migrations`;
+    expect(migrations.map((r) => r.version)).toEqual([1]);
+    const st = await call<any>((cb) => m.client.getSessionStatus({ sessionId: sid }, cb));
+    expect(st.session.sessionId).toBe(sid);
+  });
+
+  test("two processes migrating one fresh database at once", async () => {
+    const fresh = await createTestDatabase("candid_meta2");
+    try {
+      const [a, b] = await Promise.all([startMetadata({ DATABASE_URL: fresh.url }), startMetadata({ DATABASE_URL: fresh.url })]);
+      const applied = [a, b].map((p) => p.svc.logs().find((l) => l.msg === "migrations done")?.applied as number[]);
+      expect(applied.flat()).toEqual([1]);
+      const sid = crypto.randomUUID();
+      await call((cb) => a.client.openSession(openReq(sid), cb));
+      expect((await call<any>((cb) => b.client.getSessionStatus({ sessionId: sid }, cb))).session.sessionId).toBe(sid);
+      await Promise.all([a.stop(), b.stop()]);
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
+
+describe("metadata service on the embedded PGlite (no DATABASE_URL)", () => {
+  let dir: string;
+  let m: Running | undefined;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "candid-pglite-"));
+  });
+  afterAll(async () => {
+    await m?.stop().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test(
+    "open + record + status",
+    async () => {
+      m = await startMetadata({ DATABASE_URL: "", PGLITE_DATA_DIR: dir, PGLITE_PORT: "0" }, 90_000);
+      expect(m.svc.logs().find((l) => l.msg === "metadata listening")?.database).toBe("pglite");
+      const sid = crypto.randomUUID();
+      const opened = await call<any>((cb) => m!.client.openSession(openReq(sid), cb));
+      expect(opened.resumed).toBe(false);
+      const r = await record(m.client, [audio(sid, 0), audio(sid, 1), frame(sid, 0, 1), audio(sid, 0), audio(sid, 1, 77)]);
+      expect(outcomes(r)).toEqual(["CREATED", "CREATED", "CREATED", "IDENTICAL", "CONFLICT"]);
+      const st = await call<any>((cb) => m!.client.getSessionStatus({ sessionId: sid }, cb));
+      expect(st.session).toMatchObject({ totalChunks: 2, totalFrames: 1, status: SessionStatus.SESSION_STATUS_ACTIVE });
+    },
+    150_000,
+  );
+});
