@@ -1,0 +1,272 @@
+/**
+ * @module fs-blob-store
+ * BlobStore on a local (POSIX) filesystem: the default backend.
+ *
+ * Layout: <root>/<session_id>/audio/chunk_<N>.<ext> and <root>/<session_id>/frames/frame_<N>.jpg
+ * (core/blob-ref.ts). `location` is the absolute path of the file.
+ *
+ * A put is atomic, durable and create-only:
+ *   1. write the bytes to a temp file in the TARGET folder (same filesystem, so link works),
+ *      fdatasync it: the content is on disk before any name points at it;
+ *   2. link(temp, final): atomic, and fails with EEXIST instead of replacing, so a stored blob is
+ *      never overwritten (rename would silently replace). On EEXIST the existing file's SHA-256
+ *      decides IDENTICAL or CONFLICT, and the new bytes are dropped;
+ *   3. unlink(temp), then fsync the folder so both name changes survive a crash. The answer
+ *      (CREATED / IDENTICAL) is given only after that folder fsync, so an IDENTICAL answer to a
+ *      re-send racing the first write is just as durable as the CREATED one.
+ *
+ * Why it is fast: the per-file fdatasync is unavoidable (the content must be on disk), but the
+ * folder fsync is shared. `DirSyncer` coalesces them per folder: while one fsync runs, every
+ * put that finishes its link waits for the NEXT fsync, and all of them share it, so a burst of
+ * puts into one session folder costs one folder fsync per round instead of one per file.
+ * New folders are created once with mkdir -p and their parents fsynced once (also coalesced);
+ * the "already created" set is a bounded cache, and a folder removed behind our back (e.g. by
+ * the reaper) is recreated on the ENOENT. The cheap syscalls (open, write to the page cache,
+ * close, link, unlink) run synchronously: on this VM a thread-pool round trip costs more CPU than
+ * they do. Only the fsyncs, which wait for the disk, go to the thread pool. (On a network
+ * filesystem with slow metadata calls, this trade-off would need revisiting.)
+ *
+ * Crash leftovers: a crash between steps 1 and 3 can leave a ".<name>.<random>.tmp" file beside
+ * the blobs; it is never a blob name and can be deleted by anyone at any time.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { AppError } from "../../shared/errors";
+import { type BlobRef, blobDir, blobFileName, validateRef } from "../core/blob-ref";
+import { type BlobData, type BlobHead, type BlobStore, type PutInput, type PutResult, checkPut, outcomeForExisting } from "../core/blob-store";
+import { sha256Hex } from "../core/checksum";
+
+/** Max folders remembered as "exists and durable"; past it the cache is cleared (costs one mkdir each). */
+const MAX_KNOWN_DIRS = 50_000;
+
+function errno(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+async function fsyncDir(path: string): Promise<void> {
+  const fd = fs.openSync(path, "r");
+  try {
+    await fsyncFd(fd);
+  } finally {
+    closeQuietly(fd);
+  }
+}
+
+/**
+ * Coalesces fsyncs of one folder. A caller must be covered by an fsync that STARTS after its
+ * change, so callers arriving while one runs share the next one; at most one waits queued.
+ */
+export class DirSyncer {
+  private running: Promise<void> | null = null;
+  private next: Promise<void> | null = null;
+  /** How many fsync calls were actually made (for tests and metrics). */
+  syncs = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly onIdle: () => void = () => {},
+    private readonly doSync: (path: string) => Promise<void> = fsyncDir,
+  ) {}
+
+  sync(): Promise<void> {
+    if (this.next) return this.next;
+    if (!this.running) return this.start();
+    const after = this.running.then(
+      () => {},
+      () => {},
+    );
+    this.next = after.then(() => {
+      this.next = null;
+      return this.start();
+    });
+    return this.next;
+  }
+
+  private start(): Promise<void> {
+    this.syncs++;
+    const p: Promise<void> = this.doSync(this.path).finally(() => {
+      if (this.running === p) {
+        this.running = null;
+        if (!this.next) this.onIdle();
+      }
+    });
+    this.running = p;
+    return p;
+  }
+}
+
+export class FsBlobStore implements BlobStore {
+  readonly backend = "fs";
+  readonly root: string;
+  private readonly syncers = new Map<string, DirSyncer>();
+  private readonly knownDirs = new Map<string, Promise<void>>();
+
+  /** `root` may be relative (resolved against the working folder). Use `FsBlobStore.open`. */
+  private constructor(root: string) {
+    this.root = isAbsolute(root) ? root : resolve(root);
+  }
+
+  /** Creates the root folder (mkdir -p, parents fsynced) and returns the store. */
+  static async open(root: string): Promise<FsBlobStore> {
+    const store = new FsBlobStore(root);
+    await store.makeDurableDir(store.root, dirname(store.root));
+    return store;
+  }
+
+  async ready(): Promise<boolean> {
+    try {
+      await fsp.access(this.root, fsp.constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async put(input: PutInput): Promise<PutResult> {
+    const c = checkPut(input);
+    const dir = join(this.root, blobDir(c.ref));
+    const final = join(dir, blobFileName(c.ref));
+    const temp = join(dir, `.${blobFileName(c.ref)}.${randomBytes(6).toString("hex")}.tmp`);
+
+    await this.ensureDir(dir);
+    try {
+      await writeDurable(temp, c.data);
+    } catch (err) {
+      if (errno(err) !== "ENOENT") throw err;
+      // The folder vanished after we cached it (deleted session): create it again, once.
+      this.knownDirs.delete(dir);
+      await this.ensureDir(dir);
+      await writeDurable(temp, c.data);
+    }
+
+    let outcome: PutResult["outcome"] = "CREATED";
+    try {
+      fs.linkSync(temp, final);
+    } catch (err) {
+      if (errno(err) !== "EEXIST") {
+        try {
+          fs.unlinkSync(temp);
+        } catch {}
+        throw err;
+      }
+      outcome = outcomeForExisting(await fileSha256(final), c.sha256Hex);
+    }
+    fs.unlinkSync(temp);
+    // Covers our link and unlink, and, for IDENTICAL, the link of whoever created the file.
+    await this.syncDir(dir);
+    return { outcome, location: final };
+  }
+
+  async get(ref: BlobRef): Promise<BlobData> {
+    const path = this.pathOf(ref);
+    try {
+      const data = await fsp.readFile(path);
+      return { data, sha256Hex: sha256Hex(data) };
+    } catch (err) {
+      if (errno(err) === "ENOENT") throw new AppError("NOT_FOUND", "no such blob");
+      throw err;
+    }
+  }
+
+  async head(ref: BlobRef): Promise<BlobHead | null> {
+    const path = this.pathOf(ref);
+    try {
+      const data = await fsp.readFile(path);
+      return { size: data.byteLength, sha256Hex: sha256Hex(data), location: path };
+    } catch (err) {
+      if (errno(err) === "ENOENT") return null;
+      throw err;
+    }
+  }
+
+  async delete(ref: BlobRef): Promise<boolean> {
+    const path = this.pathOf(ref);
+    try {
+      await fsp.unlink(path);
+    } catch (err) {
+      if (errno(err) === "ENOENT") return false;
+      throw err;
+    }
+    await this.syncDir(dirname(path));
+    return true;
+  }
+
+  private pathOf(ref: BlobRef): string {
+    validateRef(ref);
+    return join(this.root, blobDir(ref), blobFileName(ref));
+  }
+
+  private syncDir(dir: string): Promise<void> {
+    let s = this.syncers.get(dir);
+    if (!s) {
+      s = new DirSyncer(dir, () => this.syncers.delete(dir));
+      this.syncers.set(dir, s);
+    }
+    return s.sync();
+  }
+
+  /** mkdir -p `dir` (a folder under root) and fsync its parents up to root, once per process. */
+  private ensureDir(dir: string): Promise<void> {
+    let p = this.knownDirs.get(dir);
+    if (!p) {
+      if (this.knownDirs.size >= MAX_KNOWN_DIRS) this.knownDirs.clear();
+      p = this.makeDurableDir(dir, this.root);
+      this.knownDirs.set(dir, p);
+      p.catch(() => this.knownDirs.delete(dir));
+    }
+    return p;
+  }
+
+  /** mkdir -p `dir`, then fsync every folder from dir's parent up to `top` (inclusive). */
+  private async makeDurableDir(dir: string, top: string): Promise<void> {
+    await fsp.mkdir(dir, { recursive: true });
+    const parents: string[] = [];
+    for (let d = dirname(dir); ; d = dirname(d)) {
+      parents.push(d);
+      if (d === top || d === dirname(d) || !d.startsWith(top)) break;
+    }
+    await Promise.all(parents.map((d) => this.syncDir(d)));
+  }
+}
+
+/**
+ * Temp file write. The cheap syscalls (open, write into the page cache, close) run synchronously:
+ * each costs microseconds, while a thread-pool round trip costs more CPU than the call itself on
+ * this VM. Only fdatasync, which waits for the disk, goes to the thread pool.
+ */
+async function writeDurable(path: string, data: Uint8Array): Promise<void> {
+  const fd = fs.openSync(path, "wx", 0o644);
+  try {
+    let off = 0;
+    while (off < data.byteLength) off += fs.writeSync(fd, data, off, data.byteLength - off);
+    await fdatasync(fd);
+  } catch (err) {
+    closeQuietly(fd);
+    try {
+      fs.unlinkSync(path);
+    } catch {}
+    throw err;
+  }
+  fs.closeSync(fd);
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {}
+}
+
+function fdatasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+function fsyncFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+async function fileSha256(path: string): Promise<string> {
+  const data = await fsp.readFile(path);
+  return createHash("sha256").update(data).digest("hex");
+}

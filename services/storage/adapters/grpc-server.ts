@@ -1,0 +1,222 @@
+/**
+ * @module grpc-server
+ * media.v1.StorageService over gRPC, on top of the BlobStore port. Transport only: validation,
+ * checksums and outcomes live in core/ and the stores.
+ *
+ * PutBlobs (the hot path) is one long-lived bidirectional stream per gateway connection slot:
+ *  - items are processed CONCURRENTLY, up to `maxInFlightPerStream` per stream. When that many
+ *    are in flight the stream is paused (call.pause()), so grpc-js stops reading and HTTP/2 flow
+ *    control pushes back on the sender; it resumes as items complete;
+ *  - each item is answered exactly once, in completion order, with {request_id, outcome,
+ *    location} once the blob is durable, or {request_id, error:{code,message}}: a bad item never
+ *    ends the stream;
+ *  - when the client half-closes, in-flight items finish and are answered, then the server ends.
+ * Get/Head/Delete are unary and go through `unary()` (shared/grpc.ts), which maps errors.
+ * Logs carry ids, sizes and durations, never bytes.
+ */
+import type * as grpc from "@grpc/grpc-js";
+import { BlobKind, WriteOutcome } from "../../../proto/gen/media/v1/common";
+import type {
+  BlobRef as PbBlobRef,
+  PutBlobsRequest,
+  PutBlobsResponse,
+  StorageServiceServer,
+} from "../../../proto/gen/media/v1/storage";
+import { AppError, toAppError } from "../../shared/errors";
+import { unary } from "../../shared/grpc";
+import type { Logger } from "../../shared/log";
+import { Counter, Histogram, LATENCY_BUCKETS_SECONDS, type Registry } from "../../shared/metrics";
+import type { BlobKind as CoreKind, BlobRef } from "../core/blob-ref";
+import type { BlobStore, PutOutcome } from "../core/blob-store";
+
+/** Default bound of concurrently processed items per PutBlobs stream. */
+export const DEFAULT_MAX_IN_FLIGHT_PER_STREAM = 64;
+
+export interface StorageMetrics {
+  puts: Counter<"kind" | "outcome">;
+  putBytes: Counter<"kind">;
+  putDuration: Histogram<string>;
+  errors: Counter<"code">;
+}
+
+export function createStorageMetrics(registry: Registry): StorageMetrics {
+  return {
+    puts: new Counter({
+      name: "candid_storage_puts_total",
+      help: "PutBlobs items by blob kind and outcome (created, identical, conflict, error).",
+      labelNames: ["kind", "outcome"] as const,
+      registers: [registry],
+    }),
+    putBytes: new Counter({
+      name: "candid_storage_put_bytes_total",
+      help: "Bytes of newly stored blobs (outcome created), by kind.",
+      labelNames: ["kind"] as const,
+      registers: [registry],
+    }),
+    putDuration: new Histogram({
+      name: "candid_storage_put_duration_seconds",
+      help: "Time from receiving a PutBlobs item to its answer (durable), in seconds.",
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: "candid_storage_errors_total",
+      help: "Failed storage requests (stream items and unary calls) by error code.",
+      labelNames: ["code"] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+const OUTCOMES: Record<PutOutcome, WriteOutcome> = {
+  CREATED: WriteOutcome.WRITE_OUTCOME_CREATED,
+  IDENTICAL: WriteOutcome.WRITE_OUTCOME_IDENTICAL,
+  CONFLICT: WriteOutcome.WRITE_OUTCOME_CONFLICT,
+};
+
+function kindOf(kind: BlobKind): CoreKind {
+  if (kind === BlobKind.BLOB_KIND_AUDIO) return "audio";
+  if (kind === BlobKind.BLOB_KIND_FRAME) return "frame";
+  throw new AppError("INVALID_MESSAGE", "kind must be BLOB_KIND_AUDIO or BLOB_KIND_FRAME", { field: "kind" });
+}
+
+/** Wire BlobRef -> core BlobRef (field presence and enum only; the store validates the rest). */
+export function toCoreRef(ref: PbBlobRef | undefined): BlobRef {
+  if (!ref) throw new AppError("INVALID_MESSAGE", "ref is required", { field: "ref" });
+  return { sessionId: ref.sessionId, kind: kindOf(ref.kind), index: ref.index, mediaType: ref.mediaType };
+}
+
+function kindLabel(ref: PbBlobRef | undefined): string {
+  if (ref?.kind === BlobKind.BLOB_KIND_AUDIO) return "audio";
+  if (ref?.kind === BlobKind.BLOB_KIND_FRAME) return "frame";
+  return "unknown";
+}
+
+export function createStorageServer(opts: {
+  store: BlobStore;
+  log: Logger;
+  metrics: StorageMetrics;
+  maxInFlightPerStream?: number;
+}): StorageServiceServer {
+  const { store, log, metrics } = opts;
+  const maxInFlight = Math.max(1, opts.maxInFlightPerStream ?? DEFAULT_MAX_IN_FLIGHT_PER_STREAM);
+  let streamSeq = 0;
+
+  /** Errors of one item or call: counted, INTERNAL logged once with its cause, never leaked. */
+  function describeError(err: unknown, fields: Record<string, unknown>): AppError {
+    const app = toAppError(err);
+    metrics.errors.inc({ code: app.code });
+    if (app.code === "INTERNAL") log.error("internal error", { ...fields, err: app.cause ?? err });
+    return app;
+  }
+
+  async function putOne(req: PutBlobsRequest, streamId: number): Promise<PutBlobsResponse> {
+    const started = performance.now();
+    const kind = kindLabel(req.ref);
+    try {
+      const ref = toCoreRef(req.ref);
+      const r = await store.put({ ref, data: req.data, sha256Hex: req.sha256Hex });
+      metrics.puts.inc({ kind, outcome: r.outcome.toLowerCase() });
+      if (r.outcome === "CREATED") metrics.putBytes.inc({ kind }, req.data.byteLength);
+      if (r.outcome === "CONFLICT") {
+        log.warn("blob conflict: stored blob kept", { streamId, requestId: req.requestId, sessionId: ref.sessionId, kind, index: ref.index, size: req.data.byteLength });
+      }
+      return { requestId: req.requestId, outcome: OUTCOMES[r.outcome], location: r.location, error: undefined };
+    } catch (err) {
+      metrics.puts.inc({ kind, outcome: "error" });
+      // INTERNAL is logged (once) by describeError; expected refusals (bad ids, checksums) here.
+      const app = describeError(err, { streamId, requestId: req.requestId, sessionId: req.ref?.sessionId, kind, index: req.ref?.index, size: req.data.byteLength });
+      if (app.code !== "INTERNAL") log.warn("put refused", { streamId, requestId: req.requestId, sessionId: req.ref?.sessionId, kind, code: app.code });
+      return {
+        requestId: req.requestId,
+        outcome: WriteOutcome.WRITE_OUTCOME_UNSPECIFIED,
+        location: "",
+        error: { code: app.code, message: app.code === "INTERNAL" ? "internal error" : app.message },
+      };
+    } finally {
+      metrics.putDuration.observe((performance.now() - started) / 1000);
+    }
+  }
+
+  function putBlobs(call: grpc.ServerDuplexStream<PutBlobsRequest, PutBlobsResponse>): void {
+    const streamId = ++streamSeq;
+    const opened = performance.now();
+    let inFlight = 0;
+    let received = 0;
+    let paused = false;
+    let clientDone = false;
+    let closed = false;
+    log.info("put stream opened", { streamId });
+
+    const close = (why: string) => {
+      if (closed) return;
+      closed = true;
+      log.info("put stream closed", { streamId, why, items: received, durationMs: Math.round(performance.now() - opened) });
+    };
+    const maybeEnd = () => {
+      if (clientDone && inFlight === 0 && !closed) {
+        close("client finished");
+        call.end();
+      }
+    };
+
+    call.on("data", (req: PutBlobsRequest) => {
+      received++;
+      inFlight++;
+      if (inFlight >= maxInFlight && !paused) {
+        paused = true;
+        call.pause();
+      }
+      void putOne(req, streamId).then((res) => {
+        inFlight--;
+        if (!closed && !call.cancelled) call.write(res);
+        if (paused && inFlight < maxInFlight) {
+          paused = false;
+          call.resume();
+        }
+        maybeEnd();
+      });
+    });
+    call.on("end", () => {
+      clientDone = true;
+      maybeEnd();
+    });
+    call.on("cancelled", () => close("cancelled by client"));
+    call.on("error", (err) => {
+      log.warn("put stream error", { streamId, err });
+      close("error");
+    });
+  }
+
+  /** unary() plus error counting. */
+  function counted<Req, Res>(name: string, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    return unary(log, async (req: Req) => {
+      try {
+        return await fn(req);
+      } catch (err) {
+        const app = toAppError(err);
+        metrics.errors.inc({ code: app.code });
+        if (app.code !== "INTERNAL") log.debug(`${name} refused`, { code: app.code });
+        throw err; // unary() maps it (and logs INTERNAL once)
+      }
+    });
+  }
+
+  return {
+    putBlobs,
+    getBlob: counted("GetBlob", async (req) => {
+      const r = await store.get(toCoreRef(req.ref));
+      return { data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), sha256Hex: r.sha256Hex };
+    }),
+    headBlob: counted("HeadBlob", async (req) => {
+      const h = await store.head(toCoreRef(req.ref));
+      return h ? { exists: true, size: h.size, sha256Hex: h.sha256Hex, location: h.location } : { exists: false, size: 0, sha256Hex: "", location: "" };
+    }),
+    deleteBlob: counted("DeleteBlob", async (req) => {
+      const ref = toCoreRef(req.ref);
+      const deleted = await store.delete(ref);
+      if (deleted) log.info("blob deleted", { sessionId: ref.sessionId, kind: ref.kind, index: ref.index });
+      return { deleted };
+    }),
+  };
+}

@@ -1,0 +1,244 @@
+/**
+ * @module s3-blob-store
+ * BlobStore on an S3-compatible object store (AWS S3, MinIO, versitygw...).
+ *
+ * Layout: key = [prefix/]<session_id>/audio/chunk_<N>.<ext> or [prefix/]<session_id>/frames/frame_<N>.jpg,
+ * the same as on disk (core/blob-ref.ts). `location` is s3://bucket/key.
+ *
+ * Mapping of a put:
+ *  - integrity: the SHA-256 (verified locally first) is sent as x-amz-checksum-sha256 so the
+ *    server refuses damaged bytes (BadDigest -> CHECKSUM_MISMATCH), and its hex form is kept in
+ *    the object's metadata (x-amz-meta-sha256): that is what later IDENTICAL/CONFLICT decisions
+ *    and HeadBlob compare, without downloading the object;
+ *  - create-only: PutObject with `If-None-Match: *`. 412 (or 409 while a concurrent conditional
+ *    write is in progress) means the key exists: HeadObject and compare the stored digest.
+ *    Servers that do not implement conditional writes answer 501 NotImplemented: the store then
+ *    switches, for the rest of its life, to HEAD-then-PUT (which has a race window between two
+ *    writers of the same key; acceptable because a key has one writer, the session's gateway);
+ *  - the SDK is configured for non-AWS servers: path-style URLs, and checksums only when
+ *    required, since default aws-chunked streaming bodies are stored verbatim by some servers.
+ * S3 errors are translated here: NotFound/NoSuchKey -> NOT_FOUND, network failures and 5xx/503
+ * -> UPSTREAM_UNAVAILABLE, everything else stays INTERNAL (logged once by the gRPC adapter).
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
+import { AppError } from "../../shared/errors";
+import { type BlobRef, blobKey } from "../core/blob-ref";
+import { type BlobData, type BlobHead, type BlobStore, type CheckedPut, type PutInput, type PutResult, checkPut, outcomeForExisting } from "../core/blob-store";
+import { hexToBase64, sha256Hex } from "../core/checksum";
+
+export interface S3BlobStoreOptions {
+  bucket: string;
+  /** Key prefix, e.g. "media" -> "media/<session>/..."; empty for none. */
+  prefix?: string;
+  /** e.g. http://127.0.0.1:7070; undefined for AWS. */
+  endpoint?: string;
+  region: string;
+  forcePathStyle: boolean;
+  /** Both or neither; without them the SDK's default credential chain applies. */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+}
+
+const META_SHA256 = "sha256";
+
+interface S3ErrorLike {
+  name?: string;
+  Code?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+  code?: string;
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as S3ErrorLike)?.$metadata?.httpStatusCode;
+}
+function nameOf(err: unknown): string | undefined {
+  const e = err as S3ErrorLike;
+  return e?.name ?? e?.Code;
+}
+
+function isNotFound(err: unknown): boolean {
+  const n = nameOf(err);
+  return n === "NotFound" || n === "NoSuchKey" || statusOf(err) === 404;
+}
+
+/** Foreign S3/network errors -> AppError (first place they are seen). */
+export function translateS3Error(err: unknown): unknown {
+  if (err instanceof AppError) return err;
+  const n = nameOf(err);
+  const s = statusOf(err);
+  if (isNotFound(err) && n !== "NoSuchBucket") return new AppError("NOT_FOUND", "no such blob", {}, { cause: err });
+  if (n === "BadDigest" || n === "XAmzContentSHA256Mismatch" || n === "InvalidDigest") return new AppError("CHECKSUM_MISMATCH", undefined, {}, { cause: err });
+  const code = (err as S3ErrorLike)?.code;
+  if (
+    (s !== undefined && (s >= 500 || s === 429)) ||
+    n === "TimeoutError" ||
+    n === "SlowDown" ||
+    code === "ECONNREFUSED" ||
+    code === "ECONNRESET" ||
+    code === "ETIMEDOUT" ||
+    code === "ConnectionRefused"
+  ) {
+    return new AppError("UPSTREAM_UNAVAILABLE", "object store unavailable", {}, { cause: err });
+  }
+  return err;
+}
+
+export class S3BlobStore implements BlobStore {
+  readonly backend = "s3";
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly client: S3Client;
+  /** False once the server said it does not implement If-None-Match. */
+  private conditionalWrites = true;
+
+  /** True while puts use If-None-Match (the server has not refused it). */
+  get usesConditionalWrites(): boolean {
+    return this.conditionalWrites;
+  }
+
+  constructor(opts: S3BlobStoreOptions) {
+    this.bucket = opts.bucket;
+    const p = (opts.prefix ?? "").replace(/^\/+|\/+$/g, "");
+    this.prefix = p ? `${p}/` : "";
+    const config: S3ClientConfig = {
+      region: opts.region,
+      endpoint: opts.endpoint,
+      forcePathStyle: opts.forcePathStyle,
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    };
+    if (opts.accessKeyId && opts.secretAccessKey) {
+      config.credentials = { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey };
+    }
+    this.client = new S3Client(config);
+  }
+
+  keyOf(ref: BlobRef): string {
+    return this.prefix + blobKey(ref);
+  }
+
+  locationOf(key: string): string {
+    return `s3://${this.bucket}/${key}`;
+  }
+
+  async ready(): Promise<boolean> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async put(input: PutInput): Promise<PutResult> {
+    const c = checkPut(input);
+    const key = this.prefix + c.key;
+    try {
+      if (!this.conditionalWrites) return await this.putAfterHead(c, key);
+      try {
+        await this.send(c, key, true);
+        return { outcome: "CREATED", location: this.locationOf(key) };
+      } catch (err) {
+        const s = statusOf(err);
+        if (s === 412 || s === 409 || nameOf(err) === "PreconditionFailed") return await this.compareExisting(c, key);
+        if (s === 501 || nameOf(err) === "NotImplemented") {
+          this.conditionalWrites = false;
+          return await this.putAfterHead(c, key);
+        }
+        throw err;
+      }
+    } catch (err) {
+      throw translateS3Error(err);
+    }
+  }
+
+  private async send(c: CheckedPut, key: string, conditional: boolean): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: c.data,
+        ContentLength: c.data.byteLength,
+        ContentType: c.ref.mediaType,
+        ChecksumSHA256: hexToBase64(c.sha256Hex),
+        Metadata: { [META_SHA256]: c.sha256Hex },
+        IfNoneMatch: conditional ? "*" : undefined,
+      }),
+    );
+  }
+
+  private async compareExisting(c: CheckedPut, key: string): Promise<PutResult> {
+    // A 409 can mean "a concurrent conditional write is in flight": give it a moment to land.
+    for (let attempt = 0; ; attempt++) {
+      const head = await this.headKey(key);
+      if (head) return { outcome: outcomeForExisting(head.sha256Hex, c.sha256Hex), location: this.locationOf(key) };
+      if (attempt >= 5) throw new AppError("UPSTREAM_UNAVAILABLE", "object store refused the write but has no object");
+      await Bun.sleep(20 * (attempt + 1));
+    }
+  }
+
+  private async putAfterHead(c: CheckedPut, key: string): Promise<PutResult> {
+    const head = await this.headKey(key);
+    if (head) return { outcome: outcomeForExisting(head.sha256Hex, c.sha256Hex), location: this.locationOf(key) };
+    await this.send(c, key, false);
+    return { outcome: "CREATED", location: this.locationOf(key) };
+  }
+
+  private async headKey(key: string): Promise<BlobHead | null> {
+    try {
+      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { size: r.ContentLength ?? 0, sha256Hex: r.Metadata?.[META_SHA256] ?? "", location: this.locationOf(key) };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async get(ref: BlobRef): Promise<BlobData> {
+    const key = this.keyOf(ref);
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const data = await r.Body!.transformToByteArray();
+      const actual = sha256Hex(data);
+      const stored = r.Metadata?.[META_SHA256];
+      if (stored && stored !== actual) throw new AppError("CHECKSUM_MISMATCH", "stored object does not match its recorded SHA-256");
+      return { data, sha256Hex: actual };
+    } catch (err) {
+      throw translateS3Error(err);
+    }
+  }
+
+  async head(ref: BlobRef): Promise<BlobHead | null> {
+    const key = this.keyOf(ref);
+    try {
+      return await this.headKey(key);
+    } catch (err) {
+      throw translateS3Error(err);
+    }
+  }
+
+  async delete(ref: BlobRef): Promise<boolean> {
+    const key = this.keyOf(ref);
+    try {
+      // DeleteObject answers 204 whether or not the key existed: HEAD first to report `deleted`.
+      if (!(await this.headKey(key))) return false;
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      return true;
+    } catch (err) {
+      throw translateS3Error(err);
+    }
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * @module storage/config
+ * Every setting of the storage service, read once at start-up by main.ts.
+ *
+ * | variable               | default           | meaning                                              |
+ * |------------------------|-------------------|------------------------------------------------------|
+ * | STORAGE_GRPC_ADDR      | 0.0.0.0:50051     | gRPC listen address (port 0 picks a free one)        |
+ * | STORAGE_METRICS_PORT   | 9101              | HTTP port of /metrics /healthz /readyz (0 = free)    |
+ * | STORAGE_BACKEND        | fs                | fs (local disk) or s3                                |
+ * | MEDIA_STORAGE_DIR      | ./media_storage   | fs root folder (relative to the working folder)      |
+ * | S3_BUCKET              | (none)            | required when STORAGE_BACKEND=s3                     |
+ * | S3_PREFIX              | (none)            | key prefix inside the bucket                         |
+ * | S3_ENDPOINT            | (none = AWS)      | e.g. http://minio:9000                               |
+ * | S3_REGION              | us-east-1         |                                                      |
+ * | S3_FORCE_PATH_STYLE    | true              | path-style URLs (needed by most non-AWS servers)     |
+ * | S3_ACCESS_KEY_ID       | (none)            | with S3_SECRET_ACCESS_KEY; else SDK credential chain |
+ * | S3_SECRET_ACCESS_KEY   | (none)            |                                                      |
+ * | LOG_LEVEL              | info              | debug, info, warn or error                           |
+ */
+import { ConfigError, bool, int, loadEnv, oneOf, optStr, str } from "../shared/config";
+
+export const storageConfigShape = {
+  grpcAddr: str("STORAGE_GRPC_ADDR", "0.0.0.0:50051"),
+  metricsPort: int("STORAGE_METRICS_PORT", 9101),
+  backend: oneOf("STORAGE_BACKEND", ["fs", "s3"] as const, "fs"),
+  mediaDir: str("MEDIA_STORAGE_DIR", "./media_storage"),
+  s3Bucket: optStr("S3_BUCKET"),
+  s3Prefix: optStr("S3_PREFIX"),
+  s3Endpoint: optStr("S3_ENDPOINT"),
+  s3Region: str("S3_REGION", "us-east-1"),
+  s3ForcePathStyle: bool("S3_FORCE_PATH_STYLE", true),
+  s3AccessKeyId: optStr("S3_ACCESS_KEY_ID"),
+  s3SecretAccessKey: optStr("S3_SECRET_ACCESS_KEY"),
+  logLevel: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
+};
+
+export type StorageConfig = ReturnType<typeof loadEnv<typeof storageConfigShape>>;
+
+/**
+ * loadEnv plus the rules that span several variables. Throws one ConfigError listing every
+ * problem (including those loadEnv found).
+ */
+export function loadStorageConfig(env: Record<string, string | undefined> = process.env): StorageConfig {
+  const problems: string[] = [];
+  let config: StorageConfig | undefined;
+  try {
+    config = loadEnv(storageConfigShape, env);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    problems.push(...e.problems);
+  }
+  const backend = config?.backend ?? env.STORAGE_BACKEND;
+  if (backend === "s3" && !env.S3_BUCKET) problems.push("S3_BUCKET is required when STORAGE_BACKEND=s3");
+  if (Boolean(env.S3_ACCESS_KEY_ID) !== Boolean(env.S3_SECRET_ACCESS_KEY)) {
+    problems.push("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together (or neither, for the SDK's default credential chain)");
+  }
+  if (problems.length || !config) throw new ConfigError(problems);
+  return config;
+}

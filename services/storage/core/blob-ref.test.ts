@@ -1,0 +1,62 @@
+import { describe, expect, test } from "bun:test";
+import { AppError } from "../../shared/errors";
+import { type BlobRef, baseMediaType, blobDir, blobKey, extensionFor, validateRef } from "./blob-ref";
+
+const SID = "0b6f3c2e-8d1a-4f5b-9c7e-123456789abc";
+const ref = (over: Partial<BlobRef> = {}): BlobRef => ({ sessionId: SID, kind: "audio", index: 0, mediaType: "audio/webm", ...over });
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return e instanceof AppError ? e.code : "NOT_APP_ERROR";
+  }
+  return undefined;
+}
+
+describe("blobKey", () => {
+  test("audio chunks by media type", () => {
+    expect(blobKey(ref({ index: 0 }))).toBe(`${SID}/audio/chunk_0.webm`);
+    expect(blobKey(ref({ index: 17, mediaType: "audio/mp4" }))).toBe(`${SID}/audio/chunk_17.mp4`);
+    expect(blobKey(ref({ index: 3, mediaType: "audio/webm;codecs=opus" }))).toBe(`${SID}/audio/chunk_3.webm`);
+    expect(blobKey(ref({ index: 4, mediaType: " Audio/MP4 ; codecs=mp4a.40.2" }))).toBe(`${SID}/audio/chunk_4.mp4`);
+  });
+  test("frames are jpg", () => {
+    expect(blobKey(ref({ kind: "frame", index: 42, mediaType: "image/jpeg" }))).toBe(`${SID}/frames/frame_42.jpg`);
+    expect(blobDir(ref({ kind: "frame", mediaType: "image/jpeg" }))).toBe(`${SID}/frames`);
+  });
+  test("largest index", () => {
+    expect(blobKey(ref({ index: 4294967295 }))).toBe(`${SID}/audio/chunk_4294967295.webm`);
+  });
+});
+
+describe("validation", () => {
+  test("session ids must be canonical lowercase UUIDs", () => {
+    for (const bad of ["", "not-a-uuid", SID.toUpperCase(), `{${SID}}`, SID.replaceAll("-", ""), `../${SID}`, `${SID}/x`, `${SID} `]) {
+      expect(codeOf(() => blobKey(ref({ sessionId: bad })))).toBe("INVALID_SESSION_ID");
+    }
+  });
+  test("kind and media type must match", () => {
+    expect(codeOf(() => extensionFor("audio", "image/jpeg"))).toBe("INVALID_MESSAGE");
+    expect(codeOf(() => extensionFor("frame", "audio/webm"))).toBe("INVALID_MESSAGE");
+    expect(codeOf(() => extensionFor("frame", "image/png"))).toBe("INVALID_MESSAGE");
+    expect(codeOf(() => extensionFor("audio", ""))).toBe("INVALID_MESSAGE");
+    expect(codeOf(() => extensionFor("video" as never, "audio/webm"))).toBe("INVALID_MESSAGE");
+  });
+  test("index must be a uint32", () => {
+    for (const bad of [-1, 1.5, Number.NaN, 2 ** 32]) expect(codeOf(() => validateRef(ref({ index: bad })))).toBe("INVALID_MESSAGE");
+    expect(codeOf(() => validateRef(ref({ index: 7 })))).toBeUndefined();
+  });
+  test("error details name the field", () => {
+    try {
+      validateRef(ref({ kind: "frame", mediaType: "audio/webm" }));
+      throw new Error("expected a throw");
+    } catch (e) {
+      expect((e as AppError).details).toEqual({ field: "media_type" });
+    }
+  });
+  test("baseMediaType", () => {
+    expect(baseMediaType("audio/webm;codecs=opus")).toBe("audio/webm");
+    expect(baseMediaType("IMAGE/JPEG")).toBe("image/jpeg");
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * The storage service: the only file that wires. Loads config, builds the BlobStore adapter
+ * (fs or s3), serves media.v1.StorageService + grpc.health.v1 over gRPC and /metrics /healthz
+ * /readyz over HTTP, and stops gracefully on SIGTERM/SIGINT (in-flight puts are answered).
+ */
+import { ConfigError } from "../shared/config";
+import { startGrpcServer } from "../shared/grpc";
+import { createLogger, parseLevel } from "../shared/log";
+import { createRegistry, serveOpsHttp } from "../shared/metrics";
+import { StorageServiceService } from "../../proto/gen/media/v1/storage";
+import { FsBlobStore } from "./adapters/fs-blob-store";
+import { createStorageMetrics, createStorageServer } from "./adapters/grpc-server";
+import { S3BlobStore } from "./adapters/s3-blob-store";
+import { type StorageConfig, loadStorageConfig } from "./config";
+import type { BlobStore } from "./core/blob-store";
+
+/** How long a graceful stop waits for running calls before forcing, in ms. */
+const STOP_GRACE_MS = 10_000;
+
+async function buildStore(config: StorageConfig): Promise<BlobStore> {
+  if (config.backend === "s3") {
+    return new S3BlobStore({
+      bucket: config.s3Bucket!, // checked by loadStorageConfig
+      prefix: config.s3Prefix,
+      endpoint: config.s3Endpoint,
+      region: config.s3Region,
+      forcePathStyle: config.s3ForcePathStyle,
+      accessKeyId: config.s3AccessKeyId,
+      secretAccessKey: config.s3SecretAccessKey,
+    });
+  }
+  return FsBlobStore.open(config.mediaDir);
+}
+
+async function main(): Promise<void> {
+  let config: StorageConfig;
+  try {
+    config = loadStorageConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      createLogger({ service: "storage" }).error("invalid configuration", { problems: e.problems });
+      process.exit(2);
+    }
+    throw e;
+  }
+  const log = createLogger({ service: "storage" }, { level: parseLevel(config.logLevel) });
+  const registry = createRegistry("storage");
+  const metrics = createStorageMetrics(registry);
+  const store = await buildStore(config);
+  let stopping = false;
+
+  const grpcServer = await startGrpcServer({
+    address: config.grpcAddr,
+    services: [{ definition: StorageServiceService, implementation: createStorageServer({ store, log, metrics }) }],
+    healthy: async () => !stopping && (await store.ready()),
+  });
+  const ops = serveOpsHttp({ port: config.metricsPort, registry, ready: async () => !stopping && (await store.ready()) });
+
+  log.info("storage listening", {
+    grpcPort: grpcServer.port,
+    metricsPort: ops.port,
+    backend: store.backend,
+    ...(store instanceof FsBlobStore ? { root: store.root } : {}),
+    ...(store instanceof S3BlobStore ? { bucket: store.bucket, prefix: store.prefix } : {}),
+  });
+  if (!(await store.ready())) log.warn("backend not ready yet", { backend: store.backend });
+
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("storage stopping", { signal });
+    await grpcServer.stop(STOP_GRACE_MS);
+    await ops.stop(true);
+    if (store instanceof S3BlobStore) store.close();
+    log.info("storage stopped", { signal });
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((err) => {
+  createLogger({ service: "storage" }).error("storage failed to start", { err });
+  process.exit(1);
+});

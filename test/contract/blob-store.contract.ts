@@ -1,0 +1,198 @@
+/**
+ * @module blob-store.contract
+ * The one contract suite every BlobStore implementation must pass (tus `stores.ts` style).
+ * Call `blobStoreContract(name, factory)` from a `*.test.ts` file; the factory builds a fresh,
+ * empty store and says how to clean it up.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { AppError, type ErrorCode } from "../../services/shared/errors";
+import { type BlobRef, blobKey } from "../../services/storage/core/blob-ref";
+import type { BlobStore } from "../../services/storage/core/blob-store";
+import { sha256Hex } from "../../services/storage/core/checksum";
+
+export interface ContractSubject {
+  store: BlobStore;
+  cleanup(): Promise<void>;
+}
+
+export function randomBytesOf(size: number, seed = Math.random()): Uint8Array {
+  const out = new Uint8Array(size);
+  // xorshift: fast, deterministic per seed, and different per call by default.
+  let x = Math.floor(seed * 0xffffffff) | 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+export function audioRef(index: number, sessionId = crypto.randomUUID(), mediaType = "audio/webm"): BlobRef {
+  return { sessionId, kind: "audio", index, mediaType };
+}
+
+export function frameRef(index: number, sessionId = crypto.randomUUID()): BlobRef {
+  return { sessionId, kind: "frame", index, mediaType: "image/jpeg" };
+}
+
+async function codeOf(p: Promise<unknown>): Promise<ErrorCode | "NO_ERROR" | "NOT_APP_ERROR"> {
+  try {
+    await p;
+    return "NO_ERROR";
+  } catch (e) {
+    return e instanceof AppError ? e.code : "NOT_APP_ERROR";
+  }
+}
+
+export function blobStoreContract(name: string, factory: () => Promise<ContractSubject>) {
+  describe(`BlobStore contract: ${name}`, () => {
+    let subject: ContractSubject;
+    let store: BlobStore;
+    beforeAll(async () => {
+      subject = await factory();
+      store = subject.store;
+    });
+    afterAll(async () => {
+      await subject?.cleanup();
+    });
+
+    const put = (ref: BlobRef, data: Uint8Array, sha = sha256Hex(data)) => store.put({ ref, data, sha256Hex: sha });
+
+    test("is ready", async () => {
+      expect(await store.ready()).toBe(true);
+    });
+
+    test("put CREATED, then get and head return the same bytes", async () => {
+      const ref = audioRef(0);
+      const data = randomBytesOf(50 * 1024);
+      const r = await put(ref, data);
+      expect(r.outcome).toBe("CREATED");
+      expect(r.location.endsWith(blobKey(ref))).toBe(true);
+      const got = await store.get(ref);
+      expect(Buffer.from(got.data).equals(Buffer.from(data))).toBe(true);
+      expect(got.sha256Hex).toBe(sha256Hex(data));
+      expect(await store.head(ref)).toEqual({ size: data.byteLength, sha256Hex: sha256Hex(data), location: r.location });
+    });
+
+    test("re-put of the same bytes is IDENTICAL", async () => {
+      const ref = frameRef(3);
+      const data = randomBytesOf(9000);
+      expect((await put(ref, data)).outcome).toBe("CREATED");
+      const again = await put(ref, data);
+      expect(again.outcome).toBe("IDENTICAL");
+      expect(again.location.endsWith(blobKey(ref))).toBe(true);
+    });
+
+    test("put of different bytes is CONFLICT and keeps the original", async () => {
+      const ref = audioRef(1);
+      const original = randomBytesOf(4096);
+      const other = randomBytesOf(4096);
+      expect((await put(ref, original)).outcome).toBe("CREATED");
+      expect((await put(ref, other)).outcome).toBe("CONFLICT");
+      const got = await store.get(ref);
+      expect(Buffer.from(got.data).equals(Buffer.from(original))).toBe(true);
+      expect((await store.head(ref))?.sha256Hex).toBe(sha256Hex(original));
+    });
+
+    test("checksum mismatch is refused and writes nothing", async () => {
+      const ref = audioRef(2);
+      const data = randomBytesOf(1000);
+      expect(await codeOf(put(ref, data, sha256Hex(randomBytesOf(1000))))).toBe("CHECKSUM_MISMATCH");
+      expect(await store.head(ref)).toBeNull();
+      // ...and the key is still free for the right bytes.
+      expect((await put(ref, data)).outcome).toBe("CREATED");
+    });
+
+    test("malformed sha256 is INVALID_MESSAGE", async () => {
+      expect(await codeOf(put(audioRef(0), randomBytesOf(10), "abc"))).toBe("INVALID_MESSAGE");
+    });
+
+    test("invalid refs are refused before anything is written", async () => {
+      const data = randomBytesOf(10);
+      expect(await codeOf(put({ ...audioRef(0), sessionId: "../../etc" }, data))).toBe("INVALID_SESSION_ID");
+      expect(await codeOf(put({ ...audioRef(0), sessionId: crypto.randomUUID().toUpperCase() }, data))).toBe("INVALID_SESSION_ID");
+      expect(await codeOf(put({ ...audioRef(0), mediaType: "image/jpeg" }, data))).toBe("INVALID_MESSAGE");
+      expect(await codeOf(put({ ...frameRef(0), mediaType: "audio/webm" }, data))).toBe("INVALID_MESSAGE");
+      expect(await codeOf(put({ ...audioRef(0), index: -1 }, data))).toBe("INVALID_MESSAGE");
+      expect(await codeOf(store.get({ ...audioRef(0), sessionId: "x" }))).toBe("INVALID_SESSION_ID");
+    });
+
+    test("layout and extension mapping", async () => {
+      const sid = crypto.randomUUID();
+      const cases: Array<[BlobRef, string]> = [
+        [audioRef(0, sid, "audio/webm"), `${sid}/audio/chunk_0.webm`],
+        [audioRef(1, sid, "audio/webm;codecs=opus"), `${sid}/audio/chunk_1.webm`],
+        [audioRef(2, sid, "audio/mp4"), `${sid}/audio/chunk_2.mp4`],
+        [frameRef(12, sid), `${sid}/frames/frame_12.jpg`],
+      ];
+      for (const [ref, key] of cases) {
+        const r = await put(ref, randomBytesOf(100));
+        expect(r.outcome).toBe("CREATED");
+        expect(r.location.endsWith(key)).toBe(true);
+      }
+      // webm and mp4 chunks are different keys: chunk 0 as mp4 does not exist.
+      expect(await store.head(audioRef(0, sid, "audio/mp4"))).toBeNull();
+    });
+
+    test("missing blobs: get is NOT_FOUND, head is null, delete is false", async () => {
+      const ref = frameRef(99);
+      expect(await codeOf(store.get(ref))).toBe("NOT_FOUND");
+      expect(await store.head(ref)).toBeNull();
+      expect(await store.delete(ref)).toBe(false);
+    });
+
+    test("delete removes a blob; the key can then be written again", async () => {
+      const ref = audioRef(5);
+      expect((await put(ref, randomBytesOf(500))).outcome).toBe("CREATED");
+      expect(await store.delete(ref)).toBe(true);
+      expect(await store.head(ref)).toBeNull();
+      expect(await codeOf(store.get(ref))).toBe("NOT_FOUND");
+      expect(await store.delete(ref)).toBe(false);
+      const fresh = randomBytesOf(700);
+      expect((await put(ref, fresh)).outcome).toBe("CREATED");
+      expect((await store.get(ref)).sha256Hex).toBe(sha256Hex(fresh));
+    });
+
+    test("concurrent puts of the same key and bytes: exactly one CREATED, the rest IDENTICAL", async () => {
+      const ref = audioRef(7);
+      const data = randomBytesOf(64 * 1024);
+      const results = await Promise.all(Array.from({ length: 12 }, () => put(ref, data)));
+      const outcomes = results.map((r) => r.outcome);
+      expect(outcomes.filter((o) => o === "CREATED").length).toBe(1);
+      expect(outcomes.filter((o) => o === "IDENTICAL").length).toBe(11);
+      expect(Buffer.from((await store.get(ref)).data).equals(Buffer.from(data))).toBe(true);
+    });
+
+    test("concurrent puts of the same key with different bytes: one winner, stored intact", async () => {
+      const ref = frameRef(8);
+      const candidates = Array.from({ length: 8 }, () => randomBytesOf(32 * 1024));
+      const results = await Promise.all(candidates.map((d) => put(ref, d)));
+      const created = results.map((r, i) => [r.outcome, i] as const).filter(([o]) => o === "CREATED");
+      expect(created.length).toBe(1);
+      expect(results.filter((r) => r.outcome === "CONFLICT").length).toBe(7);
+      const winner = candidates[created[0]![1]]!;
+      const got = await store.get(ref);
+      expect(Buffer.from(got.data).equals(Buffer.from(winner))).toBe(true);
+    });
+
+    test("many concurrent puts of different keys all land", async () => {
+      const sid = crypto.randomUUID();
+      const blobs = Array.from({ length: 100 }, (_, i) => ({ ref: frameRef(i, sid), data: randomBytesOf(2048) }));
+      const results = await Promise.all(blobs.map((b) => put(b.ref, b.data)));
+      expect(results.every((r) => r.outcome === "CREATED")).toBe(true);
+      for (const b of blobs.slice(0, 100)) expect((await store.head(b.ref))?.sha256Hex).toBe(sha256Hex(b.data));
+    });
+
+    test("large (8 MiB) blob round-trips", async () => {
+      const ref = audioRef(9, undefined, "audio/mp4");
+      const data = randomBytesOf(8 * 1024 * 1024);
+      expect((await put(ref, data)).outcome).toBe("CREATED");
+      const got = await store.get(ref);
+      expect(got.data.byteLength).toBe(data.byteLength);
+      expect(got.sha256Hex).toBe(sha256Hex(data));
+      expect((await store.head(ref))?.size).toBe(8 * 1024 * 1024);
+      expect((await put(ref, data)).outcome).toBe("IDENTICAL");
+    });
+  });
+}

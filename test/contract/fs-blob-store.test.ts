@@ -1,0 +1,96 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DirSyncer, FsBlobStore } from "../../services/storage/adapters/fs-blob-store";
+import { sha256Hex } from "../../services/storage/core/checksum";
+import { audioRef, blobStoreContract, randomBytesOf } from "./blob-store.contract";
+
+function tempRoot(): string {
+  return mkdtempSync(join(tmpdir(), "candid-fs-store-"));
+}
+
+blobStoreContract("FsBlobStore", async () => {
+  const dir = tempRoot();
+  const store = await FsBlobStore.open(join(dir, "media"));
+  return { store, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+});
+
+describe("FsBlobStore specifics", () => {
+  test("location is the absolute path of the file, bytes identical, no temp files left", async () => {
+    const dir = tempRoot();
+    try {
+      const store = await FsBlobStore.open(join(dir, "media"));
+      const ref = audioRef(4);
+      const data = randomBytesOf(50 * 1024);
+      const r = await store.put({ ref, data, sha256Hex: sha256Hex(data) });
+      expect(r.location).toBe(join(dir, "media", ref.sessionId, "audio", "chunk_4.webm"));
+      expect(Buffer.from(readFileSync(r.location)).equals(Buffer.from(data))).toBe(true);
+      await store.put({ ref, data: randomBytesOf(10), sha256Hex: sha256Hex(randomBytesOf(10)) }).catch(() => {});
+      const other = randomBytesOf(100);
+      await store.put({ ref, data: other, sha256Hex: sha256Hex(other) }); // CONFLICT
+      expect(readdirSync(join(dir, "media", ref.sessionId, "audio"))).toEqual(["chunk_4.webm"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a session folder deleted behind the store's back is recreated", async () => {
+    const dir = tempRoot();
+    try {
+      const store = await FsBlobStore.open(dir);
+      const ref = audioRef(0);
+      const data = randomBytesOf(100);
+      expect((await store.put({ ref, data, sha256Hex: sha256Hex(data) })).outcome).toBe("CREATED");
+      rmSync(join(dir, ref.sessionId), { recursive: true });
+      expect((await store.put({ ref, data, sha256Hex: sha256Hex(data) })).outcome).toBe("CREATED");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("relative roots are resolved", async () => {
+    const dir = tempRoot();
+    const prev = process.cwd();
+    try {
+      process.chdir(dir);
+      const store = await FsBlobStore.open("./media_storage");
+      expect(store.root).toBe(join(dir, "media_storage"));
+    } finally {
+      process.chdir(prev);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("DirSyncer", () => {
+  test("callers arriving during an fsync share the next one", async () => {
+    const gates: Array<() => void> = [];
+    const s = new DirSyncer("/x", undefined, () => new Promise<void>((r) => gates.push(r)));
+    const first = s.sync();
+    const waiters = Array.from({ length: 50 }, () => s.sync());
+    expect(s.syncs).toBe(1);
+    gates.shift()!();
+    await first;
+    await Bun.sleep(0);
+    expect(s.syncs).toBe(2); // one more for all 50 waiters
+    gates.shift()!();
+    await Promise.all(waiters);
+    expect(s.syncs).toBe(2);
+    const later = s.sync();
+    expect(s.syncs).toBe(3);
+    gates.shift()!();
+    await later;
+  });
+
+  test("a failed fsync rejects its waiters and the next call tries again", async () => {
+    let fail = true;
+    const s = new DirSyncer("/x", undefined, async () => {
+      if (fail) throw new Error("EIO");
+    });
+    await expect(s.sync()).rejects.toThrow("EIO");
+    fail = false;
+    await s.sync();
+    expect(s.syncs).toBe(2);
+  });
+});
