@@ -1,0 +1,385 @@
+/**
+ * The Helm chart, checked offline: `helm lint --strict`, `helm template` with the default values,
+ * the production-shaped values (S3 + ServiceMonitor + PrometheusRule + dashboard + Ingress) and
+ * the kind/Tilt values; every rendered object validated against the Kubernetes (and
+ * prometheus-operator) schemas with kubernetes-models; invariants every Deployment must keep;
+ * the alert rules through `promtool check rules` and `promtool test rules`; the dashboard's
+ * queries against the metrics the services export.
+ *
+ * Needs helm in ${CANDID_TOOLS_DIR:-~/.cache/candid-tools} and promtool on PATH: run
+ * `bash test/install-tools.sh`. A missing tool fails the tests, it never skips them.
+ */
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import { Deployment } from "kubernetes-models/apps/v1";
+import { Ingress } from "kubernetes-models/networking.k8s.io/v1";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
+import { ConfigMap, PersistentVolumeClaim, Secret, Service } from "kubernetes-models/v1";
+
+const ROOT = resolve(import.meta.dir, "../..");
+const CHART = join(ROOT, "helm/candid");
+const TOOLS_DIR = process.env.CANDID_TOOLS_DIR || join(homedir(), ".cache/candid-tools");
+const HELM = join(TOOLS_DIR, "helm");
+const INSTALL_HINT = "run `bash test/install-tools.sh` (it builds helm with `go install` and installs promtool)";
+
+type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: any; data?: Record<string, string> };
+
+function run(cmd: string[], opts: { allowFail?: boolean } = {}): { code: number; stdout: string; stderr: string } {
+  const p = Bun.spawnSync(cmd, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const out = { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+  if (out.code !== 0 && !opts.allowFail) throw new Error(`${cmd.join(" ")} exited ${out.code}:\n${out.stderr}${out.stdout}`);
+  return out;
+}
+
+function helm(args: string[], opts: { allowFail?: boolean } = {}) {
+  if (!existsSync(HELM)) throw new Error(`helm not found at ${HELM}: ${INSTALL_HINT}`);
+  return run([HELM, ...args], opts);
+}
+
+function promtool(args: string[]) {
+  if (!Bun.which("promtool")) throw new Error(`promtool not found on PATH: ${INSTALL_HINT}`);
+  return run(["promtool", ...args]);
+}
+
+function render(valuesFiles: string[] = [], sets: string[] = []): K8sObject[] {
+  const args = ["template", "candid", CHART, "--namespace", "media"];
+  for (const f of valuesFiles) args.push("-f", join(ROOT, f));
+  for (const s of sets) args.push("--set", s);
+  const { stdout } = helm(args);
+  const docs = Bun.YAML.parse(stdout) as unknown;
+  const list = (Array.isArray(docs) ? docs : [docs]).filter((d): d is K8sObject => d !== null && typeof d === "object");
+  expect(list.length).toBeGreaterThan(0);
+  return list;
+}
+
+/** Every kind the chart may render, with its schema model. An unknown kind fails the test. */
+const MODELS: Record<string, new (data: any) => { validate(): void }> = {
+  "apps/v1/Deployment": Deployment,
+  "v1/Service": Service,
+  "v1/ConfigMap": ConfigMap,
+  "v1/Secret": Secret,
+  "v1/PersistentVolumeClaim": PersistentVolumeClaim,
+  "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
+  "networking.k8s.io/v1/Ingress": Ingress,
+  "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
+  "monitoring.coreos.com/v1/PrometheusRule": PrometheusRule,
+};
+
+function validateAll(objects: K8sObject[]) {
+  for (const o of objects) {
+    const key = `${o.apiVersion}/${o.kind}`;
+    const Model = MODELS[key];
+    if (!Model) throw new Error(`no schema model for ${key} (${o.metadata?.name}): add it to MODELS`);
+    try {
+      new Model(o).validate();
+    } catch (e) {
+      throw new Error(`${key} ${o.metadata.name} is invalid: ${(e as Error).message}`);
+    }
+    expect(o.metadata.namespace ?? "media").toBe("media");
+  }
+}
+
+const byKind = (objs: K8sObject[], kind: string) => objs.filter((o) => o.kind === kind);
+const find = (objs: K8sObject[], kind: string, name: string) => {
+  const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`${kind} ${name} not rendered`);
+  return o;
+};
+const container = (d: K8sObject) => d.spec.template.spec.containers[0];
+const envOf = (objs: K8sObject[], d: K8sObject): Record<string, unknown> => {
+  const c = container(d);
+  const out: Record<string, unknown> = {};
+  for (const ref of c.envFrom ?? []) Object.assign(out, find(objs, "ConfigMap", ref.configMapRef.name).data);
+  for (const e of c.env ?? []) out[e.name] = e.value ?? e.valueFrom;
+  return out;
+};
+
+/** What every Deployment of the chart must keep, whatever the values. */
+function checkDeploymentInvariants(objs: K8sObject[], opts: { readOnlyRoot: boolean }) {
+  const deployments = byKind(objs, "Deployment");
+  expect(deployments.length).toBeGreaterThan(0);
+  for (const d of deployments) {
+    const name = d.metadata.name;
+    const pod = d.spec.template.spec;
+    const labels = d.spec.template.metadata.labels;
+    // selector selects the pod template
+    for (const [k, v] of Object.entries(d.spec.selector.matchLabels)) expect(labels[k], `${name} selector ${k}`).toBe(v as string);
+    for (const k of ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component", "app.kubernetes.io/version", "app.kubernetes.io/managed-by", "helm.sh/chart"]) {
+      expect(d.metadata.labels?.[k], `${name} label ${k}`).toBeTruthy();
+    }
+    expect(pod.securityContext?.runAsNonRoot, `${name} pod runAsNonRoot`).toBe(true);
+    expect(pod.automountServiceAccountToken, `${name} automountServiceAccountToken`).toBe(false);
+    for (const c of pod.containers) {
+      const where = `${name}/${c.name}`;
+      const ports = new Set((c.ports ?? []).map((p: { name: string }) => p.name));
+      for (const probe of ["livenessProbe", "readinessProbe"]) {
+        expect(c[probe]?.httpGet, `${where} ${probe}`).toBeDefined();
+        expect(ports.has(c[probe].httpGet.port), `${where} ${probe} port ${c[probe].httpGet.port} is a named container port`).toBe(true);
+      }
+      if (c.name !== "web") {
+        expect(c.livenessProbe.httpGet.path, `${where} liveness path`).toBe("/healthz");
+        expect(c.readinessProbe.httpGet.path, `${where} readiness path`).toBe("/readyz");
+      }
+      expect(c.resources?.requests?.cpu, `${where} cpu request`).toBeTruthy();
+      expect(c.resources?.requests?.memory, `${where} memory request`).toBeTruthy();
+      expect(c.resources?.limits?.memory, `${where} memory limit`).toBeTruthy();
+      const sc = c.securityContext ?? {};
+      expect(sc.runAsNonRoot, `${where} runAsNonRoot`).toBe(true);
+      expect(sc.runAsUser, `${where} runAsUser`).toBeGreaterThan(0);
+      expect(sc.allowPrivilegeEscalation, `${where} allowPrivilegeEscalation`).toBe(false);
+      expect(sc.capabilities?.drop, `${where} drops capabilities`).toContain("ALL");
+      expect(sc.readOnlyRootFilesystem === true, `${where} readOnlyRootFilesystem`).toBe(opts.readOnlyRoot);
+      // with a read-only root, /tmp must be a volume
+      expect(c.volumeMounts?.some((m: { mountPath: string }) => m.mountPath === "/tmp"), `${where} /tmp mount`).toBe(true);
+      expect(c.image, `${where} image`).toMatch(/^[\w./-]+(:[\w.-]+|@sha256:[a-f0-9]{64})$/);
+    }
+  }
+}
+
+/** Every Service selects pods of some Deployment and targets ports those pods declare. */
+function checkServicesResolve(objs: K8sObject[]) {
+  for (const s of byKind(objs, "Service")) {
+    const target = byKind(objs, "Deployment").find((d) =>
+      Object.entries(s.spec.selector).every(([k, v]) => d.spec.template.metadata.labels[k] === v),
+    );
+    expect(target, `Service ${s.metadata.name} selects a Deployment`).toBeDefined();
+    const names = new Set(container(target!).ports.map((p: { name: string }) => p.name));
+    for (const p of s.spec.ports) expect(names.has(p.targetPort), `Service ${s.metadata.name} targetPort ${p.targetPort}`).toBe(true);
+  }
+}
+
+/** host:port env values point at a rendered Service port. */
+function checkAddr(objs: K8sObject[], addr: unknown) {
+  const [host, port] = String(addr).split(":");
+  const svc = find(objs, "Service", host!);
+  expect(svc.spec.ports.map((p: { port: number }) => p.port)).toContain(Number(port));
+}
+
+describe("helm/candid", () => {
+  test("helm lint --strict passes with default, production and kind values", () => {
+    helm(["lint", "--strict", CHART]);
+    helm(["lint", "--strict", CHART, "-f", join(CHART, "ci/s3-monitoring-values.yaml")]);
+    helm(["lint", "--strict", CHART, "-f", join(ROOT, "deploy/kind-values.yaml")]);
+  });
+
+  test("default values: fs backend on a PVC, existing database Secret, valid objects, hardened pods", () => {
+    const objs = render();
+    validateAll(objs);
+    expect(byKind(objs, "Deployment").map((d) => d.metadata.name).sort()).toEqual(["candid-gateway", "candid-metadata", "candid-reaper", "candid-storage", "candid-web"]);
+    checkDeploymentInvariants(objs, { readOnlyRoot: true });
+    checkServicesResolve(objs);
+    // nothing optional is on by default
+    for (const k of ["ServiceMonitor", "PrometheusRule", "Ingress", "Secret"]) expect(byKind(objs, k), k).toEqual([]);
+
+    const storage = find(objs, "Deployment", "candid-storage");
+    const senv = envOf(objs, storage);
+    expect(senv.STORAGE_BACKEND).toBe("fs");
+    expect(senv.MEDIA_STORAGE_DIR).toBe("/var/lib/candid/media");
+    expect(senv.STORAGE_GRPC_ADDR).toBe("0.0.0.0:50051");
+    expect(storage.spec.strategy.type).toBe("Recreate");
+    const pvc = find(objs, "PersistentVolumeClaim", "candid-storage");
+    expect(pvc.metadata.annotations?.["helm.sh/resource-policy"]).toBe("keep");
+    expect(storage.spec.template.spec.volumes.find((v: { name: string }) => v.name === "media").persistentVolumeClaim.claimName).toBe("candid-storage");
+
+    const genv = envOf(objs, find(objs, "Deployment", "candid-gateway"));
+    expect(genv.GATEWAY_PORT).toBe("8000");
+    checkAddr(objs, genv.STORAGE_ADDR);
+    checkAddr(objs, genv.METADATA_ADDR);
+    checkAddr(objs, envOf(objs, find(objs, "Deployment", "candid-reaper")).METADATA_ADDR);
+
+    const menv = envOf(objs, find(objs, "Deployment", "candid-metadata"));
+    expect(menv.DATABASE_URL).toEqual({ secretKeyRef: { name: "candid-database", key: "database-url" } });
+
+    const renv = envOf(objs, find(objs, "Deployment", "candid-reaper"));
+    expect(renv).toMatchObject({ REAPER_INTERVAL_MS: "30000", REAPER_IDLE_MS: "300000", REAPER_BATCH_LIMIT: "1000", REAPER_METRICS_PORT: "9103" });
+
+    const pdb = find(objs, "PodDisruptionBudget", "candid-gateway");
+    expect(pdb.spec.minAvailable).toBe(1);
+    // scrape annotations on every Bun service pod, pointing at a declared port
+    for (const name of ["candid-gateway", "candid-storage", "candid-metadata", "candid-reaper"]) {
+      const d = find(objs, "Deployment", name);
+      const ann = d.spec.template.metadata.annotations;
+      expect(ann["prometheus.io/scrape"], name).toBe("true");
+      expect(container(d).ports.map((p: { containerPort: number }) => String(p.containerPort))).toContain(ann["prometheus.io/port"]);
+    }
+  });
+
+  test("production values: S3 with an existing Secret, ServiceMonitor, rules, dashboard, ingress", () => {
+    const objs = render(["helm/candid/ci/s3-monitoring-values.yaml"]);
+    validateAll(objs);
+    checkDeploymentInvariants(objs, { readOnlyRoot: true });
+    checkServicesResolve(objs);
+    expect(byKind(objs, "PersistentVolumeClaim")).toEqual([]);
+
+    const storage = find(objs, "Deployment", "candid-storage");
+    const senv = envOf(objs, storage);
+    expect(senv).toMatchObject({ STORAGE_BACKEND: "s3", S3_BUCKET: "candid-media", S3_PREFIX: "prod/", S3_REGION: "eu-west-1", S3_FORCE_PATH_STYLE: "false" });
+    expect(senv.MEDIA_STORAGE_DIR).toBeUndefined();
+    expect(senv.S3_ACCESS_KEY_ID).toEqual({ secretKeyRef: { name: "candid-s3", key: "access-key-id" } });
+    expect(senv.S3_SECRET_ACCESS_KEY).toEqual({ secretKeyRef: { name: "candid-s3", key: "secret-access-key" } });
+    expect(storage.spec.strategy.type).toBe("RollingUpdate");
+    expect(container(storage).image).toBe("registry.example.com/candid/storage:1.2.3");
+    expect(storage.spec.template.spec.imagePullSecrets).toEqual([{ name: "regcred" }]);
+    expect(envOf(objs, find(objs, "Deployment", "candid-metadata")).DATABASE_URL).toEqual({ secretKeyRef: { name: "candid-db", key: "url" } });
+    expect(byKind(objs, "Secret")).toEqual([]);
+    expect(find(objs, "PodDisruptionBudget", "candid-gateway").spec).toMatchObject({ maxUnavailable: 1 });
+
+    // The ServiceMonitor reaches every component with metrics, on a port its Service has.
+    const sm = find(objs, "ServiceMonitor", "candid");
+    expect(sm.metadata.labels?.release).toBe("kube-prometheus-stack");
+    const components: string[] = sm.spec.selector.matchExpressions[0].values;
+    const endpointPorts = new Set(sm.spec.endpoints.map((e: { port: string }) => e.port));
+    for (const c of ["gateway", "storage", "metadata", "reaper"]) {
+      expect(components).toContain(c);
+      const svc = find(objs, "Service", `candid-${c}`);
+      expect(svc.spec.ports.some((p: { name: string }) => endpointPorts.has(p.name)), `Service candid-${c} exposes a scraped port`).toBe(true);
+    }
+    expect(components).not.toContain("web");
+
+    // Dashboard ConfigMap carries the file verbatim, with the sidecar label.
+    const dash = find(objs, "ConfigMap", "candid-dashboard");
+    expect(dash.metadata.labels?.grafana_dashboard).toBe("1");
+    expect(JSON.parse(dash.data!["candid.json"]!)).toEqual(JSON.parse(readFileSync(join(CHART, "dashboards/candid.json"), "utf8")));
+
+    const ing = find(objs, "Ingress", "candid");
+    const paths = ing.spec.rules[0].http.paths.map((p: { path: string; backend: { service: { name: string } } }) => `${p.path}->${p.backend.service.name}`);
+    expect(paths).toEqual(["/ws->candid-gateway", "/sessions->candid-gateway", "/->candid-web"]);
+  });
+
+  test("rendered PrometheusRule passes promtool check rules; rule unit tests pass", () => {
+    const objs = render(["helm/candid/ci/s3-monitoring-values.yaml"]);
+    const rule = find(objs, "PrometheusRule", "candid");
+    const dir = mkdtempSync(join(tmpdir(), "candid-rules-"));
+    try {
+      const file = join(dir, "rendered.rules.json");
+      // JSON is YAML: promtool reads the spec exactly as the operator will load it.
+      writeFileSync(file, JSON.stringify(rule.spec));
+      const out = promtool(["check", "rules", file]);
+      expect(out.stdout + out.stderr).toContain("SUCCESS");
+      const groups = rule.spec.groups as Array<{ rules: Array<{ alert?: string }> }>;
+      expect(groups.flatMap((g) => g.rules).filter((r) => r.alert).length).toBeGreaterThanOrEqual(6);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const t = run(["promtool", "test", "rules", "candid.rules.test.yaml"].map((a, i) => (i === 3 ? join(CHART, "rules", a) : a)));
+    expect(t.stdout + t.stderr).toContain("SUCCESS");
+  });
+
+  test("kind values (Tilt): S3 on MinIO, chart-managed database Secret, bun --watch, writable root", () => {
+    const objs = render(["deploy/kind-values.yaml"]);
+    validateAll(objs);
+    checkDeploymentInvariants(objs, { readOnlyRoot: false });
+    checkServicesResolve(objs);
+    const secret = find(objs, "Secret", "candid-database");
+    expect(Buffer.from(secret.data!["database-url"]!, "base64").toString()).toBe("postgres://postgres:candid-dev@postgresql:5432/candid");
+    expect(container(find(objs, "Deployment", "candid-gateway")).args).toEqual(["--watch", "services/gateway/main.ts"]);
+    expect(byKind(objs, "PodDisruptionBudget")).toEqual([]);
+    // Tilt's docker_build names must match the images the chart uses.
+    const tiltfile = readFileSync(join(ROOT, "Tiltfile"), "utf8");
+    for (const d of byKind(objs, "Deployment")) {
+      const repo = container(d).image.split(":")[0];
+      const inTilt = tiltfile.includes(`'${repo}'`) || (repo.startsWith("candid/") && tiltfile.includes("'candid/' + svc") && ["gateway", "storage", "metadata", "reaper"].includes(repo.slice(7)));
+      expect(inTilt, `Tiltfile builds ${repo}`).toBe(true);
+      expect(tiltfile).toContain(`k8s_resource('${d.metadata.name}'`);
+    }
+  });
+
+  test("invalid values are refused with a message saying what to set", () => {
+    const bad = (sets: string[]) => helm(["template", "candid", CHART, ...sets.flatMap((s) => ["--set", s])], { allowFail: true });
+    let r = bad(["storage.backend=nfs"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("storage/backend");
+    r = bad(["storage.backend=s3"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("storage.s3.bucket");
+    r = bad(["metadata.database.existingSecret="]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("metadata.database");
+    r = bad(["storage.replicaCount=2"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("ReadWriteMany");
+    r = bad(["reaper.idleMs=abc"]);
+    expect(r.code).not.toBe(0);
+  });
+
+  test("optional parts switch off cleanly", () => {
+    const objs = render([], ["reaper.enabled=false", "web.enabled=false", "gateway.pdb.create=false", "metrics.podAnnotations=false", "storage.persistence.enabled=false"]);
+    validateAll(objs);
+    expect(byKind(objs, "Deployment").map((d) => d.metadata.name).sort()).toEqual(["candid-gateway", "candid-metadata", "candid-storage"]);
+    expect(byKind(objs, "PodDisruptionBudget")).toEqual([]);
+    expect(byKind(objs, "PersistentVolumeClaim")).toEqual([]);
+    const storage = find(objs, "Deployment", "candid-storage");
+    expect(storage.spec.template.spec.volumes.find((v: { name: string }) => v.name === "media").emptyDir).toEqual({});
+    for (const d of byKind(objs, "Deployment")) expect(d.spec.template.metadata.annotations?.["prometheus.io/scrape"]).toBeUndefined();
+  });
+
+  test("every values.yaml key is documented with ## @param, and every @param exists", () => {
+    const text = readFileSync(join(CHART, "values.yaml"), "utf8");
+    const documented = new Set([...text.matchAll(/^\s*## @param (\S+)/gm)].map((m) => m[1]!));
+    const values = Bun.YAML.parse(text) as Record<string, unknown>;
+    const leaves: string[] = [];
+    const walk = (o: unknown, path: string) => {
+      if (o && typeof o === "object" && !Array.isArray(o) && Object.keys(o).length > 0 && !documented.has(path)) {
+        for (const [k, v] of Object.entries(o)) walk(v, path ? `${path}.${k}` : k);
+      } else leaves.push(path);
+    };
+    walk(values, "");
+    const undocumented = leaves.filter((p) => !documented.has(p));
+    expect(undocumented).toEqual([]);
+    const get = (p: string) => p.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], values);
+    expect([...documented].filter((p) => get(p) === undefined)).toEqual([]);
+    expect(text).toMatch(/^## @section /m);
+    // the README's parameter table is in step with the annotations
+    const readme = readFileSync(join(CHART, "README.md"), "utf8");
+    expect([...documented].filter((p) => !readme.includes(`| \`${p}\` |`))).toEqual([]);
+  });
+
+  test("the schema validation is not vacuous: a broken Deployment and an unknown kind are rejected", () => {
+    const objs = render();
+    const d = structuredClone(find(objs, "Deployment", "candid-gateway"));
+    d.spec.replicas = "two";
+    expect(() => validateAll([d])).toThrow(/replicas/);
+    const cm = structuredClone(find(objs, "ConfigMap", "candid-gateway"));
+    expect(() => validateAll([{ ...cm, kind: "CronTab", apiVersion: "stable.example.com/v1" }])).toThrow(/no schema model/);
+  });
+
+  test("the dashboard queries only metrics the services export", () => {
+    const dash = JSON.parse(readFileSync(join(CHART, "dashboards/candid.json"), "utf8"));
+    const known = new Set([
+      "candid_gateway_chunks_total", "candid_gateway_frames_total", "candid_gateway_bytes_total", "candid_gateway_errors_total",
+      "candid_gateway_ack_latency_seconds_bucket", "candid_gateway_connections",
+      "candid_storage_puts_total", "candid_storage_put_duration_seconds_bucket",
+      "candid_metadata_records_total", "candid_metadata_commit_duration_seconds_bucket",
+      "candid_reaper_sessions_abandoned_total", "candid_reaper_runs_total",
+    ]);
+    const exprs: string[] = dash.panels.flatMap((p: { targets?: Array<{ expr: string }> }) => (p.targets ?? []).map((t) => t.expr));
+    expect(exprs.length).toBeGreaterThan(10);
+    const used = new Set(exprs.flatMap((e) => e.match(/candid_[a-z_]+/g) ?? []));
+    expect([...used].filter((m) => !known.has(m))).toEqual([]);
+    for (const m of ["candid_gateway_ack_latency_seconds_bucket", "candid_gateway_errors_total", "candid_gateway_connections", "candid_storage_put_duration_seconds_bucket", "candid_metadata_commit_duration_seconds_bucket"]) {
+      expect(used.has(m), m).toBe(true);
+    }
+    const ids = dash.panels.map((p: { id: number }) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  test("deployment needs helm only: no kustomization anywhere in deploy/ or helm/", () => {
+    const found: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (/^kustomization\.ya?ml$|^Kustomization$/.test(e.name)) found.push(p);
+      }
+    };
+    walk(join(ROOT, "deploy"));
+    walk(join(ROOT, "helm"));
+    expect(found).toEqual([]);
+    // and the rendered manifests contain no leftover template markers
+    const { stdout } = helm(["template", "candid", CHART]);
+    expect(stdout.match(/\{\{|<no value>/g) ?? []).toEqual([]);
+  });
+});
