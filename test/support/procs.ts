@@ -33,7 +33,8 @@ export interface ServiceProc {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-async function pump(stream: ReadableStream<Uint8Array> | null | undefined, sink: string[], echo: boolean, name: string) {
+/** Collects a child's output into sink (and echoes it when asked). */
+export async function pump(stream: ReadableStream<Uint8Array> | null | undefined, sink: string[], echo = false, name = "") {
   if (!stream) return;
   const dec = new TextDecoder();
   const reader = stream.getReader();

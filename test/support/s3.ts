@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { freePort, testId } from "./procs";
+import { freePort, testId, pump } from "./procs";
 
 export const TOOLS_DIR = process.env.CANDID_TOOLS_DIR || join(homedir(), ".cache", "candid-tools");
 export const VERSITYGW_BIN = join(TOOLS_DIR, "versitygw");
@@ -50,8 +50,8 @@ export async function startS3(opts: { timeoutMs?: number } = {}): Promise<TestS3
     [VERSITYGW_BIN, "--access", accessKeyId, "--secret", secretAccessKey, "--region", region, "--port", `127.0.0.1:${port}`, "--quiet", "posix", dir],
     { stdout: "pipe", stderr: "pipe" },
   );
-  void collect(proc.stdout as ReadableStream<Uint8Array>, out);
-  void collect(proc.stderr as ReadableStream<Uint8Array>, out);
+  void pump(proc.stdout as ReadableStream<Uint8Array>, out);
+  void pump(proc.stderr as ReadableStream<Uint8Array>, out);
 
   const stop = async () => {
     if (proc.exitCode === null && !proc.signalCode) {
@@ -116,15 +116,4 @@ export async function startS3(opts: { timeoutMs?: number } = {}): Promise<TestS3
       await stop();
     },
   };
-}
-
-async function collect(stream: ReadableStream<Uint8Array> | null | undefined, sink: string[]) {
-  if (!stream) return;
-  const dec = new TextDecoder();
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    sink.push(dec.decode(value, { stream: true }));
-  }
 }

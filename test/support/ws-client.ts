@@ -75,14 +75,14 @@ export class TestClient {
 }
 
 /** Smallest byte strings that pass the gateway's content sniffing, padded to `size`. */
-export function fakeWebm(size: number, seed = 0): Uint8Array {
+export function fakeWebm(size: number, seed = 0): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(size);
   for (let i = 0; i < size; i++) b[i] = (i * 31 + seed * 7) & 0xff;
   b.set([0x1a, 0x45, 0xdf, 0xa3], 0);
   return b;
 }
 
-export function fakeJpeg(size: number, seed = 0): Uint8Array {
+export function fakeJpeg(size: number, seed = 0): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(size);
   for (let i = 0; i < size; i++) b[i] = (i * 17 + seed * 13) & 0xff;
   b.set([0xff, 0xd8, 0xff, 0xe0], 0);

@@ -54,24 +54,44 @@ function unaryCall<Req, Res>(
   });
 }
 
-const pbKind = (k: BlobRef["kind"]) => (k === "audio" ? BlobKind.BLOB_KIND_AUDIO : BlobKind.BLOB_KIND_FRAME);
-const pbRef = (r: BlobRef) => ({ sessionId: r.sessionId, kind: pbKind(r.kind), index: r.index, mediaType: r.mediaType });
-
-export class StorageGrpcClient implements BlobStorage {
-  private readonly client: StorageServiceClient;
-  private readonly pool: StreamPool<PutBlobsRequest, PutBlobsResponse>;
+/** What both clients share: a channel, a stream pool for the hot path, and a health client. */
+abstract class UpstreamClient<C extends grpc.Client, Req extends { requestId: number }, Res extends { requestId: number }> {
+  protected readonly pool: StreamPool<Req, Res>;
   private readonly health;
 
-  constructor(address: string, private readonly opts: ClientOptions) {
-    this.client = new StorageServiceClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  constructor(
+    protected readonly client: C,
+    address: string,
+    openStream: (client: C) => grpc.ClientDuplexStream<Req, Res>,
+    protected readonly opts: ClientOptions,
+  ) {
     this.health = healthClient(address);
-    this.pool = new StreamPool({
-      open: () => this.client.putBlobs(),
+    this.pool = new StreamPool<Req, Res>({
+      open: () => openStream(client),
       streams: opts.streams,
       timeoutMs: opts.timeoutMs,
       idOf: (res) => res.requestId,
-      withId: (req, id) => ({ ...req, requestId: id }),
+      withId: (req, id) => ((req.requestId = id), req),
     });
+  }
+
+  ready(): Promise<boolean> {
+    return checkHealth(this.health);
+  }
+
+  close(): void {
+    this.pool.close();
+    this.client.close();
+    this.health.close();
+  }
+}
+
+const pbKind = (k: BlobRef["kind"]) => (k === "audio" ? BlobKind.BLOB_KIND_AUDIO : BlobKind.BLOB_KIND_FRAME);
+const pbRef = (r: BlobRef) => ({ sessionId: r.sessionId, kind: pbKind(r.kind), index: r.index, mediaType: r.mediaType });
+
+export class StorageGrpcClient extends UpstreamClient<StorageServiceClient, PutBlobsRequest, PutBlobsResponse> implements BlobStorage {
+  constructor(address: string, opts: ClientOptions) {
+    super(new StorageServiceClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS), address, (c) => c.putBlobs(), opts);
   }
 
   async put(ref: BlobRef, data: Uint8Array, sha256Hex: string) {
@@ -84,15 +104,6 @@ export class StorageGrpcClient implements BlobStorage {
     await unaryCall(this.client.deleteBlob.bind(this.client), { ref: pbRef(ref) }, this.opts.timeoutMs);
   }
 
-  ready(): Promise<boolean> {
-    return checkHealth(this.health);
-  }
-
-  close(): void {
-    this.pool.close();
-    this.client.close();
-    this.health.close();
-  }
 }
 
 const STATUS: Record<number, SessionSummary["status"]> = {
@@ -113,21 +124,9 @@ function summary(s: SessionInfo | undefined): SessionSummary {
   };
 }
 
-export class MetadataGrpcClient implements MetadataStore {
-  private readonly client: MetadataServiceClient;
-  private readonly pool: StreamPool<RecordBlobsRequest, RecordBlobsResponse>;
-  private readonly health;
-
-  constructor(address: string, private readonly opts: ClientOptions) {
-    this.client = new MetadataServiceClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
-    this.health = healthClient(address);
-    this.pool = new StreamPool({
-      open: () => this.client.recordBlobs(),
-      streams: opts.streams,
-      timeoutMs: opts.timeoutMs,
-      idOf: (res) => res.requestId,
-      withId: (req, id) => ({ ...req, requestId: id }),
-    });
+export class MetadataGrpcClient extends UpstreamClient<MetadataServiceClient, RecordBlobsRequest, RecordBlobsResponse> implements MetadataStore {
+  constructor(address: string, opts: ClientOptions) {
+    super(new MetadataServiceClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS), address, (c) => c.recordBlobs(), opts);
   }
 
   async openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null; storagePath: string }) {
@@ -203,13 +202,4 @@ export class MetadataGrpcClient implements MetadataStore {
     return res.interviewSessionId;
   }
 
-  ready(): Promise<boolean> {
-    return checkHealth(this.health);
-  }
-
-  close(): void {
-    this.pool.close();
-    this.client.close();
-    this.health.close();
-  }
 }
