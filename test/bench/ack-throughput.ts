@@ -41,6 +41,16 @@ const rssKb = (pid: number) => {
   }
 };
 
+/** CPU seconds (user + system) a process has used, from /proc. */
+const cpuSeconds = (pid: number) => {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return 0;
+  }
+};
+
 const stack = await startStack({ gatewayEnv: { GATEWAY_MAX_PENDING: String(Math.max(64, window * 4)) } });
 const latencies: number[] = [];
 let acked = 0;
@@ -107,9 +117,14 @@ const warmupAcked = acked;
 latencies.length = 0;
 acked = 0;
 errors = 0;
+const procs = { gateway: stack.gateway.proc.pid, storage: stack.storage.proc.pid, metadata: stack.metadata.proc.pid, driver: process.pid };
+const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid)]));
 const t0 = performance.now();
 await Promise.all(Array.from({ length: sessions }, (_, s) => runSession(s, t0 + seconds * 1000)));
 const elapsed = (performance.now() - t0) / 1000;
+const cpuMsPerBlob = Object.fromEntries(
+  Object.entries(procs).map(([k, pid]) => [k, Number((((cpuSeconds(pid) - cpu0[k]!) * 1000) / Math.max(1, acked)).toFixed(3))]),
+);
 clearInterval(rssTimer);
 
 latencies.sort((a, b) => a - b);
@@ -130,6 +145,8 @@ const result = {
   megabytesPerSecond: Number(((acked * size) / elapsed / 1e6).toFixed(1)),
   ackLatencyMs: { p50: Number(pct(50).toFixed(1)), p99: Number(pct(99).toFixed(1)), max: Number((latencies.at(-1) ?? 0).toFixed(1)) },
   gatewayPeakRssMiB: Number((peakRss / 1024).toFixed(1)),
+  /** CPU milliseconds each process spent per acked blob (PostgreSQL's own processes not included). */
+  cpuMsPerBlob,
 };
 console.log(JSON.stringify(result, null, 2));
 mkdirSync(join(values.out!, ".."), { recursive: true });

@@ -60,7 +60,10 @@ export async function startService(opts: {
 }): Promise<ServiceProc> {
   const chunks: string[] = [];
   const echo = process.env.CANDID_TEST_ECHO === "1";
-  const proc = Bun.spawn([process.execPath, resolve(REPO_ROOT, opts.entry)], {
+  // CANDID_PROFILE_DIR=dir: every service writes a CPU profile (Markdown) there when it exits.
+  const prof = process.env.CANDID_PROFILE_DIR;
+  const flags = prof ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${opts.name}.md`] : [];
+  const proc = Bun.spawn([process.execPath, ...flags, resolve(REPO_ROOT, opts.entry)], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...opts.env },
     stdout: "pipe",
