@@ -90,12 +90,12 @@ let metadata: FakeMetadata;
 let registry: SessionRegistry;
 let now: number;
 
-function connect() {
+function connect(storagePort: BlobStorage = storage) {
   const sent: ServerMessage[] = [];
   const closed: Array<{ code: number; reason: string }> = [];
   const events = { acked: [] as string[], rejected: [] as string[] };
   const s = new StreamSession({
-    storage,
+    storage: storagePort,
     metadata,
     registry,
     limits,
@@ -434,10 +434,7 @@ describe("concurrency", () => {
       },
       delete: (r) => storage.delete(r),
     };
-    storage = Object.assign(new FakeStorage(), {}) as FakeStorage;
-    const c = connect();
-    // swap the storage port for a slow one
-    (c.s as unknown as { deps: { storage: BlobStorage } }).deps.storage = slow;
+    const c = connect(slow);
     await c.text(init());
     for (let i = 0; i < 4; i++) await c.s.receiveText(JSON.stringify(frameMeta(i, JPEG.length)));
     for (let i = 0; i < 4; i++) void c.s.receiveBinary(encodeBinaryFrame(SID, "frame", i, JPEG));
