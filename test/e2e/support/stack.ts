@@ -1,0 +1,145 @@
+/**
+ * @module stack
+ * Starts Candid the way a person does — `npm start`, i.e. `bun services/launcher/main.ts` — on
+ * free ports with temporary data folders, and offers what the e2e tests need: the URLs, the media
+ * folder, the gateway's pid (from the launcher's "child started" log lines) to kill it, and
+ * the status endpoint.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Subprocess } from 'bun';
+import { freePort, httpOk, REPO_ROOT } from '../../support/procs.ts';
+
+export interface Stack {
+  gatewayUrl: string;
+  webUrl: string;
+  mediaDir: string;
+  logs(): Array<Record<string, unknown>>;
+  output(): string;
+  gatewayPids(): number[];
+  killGateway(): Promise<number>;
+  waitGatewayRestart(afterPid: number, timeoutMs?: number): Promise<number>;
+  status(sessionId: string): Promise<SessionStatus | null>;
+  stop(): Promise<void>;
+}
+
+export interface SessionStatus {
+  session_id: string;
+  status: string;
+  total_chunks: number;
+  total_frames: number;
+  is_connected: boolean;
+}
+
+export async function startStack(): Promise<Stack> {
+  const dir = mkdtempSync(join(tmpdir(), 'candid-e2e-'));
+  const [gw, web, sg, mg, sm, mm, rm] = await Promise.all(Array.from({ length: 7 }, freePort));
+  const mediaDir = join(dir, 'media');
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    GATEWAY_PORT: String(gw),
+    WEB_PORT: String(web),
+    WEB_HOST: '127.0.0.1',
+    PUBLIC_GATEWAY_URL: `http://127.0.0.1:${gw}`,
+    MEDIA_STORAGE_DIR: mediaDir,
+    PGLITE_DATA_DIR: join(dir, 'pglite'),
+    STORAGE_GRPC_ADDR: `127.0.0.1:${sg}`,
+    METADATA_GRPC_ADDR: `127.0.0.1:${mg}`,
+    STORAGE_METRICS_PORT: String(sm),
+    METADATA_METRICS_PORT: String(mm),
+    REAPER_METRICS_PORT: String(rm),
+  };
+  const chunks: string[] = [];
+  const echo = process.env.CANDID_TEST_ECHO === '1';
+  const proc: Subprocess = Bun.spawn([process.execPath, 'services/launcher/main.ts'], { cwd: REPO_ROOT, env, stdout: 'pipe', stderr: 'pipe' });
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    const dec = new TextDecoder();
+    const reader = s.getReader();
+    for (;;) {
+      const { value: c, done } = await reader.read();
+      if (done) break;
+      const t = dec.decode(c, { stream: true });
+      chunks.push(t);
+      if (echo) process.stderr.write(t.replace(/^/gm, '[stack] '));
+    }
+  };
+  void pump(proc.stdout as ReadableStream<Uint8Array>);
+  void pump(proc.stderr as ReadableStream<Uint8Array>);
+  const output = () => chunks.join('');
+  const logs = () =>
+    output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      });
+  const gatewayPids = () => logs().filter((l) => l.msg === 'child started' && l.child === 'gateway').map((l) => Number(l.pid));
+  const gatewayUrl = `http://127.0.0.1:${gw}`;
+  const webUrl = `http://127.0.0.1:${web}`;
+
+  const stack: Stack = {
+    gatewayUrl,
+    webUrl,
+    mediaDir,
+    logs,
+    output,
+    gatewayPids,
+    async killGateway() {
+      const pid = gatewayPids().at(-1);
+      if (!pid) throw new Error('no gateway pid in launcher logs');
+      process.kill(pid, 'SIGKILL');
+      return pid;
+    },
+    async waitGatewayRestart(afterPid, timeoutMs = 30_000) {
+      const end = Date.now() + timeoutMs;
+      while (Date.now() < end) {
+        const pid = gatewayPids().at(-1);
+        if (pid && pid !== afterPid && (await httpOk(`${gatewayUrl}/readyz`))) return pid;
+        await Bun.sleep(100);
+      }
+      throw new Error(`gateway not restarted within ${timeoutMs} ms\n${output().slice(-3000)}`);
+    },
+    async status(sessionId) {
+      const r = await fetch(`${gatewayUrl}/sessions/${sessionId}/status`).catch(() => null);
+      if (!r || !r.ok) return null;
+      return (await r.json()) as SessionStatus;
+    },
+    async stop() {
+      if (proc.exitCode === null) {
+        proc.kill('SIGTERM');
+        const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+        await proc.exited;
+        clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+
+  const deadline = Date.now() + 240_000; // the first start may build the web app
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`launcher exited with ${proc.exitCode}:\n${output()}`);
+    if ((await httpOk(`${gatewayUrl}/readyz`)) && (await httpOk(webUrl))) return stack;
+    await Bun.sleep(250);
+  }
+  await stack.stop();
+  throw new Error(`stack not ready:\n${output().slice(-5000)}`);
+}
+
+/** Stored files of a session: { audio: ['chunk_0.webm', …], frames: ['frame_0.jpg', …] } sorted by index. */
+export function storedFiles(mediaDir: string, sessionId: string): { audio: string[]; frames: string[] } {
+  const list = (sub: string, re: RegExp) => {
+    try {
+      return readdirSync(join(mediaDir, sessionId, sub))
+        .filter((f) => re.test(f))
+        .sort((a, b) => Number(a.match(/\d+/)![0]) - Number(b.match(/\d+/)![0]));
+    } catch {
+      return [];
+    }
+  };
+  return { audio: list('audio', /^chunk_\d+\.(webm|mp4)$/), frames: list('frames', /^frame_\d+\.jpg$/) };
+}

@@ -1,0 +1,175 @@
+import { describe, expect, test } from 'bun:test';
+import { Outbox } from './outbox.ts';
+import { MemoryOutboxStore, type SessionRecord } from './outbox-store.ts';
+import { MediaTransport } from './transport.ts';
+import { decodeHeader } from './wire.ts';
+
+const SID = '0f8fad5b-d9cb-469f-a165-70867728950e';
+
+/** A scripted in-process stand-in for the gateway's WebSocket, enough to drive the transport. */
+class FakeSocket {
+  static instances: FakeSocket[] = [];
+  static autoAck = true;
+  binaryType = 'blob';
+  readyState = 0;
+  sent: Array<string | Blob> = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: ((ev: { code: number }) => void) | null = null;
+  onerror: (() => void) | null = null;
+  constructor(readonly url: string) {
+    FakeSocket.instances.push(this);
+    queueMicrotask(() => {
+      this.readyState = 1;
+      this.onopen?.();
+    });
+  }
+  send(data: string | Blob) {
+    this.sent.push(data);
+    if (typeof data === 'string') {
+      const m = JSON.parse(data);
+      if (m.type === 'session_init') this.reply({ type: 'session_init_ack', session_id: m.session_id, status: 'ready' });
+      if (m.type === 'session_complete')
+        this.reply({ type: 'session_complete_ack', status: 'completed', total_chunks: m.total_chunks, total_frames: m.total_frames, missing_chunks: [], missing_frames: [] });
+    } else if (FakeSocket.autoAck) {
+      void data.arrayBuffer().then((b) => {
+        const h = decodeHeader(new Uint8Array(b));
+        this.reply(h.kind === 'audio' ? { type: 'audio_ack', chunk_index: h.index } : { type: 'frame_ack', frame_index: h.index });
+      });
+    }
+  }
+  reply(m: unknown) {
+    queueMicrotask(() => this.readyState === 1 && this.onmessage?.({ data: JSON.stringify(m) }));
+  }
+  close(code = 1000) {
+    if (this.readyState > 1) return;
+    this.readyState = 3;
+    queueMicrotask(() => this.onclose?.({ code }));
+  }
+  blobsSent() {
+    return this.sent.filter((d): d is Blob => typeof d !== 'string');
+  }
+}
+
+const session: SessionRecord = { sessionId: SID, interviewSessionId: 1, nextChunkIndex: 0, nextFrameIndex: 0, failedChunks: 0, failedFrames: 0, state: 'recording', updatedAt: 0 };
+
+async function setup() {
+  FakeSocket.instances = [];
+  FakeSocket.autoAck = true;
+  const store = new MemoryOutboxStore();
+  const outbox = new Outbox({ windowItems: 2 });
+  const settled: string[] = [];
+  const t = new MediaTransport({
+    url: 'ws://x/ws/media-stream',
+    sessionId: SID,
+    interviewSessionId: 1,
+    outbox,
+    store,
+    backoff: { baseMs: 5, maxMs: 20 },
+    WebSocketImpl: FakeSocket as unknown as typeof WebSocket,
+    onSettled: (k, i, o) => settled.push(`${o}:${k}:${i}`),
+  });
+  const add = async (kind: 'audio' | 'frame', index: number) => {
+    const blob = new Blob([new Uint8Array([1, 2, 3, index])]);
+    const meta = kind === 'audio' ? { chunk_index: index } : { frame_index: index };
+    await store.putItem({ sessionId: SID, kind, index, size: 4, meta, blob }, session);
+    outbox.add({ kind, index, size: 4, meta });
+    t.kick();
+  };
+  return { store, outbox, t, add, settled };
+}
+
+const until = async (p: () => boolean, ms = 2000) => {
+  const end = Date.now() + ms;
+  while (!p()) {
+    if (Date.now() > end) throw new Error('timeout');
+    await Bun.sleep(5);
+  }
+};
+
+describe('MediaTransport', () => {
+  test('inits, sends metadata then header+blob, forgets acked items', async () => {
+    const { t, add, outbox, store, settled } = await setup();
+    t.start();
+    await until(() => t.state === 'open');
+    await add('audio', 0);
+    await add('frame', 0);
+    await until(() => outbox.size === 0);
+    const ws = FakeSocket.instances[0]!;
+    const kinds = ws.sent.map((d) => (typeof d === 'string' ? JSON.parse(d).type : 'binary'));
+    expect(kinds).toEqual(['session_init', 'audio_metadata', 'binary', 'frame_metadata', 'binary']);
+    expect(JSON.parse(ws.sent[1] as string)).toMatchObject({ session_id: SID, chunk_index: 0 });
+    const bin = new Uint8Array(await (ws.sent[2] as Blob).arrayBuffer());
+    expect(bin.length).toBe(45);
+    expect([...bin.subarray(41)]).toEqual([1, 2, 3, 0]);
+    await until(() => settled.length === 2);
+    expect(await store.listItems(SID)).toEqual([]);
+    t.close();
+  });
+
+  test('respects the send window', async () => {
+    const { t, add } = await setup();
+    FakeSocket.autoAck = false;
+    t.start();
+    await until(() => t.state === 'open');
+    for (let i = 0; i < 5; i++) await add('audio', i);
+    await Bun.sleep(20);
+    expect(FakeSocket.instances[0]!.blobsSent().length).toBe(2);
+    t.close();
+  });
+
+  test('reconnects with the same session and resends unacked items', async () => {
+    const { t, add, outbox } = await setup();
+    FakeSocket.autoAck = false;
+    t.start();
+    await until(() => t.state === 'open');
+    await add('audio', 0);
+    await add('audio', 1);
+    await until(() => FakeSocket.instances[0]!.blobsSent().length === 2);
+    FakeSocket.autoAck = true;
+    FakeSocket.instances[0]!.close(1006); // gateway died
+    await until(() => outbox.size === 0);
+    expect(FakeSocket.instances.length).toBe(2);
+    expect(t.reconnectAttempts).toBe(1);
+    const init = JSON.parse(FakeSocket.instances[1]!.sent[0] as string);
+    expect(init).toMatchObject({ type: 'session_init', session_id: SID, interview_session_id: 1 });
+    t.close();
+  });
+
+  test('permanent error drops the item as failed; retryable error is resent', async () => {
+    const { t, add, outbox, settled } = await setup();
+    FakeSocket.autoAck = false;
+    t.start();
+    await until(() => t.state === 'open');
+    await add('audio', 0);
+    await add('frame', 3);
+    const ws = FakeSocket.instances[0]!;
+    await until(() => ws.blobsSent().length === 2);
+    ws.reply({ type: 'error', code: 'INDEX_CONFLICT', message: 'x', chunk_index: 0 });
+    ws.reply({ type: 'error', code: 'UPSTREAM_UNAVAILABLE', message: 'x', frame_index: 3 });
+    await until(() => ws.blobsSent().length === 3, 3000);
+    ws.reply({ type: 'frame_ack', frame_index: 3 });
+    await until(() => outbox.size === 0);
+    expect(settled).toEqual(['failed:audio:0', 'acked:frame:3']);
+    t.close();
+  });
+
+  test('finish sends session_complete once drained and returns the ack', async () => {
+    const { t, add } = await setup();
+    t.start();
+    await add('audio', 0);
+    const ack = await t.finish({ total_chunks: 1, total_frames: 0 }, 2000);
+    expect(ack).toEqual({ total_chunks: 1, total_frames: 0, missing_chunks: [], missing_frames: [] });
+    t.close();
+  });
+
+  test('does not reconnect after the session was taken over', async () => {
+    const { t } = await setup();
+    t.start();
+    await until(() => t.state === 'open');
+    FakeSocket.instances[0]!.close(4409);
+    await until(() => t.state === 'taken-over');
+    await Bun.sleep(50);
+    expect(FakeSocket.instances.length).toBe(1);
+  });
+});

@@ -1,0 +1,330 @@
+/**
+ * @module transport
+ * The one WebSocket between a capture session and the gateway. Maps the Outbox onto the wire:
+ *
+ *   open → session_init ──session_init_ack──► ready: send window of items, each as
+ *          {audio|frame}_metadata (JSON) immediately followed by [41-byte header][blob] (binary)
+ *   audio_ack / frame_ack      → item durable: drop from Outbox and from the store
+ *   error + chunk/frame_index  → retry with backoff, or drop as failed (permanent codes)
+ *   close / ack overdue        → inflight items back to pending; reconnect with jittered backoff,
+ *                                 same session_id, and resend (the gateway re-acks duplicates)
+ *   close 4409 (taken over)    → another tab/page owns the session now: stop, do not reconnect
+ *
+ * Browser-agnostic: the WebSocket constructor and clock are injectable so it runs under bun test.
+ */
+import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+import type { Outbox } from './outbox.ts';
+import type { OutboxStore } from './outbox-store.ts';
+import { encodeHeader, type BlobKind } from './wire.ts';
+
+export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed' | 'taken-over' | 'rejected';
+
+export interface CompleteAck {
+  total_chunks: number;
+  total_frames: number;
+  missing_chunks: number[];
+  missing_frames: number[];
+}
+
+export interface TransportOptions {
+  url: string;
+  sessionId: string;
+  interviewSessionId: number;
+  userId?: number;
+  outbox: Outbox;
+  store: OutboxStore;
+  backoff?: BackoffOptions;
+  /** give up on a connection whose session_init is not acked within this (ms) */
+  initTimeoutMs?: number;
+  WebSocketImpl?: typeof WebSocket;
+  now?: () => number;
+  /** called after any change of state or counters */
+  onChange?: () => void;
+  /** an item left the outbox: acked (durable) or failed (never accepted) */
+  onSettled?: (kind: BlobKind, index: number, outcome: 'acked' | 'failed', code?: string) => void;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+const SESSION_FATAL = new Set(['INTERVIEW_SESSION_NOT_FOUND', 'SESSION_MISMATCH', 'INVALID_SESSION_ID']);
+const TAKEN_OVER_CLOSE = 4409;
+
+export class MediaTransport {
+  state: ConnectionState = 'idle';
+  /** reconnects attempted over the life of this transport */
+  reconnectAttempts = 0;
+  /** failures since the last successful session_init_ack (drives the backoff) */
+  consecutiveFailures = 0;
+  lastError: string | null = null;
+  completeAck: CompleteAck | null = null;
+
+  private ws: WebSocket | null = null;
+  private ready = false;
+  private stopped = false;
+  private pumping = false;
+  private timers = new Set<ReturnType<typeof setTimeout>>();
+  private wakeTimer: ReturnType<typeof setTimeout> | null = null;
+  private pendingComplete: { total_chunks: number; total_frames: number } | null = null;
+  private completeSentOn: WebSocket | null = null;
+  private readonly now: () => number;
+  private readonly WS: typeof WebSocket;
+
+  constructor(private o: TransportOptions) {
+    this.now = o.now ?? (() => Date.now());
+    this.WS = o.WebSocketImpl ?? WebSocket;
+  }
+
+  start(): void {
+    if (this.ws || this.stopped) return;
+    this.connect();
+  }
+
+  /** New items are in the outbox, or the network came back: try now. */
+  kick(): void {
+    if (this.stopped) return;
+    if (!this.ws && this.state === 'reconnecting') {
+      this.clearTimers();
+      this.connect();
+      return;
+    }
+    void this.pump();
+  }
+
+  /** Stop for good (page leaving, or session done). Items stay in the store. */
+  close(): void {
+    this.stopped = true;
+    this.clearTimers();
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    const ws = this.ws;
+    this.ws = null;
+    this.ready = false;
+    this.o.outbox.disconnect();
+    if (ws && ws.readyState <= 1) ws.close(1000, 'done');
+    this.setState('closed');
+  }
+
+  /**
+   * Wait (bounded) until everything is acked, then send session_complete and wait for its ack.
+   * If the deadline passes first the totals are remembered: session_complete is sent as soon as
+   * the outbox drains on a later connection. Returns the ack, or null on timeout.
+   */
+  async finish(totals: { total_chunks: number; total_frames: number }, timeoutMs: number): Promise<CompleteAck | null> {
+    this.pendingComplete = totals;
+    this.completeAck = null;
+    this.completeSentOn = null;
+    const deadline = this.now() + timeoutMs;
+    await this.waitUntil(() => this.o.outbox.size === 0 || this.stopped, deadline);
+    this.maybeSendComplete(true);
+    await this.waitUntil(() => this.completeAck !== null || this.stopped, deadline + Math.min(5000, timeoutMs));
+    return this.completeAck;
+  }
+
+  private async waitUntil(pred: () => boolean, deadline: number) {
+    while (!pred() && this.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  private setState(s: ConnectionState) {
+    this.state = s;
+    this.o.onChange?.();
+  }
+
+  private later(ms: number, fn: () => void) {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private clearTimers() {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private connect() {
+    this.setState(this.reconnectAttempts > 0 || this.consecutiveFailures > 0 ? 'reconnecting' : 'connecting');
+    let ws: WebSocket;
+    try {
+      ws = new this.WS(this.o.url);
+    } catch (e) {
+      this.lastError = `cannot open WebSocket: ${(e as Error).message}`;
+      this.scheduleReconnect();
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    this.ready = false;
+    const initTimer = setTimeout(() => {
+      if (this.ws === ws && !this.ready) {
+        this.lastError = 'session_init not acknowledged in time';
+        ws.close(4000, 'init timeout');
+        this.onClosed(ws, 4000);
+      }
+    }, this.o.initTimeoutMs ?? 10_000);
+    ws.onopen = () => {
+      if (this.ws !== ws) return;
+      const init: Record<string, unknown> = {
+        type: 'session_init',
+        session_id: this.o.sessionId,
+        interview_session_id: this.o.interviewSessionId,
+        timestamp: new Date().toISOString(),
+      };
+      if (this.o.userId !== undefined) init.user_id = this.o.userId;
+      ws.send(JSON.stringify(init));
+    };
+    ws.onmessage = (ev) => {
+      if (this.ws !== ws || typeof ev.data !== 'string') return;
+      let msg: Record<string, unknown>;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      if (msg.type === 'session_init_ack') clearTimeout(initTimer);
+      this.onMessage(ws, msg);
+    };
+    ws.onclose = (ev) => {
+      clearTimeout(initTimer);
+      this.onClosed(ws, ev.code);
+    };
+    ws.onerror = () => {
+      /* a close event follows */
+    };
+  }
+
+  private onClosed(ws: WebSocket, code: number) {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    this.ready = false;
+    this.o.outbox.disconnect();
+    if (this.stopped) return;
+    if (code === TAKEN_OVER_CLOSE) {
+      this.lastError = 'another page took over this recording session';
+      this.setState('taken-over');
+      return;
+    }
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect() {
+    if (this.stopped || this.state === 'rejected') return;
+    const delay = backoffDelayMs(this.consecutiveFailures++, this.o.backoff ?? DEFAULT_BACKOFF);
+    this.setState('reconnecting');
+    this.later(delay, () => {
+      this.reconnectAttempts++;
+      this.connect();
+    });
+  }
+
+  private onMessage(ws: WebSocket, msg: Record<string, unknown>) {
+    const { outbox } = this.o;
+    switch (msg.type) {
+      case 'session_init_ack':
+        this.ready = true;
+        this.consecutiveFailures = 0;
+        this.setState('open');
+        this.maybeSendComplete(false);
+        void this.pump();
+        return;
+      case 'audio_ack':
+      case 'frame_ack': {
+        const kind: BlobKind = msg.type === 'audio_ack' ? 'audio' : 'frame';
+        const index = Number(kind === 'audio' ? msg.chunk_index : msg.frame_index);
+        if (outbox.ack(kind, index)) {
+          void this.o.store.deleteItem(this.o.sessionId, kind, index).catch(() => {});
+          this.o.onSettled?.(kind, index, 'acked');
+        }
+        this.o.onChange?.();
+        this.maybeSendComplete(false);
+        void this.pump();
+        return;
+      }
+      case 'session_complete_ack':
+        this.completeAck = {
+          total_chunks: Number(msg.total_chunks),
+          total_frames: Number(msg.total_frames),
+          missing_chunks: (msg.missing_chunks as number[]) ?? [],
+          missing_frames: (msg.missing_frames as number[]) ?? [],
+        };
+        this.o.onChange?.();
+        return;
+      case 'error': {
+        const code = String(msg.code ?? 'UNKNOWN');
+        this.lastError = `${code}: ${String(msg.message ?? '')}`;
+        const kind: BlobKind | null = msg.chunk_index !== undefined ? 'audio' : msg.frame_index !== undefined ? 'frame' : null;
+        if (kind) {
+          const index = Number(kind === 'audio' ? msg.chunk_index : msg.frame_index);
+          const outcome = outbox.reject(kind, index, code, this.now());
+          if (outcome === 'failed') {
+            void this.o.store.deleteItem(this.o.sessionId, kind, index).catch(() => {});
+            this.o.onSettled?.(kind, index, 'failed', code);
+          }
+          this.armWake();
+        } else if (SESSION_FATAL.has(code)) {
+          this.stopped = true;
+          this.setState('rejected');
+          ws.close(1000, 'rejected');
+          return;
+        }
+        this.o.onChange?.();
+        return;
+      }
+    }
+  }
+
+  private maybeSendComplete(force: boolean) {
+    const ws = this.ws;
+    if (!ws || !this.ready || !this.pendingComplete || this.completeAck || this.completeSentOn === ws) return;
+    if (!force && this.o.outbox.size > 0) return;
+    this.completeSentOn = ws;
+    ws.send(JSON.stringify({ type: 'session_complete', session_id: this.o.sessionId, timestamp: new Date().toISOString(), ...this.pendingComplete }));
+  }
+
+  /** Sends while the window allows. Metadata and blob go out back to back, never interleaved. */
+  private async pump() {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      const { outbox, store, sessionId } = this.o;
+      while (this.ws && this.ready && !this.stopped) {
+        const ws = this.ws;
+        const e = outbox.next(this.now());
+        if (!e) break;
+        outbox.markSent(e.kind, e.index, this.now());
+        const blob = await store.getBlob(sessionId, e.kind, e.index);
+        if (this.ws !== ws || !this.ready) break; // connection changed while loading: disconnect() requeued it
+        if (!blob) {
+          outbox.reject(e.kind, e.index, 'SIZE_MISMATCH', this.now()); // vanished from the store: cannot ever send it
+          this.o.onSettled?.(e.kind, e.index, 'failed', 'BLOB_MISSING');
+          continue;
+        }
+        ws.send(JSON.stringify({ type: e.kind === 'audio' ? 'audio_metadata' : 'frame_metadata', session_id: sessionId, ...e.meta }));
+        ws.send(new Blob([encodeHeader(sessionId, e.kind, e.index) as BlobPart, blob]));
+        this.o.onChange?.();
+      }
+    } finally {
+      this.pumping = false;
+      this.armWake();
+    }
+  }
+
+  /** Timer for the next backoff expiry or overdue ack. An overdue ack means the socket is suspect: reconnect. */
+  private armWake() {
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
+    const at = this.o.outbox.nextWakeAt();
+    if (at === undefined || this.stopped) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      const { outbox } = this.o;
+      const c = outbox.counts().inflight;
+      if (c > 0 && outbox.expire(this.now()) > 0 && this.ws) {
+        this.lastError = 'acks overdue; reconnecting';
+        const ws = this.ws;
+        ws.close(4000, 'ack timeout');
+        this.onClosed(ws, 4000);
+        return;
+      }
+      void this.pump();
+    }, Math.max(10, at - this.now()));
+  }
+}
