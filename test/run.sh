@@ -13,6 +13,7 @@ bash test/install-tools.sh
 
 echo "== typecheck"
 tsc --noEmit -p .
+svelte-check --workspace web --tsconfig ./tsconfig.json --fail-on-warnings --output machine | tail -1
 echo "== proto"
 bash proto/generate.sh --check
 

@@ -35,13 +35,23 @@ export interface BinaryFrame {
   blob: Uint8Array;
 }
 
-export function encodeBinaryFrame(sessionId: string, kind: BlobKind, index: number, blob: Uint8Array): Uint8Array {
+/**
+ * Writes the 41-byte header into `out` (at offset 0). The browser sends header and blob as one
+ * `new Blob([header, blob])`, so the blob bytes are never copied in JavaScript.
+ */
+export function encodeHeader(sessionId: string, kind: BlobKind, index: number, out: Uint8Array = new Uint8Array(HEADER_BYTES)): Uint8Array {
   if (!isCanonicalUuid(sessionId)) throw new WireError("INVALID_SESSION_ID", "session_id must be a canonical lowercase UUID");
   if (!Number.isInteger(index) || index < 0 || index > MAX_INDEX) throw new WireError("INVALID_MESSAGE", "index must be a uint32", { field: "index" });
-  const out = new Uint8Array(HEADER_BYTES + blob.byteLength);
   for (let i = 0; i < SESSION_ID_BYTES; i++) out[i] = sessionId.charCodeAt(i);
   out[36] = TYPE_BYTE[kind];
   new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(37, index, false);
+  return out;
+}
+
+/** Header + blob in one buffer (a copy of the blob): for clients that send one ArrayBuffer. */
+export function encodeBinaryFrame(sessionId: string, kind: BlobKind, index: number, blob: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HEADER_BYTES + blob.byteLength);
+  encodeHeader(sessionId, kind, index, out);
   out.set(blob, HEADER_BYTES);
   return out;
 }

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { Outbox } from './outbox.ts';
 import { MemoryOutboxStore, type SessionRecord } from './outbox-store.ts';
 import { MediaTransport } from './transport.ts';
-import { decodeHeader } from './wire.ts';
+import { decodeBinaryFrame } from './wire.ts';
 
 const SID = '0f8fad5b-d9cb-469f-a165-70867728950e';
 
@@ -33,7 +33,7 @@ class FakeSocket {
         this.reply({ type: 'session_complete_ack', status: 'completed', total_chunks: m.total_chunks, total_frames: m.total_frames, missing_chunks: [], missing_frames: [] });
     } else if (FakeSocket.autoAck) {
       void data.arrayBuffer().then((b) => {
-        const h = decodeHeader(new Uint8Array(b));
+        const h = decodeBinaryFrame(new Uint8Array(b));
         this.reply(h.kind === 'audio' ? { type: 'audio_ack', chunk_index: h.index } : { type: 'frame_ack', frame_index: h.index });
       });
     }
