@@ -128,6 +128,22 @@ const cpuMsPerBlob = Object.fromEntries(
 clearInterval(rssTimer);
 
 latencies.sort((a, b) => a - b);
+
+/** Mean of a Prometheus histogram (sum / count) in ms, summed over its label sets. */
+async function histogramMeanMs(url: string, name: string): Promise<number | null> {
+  const text = await (await fetch(url)).text();
+  const total = (suffix: string) =>
+    text
+      .split("\n")
+      .filter((l) => l.startsWith(`${name}_${suffix}`))
+      .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
+  const count = total("count");
+  return count ? Number(((total("sum") / count) * 1000).toFixed(2)) : null;
+}
+const serverSideMs = {
+  storagePut: await histogramMeanMs(stack.storageMetricsUrl, "candid_storage_put_duration_seconds"),
+  metadataCommit: await histogramMeanMs(stack.metadataMetricsUrl, "candid_metadata_commit_duration_seconds"),
+};
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
 const result = {
   date: new Date().toISOString(),
@@ -147,6 +163,8 @@ const result = {
   gatewayPeakRssMiB: Number((peakRss / 1024).toFixed(1)),
   /** CPU milliseconds each process spent per acked blob (PostgreSQL's own processes not included). */
   cpuMsPerBlob,
+  /** Mean time inside the services (warm-up included): one put, one metadata transaction. */
+  serverSideMeanMs: serverSideMs,
 };
 console.log(JSON.stringify(result, null, 2));
 mkdirSync(join(values.out!, ".."), { recursive: true });

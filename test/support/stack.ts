@@ -14,6 +14,9 @@ export interface Stack {
   gatewayUrl: string;
   wsUrl: string;
   mediaDir: string;
+  /** /metrics of the storage and metadata services. */
+  storageMetricsUrl: string;
+  metadataMetricsUrl: string;
   db: TestDatabase;
   gateway: ServiceProc;
   storage: ServiceProc;
@@ -68,6 +71,8 @@ export async function startStack(opts: { gatewayEnv?: Record<string, string>; lo
       gatewayUrl: `http://127.0.0.1:${gp}`,
       wsUrl: `ws://127.0.0.1:${gp}/ws/media-stream`,
       mediaDir,
+      storageMetricsUrl: `http://127.0.0.1:${sm}/metrics`,
+      metadataMetricsUrl: `http://127.0.0.1:${mm}/metrics`,
       db,
       gateway: await startGateway(),
       storage,
