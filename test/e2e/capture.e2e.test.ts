@@ -1,39 +1,24 @@
 /**
- * Records through the UI with short intervals against the real stack (`npm start`), then checks
+ * Records through the UI with short intervals against the real suite.stack (`npm start`), then checks
  * what the backend stored: standalone decodable chunks with no gap in the known signal, JPEG
  * frames at the right cadence, and the page's counts equal to the status endpoint.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { mkdtempSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { captureLog, launchBrowser, readCounts } from './support/browser.ts';
-import { DEFAULT_CHIRP, writeChirpWav } from './support/chirp.ts';
+import { expect, test } from 'bun:test';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { captureLog, readCounts } from './support/browser.ts';
+import { DEFAULT_CHIRP } from './support/chirp.ts';
 import { beginAndStart, checkAudio, checkFrames, expectContiguous, stopAndWaitComplete } from './support/flow.ts';
-import { startStack, type Stack } from './support/stack.ts';
+import { browserSuite } from './support/suite.ts';
 
-let stack: Stack;
-let browser: Browser;
-let chirp: Float32Array;
-
-beforeAll(async () => {
-  const wav = join(mkdtempSync(join(tmpdir(), 'candid-chirp-')), 'chirp.wav');
-  chirp = writeChirpWav(wav);
-  [stack, browser] = await Promise.all([startStack(), launchBrowser(wav)]);
-}, 300_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const suite = browserSuite();
 
 test('records through the UI: standalone gapless chunks, JPEG frames on cadence, counts match the backend', async () => {
   const chunkMs = 2000;
   const frameMs = 500;
-  const page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
+  const page = await suite.browser.newPage({ viewport: { width: 1100, height: 720 } });
   const t0 = Date.now();
-  const sessionId = await beginAndStart(page, stack, `chunkMs=${chunkMs}&frameMs=${frameMs}`);
+  const sessionId = await beginAndStart(page, suite.stack, `chunkMs=${chunkMs}&frameMs=${frameMs}`);
   await Bun.sleep(9_000);
   const shot = process.env.CANDID_SCREENSHOT;
   if (shot) {
@@ -44,7 +29,7 @@ test('records through the UI: standalone gapless chunks, JPEG frames on cadence,
   const elapsed = Date.now() - t0;
 
   const counts = await readCounts(page);
-  const status = await stack.status(sessionId);
+  const status = await suite.stack.status(sessionId);
   expect(counts.chunks.waiting).toBe(0);
   expect(counts.frames.waiting).toBe(0);
   expect(counts.chunks.acked).toBe(counts.chunks.recorded);
@@ -53,11 +38,11 @@ test('records through the UI: standalone gapless chunks, JPEG frames on cadence,
   expect(status!.status).toBe('completed');
   expect(counts.chunks.recorded).toBeGreaterThanOrEqual(4);
 
-  const audio = await checkAudio(stack, sessionId, chirp, DEFAULT_CHIRP);
+  const audio = await checkAudio(suite.stack, sessionId, suite.chirp, DEFAULT_CHIRP);
   expectContiguous(audio.files, counts.chunks.recorded);
   for (const d of audio.deltasMs) expect(d).toBeLessThanOrEqual(2); // > 0 would be lost audio
 
-  const frames = checkFrames(stack, sessionId);
+  const frames = checkFrames(suite.stack, sessionId);
   expectContiguous(frames, counts.frames.recorded);
   const log = await captureLog(page);
   const gaps = log.frames.slice(1).map((f, i) => f.wallMs - log.frames[i]!.wallMs);
@@ -86,24 +71,24 @@ test('records through the UI: standalone gapless chunks, JPEG frames on cadence,
 }, 120_000);
 
 test('production settings (10 s chunks, 2 s frames): sizes, gapless boundaries, cadence', async () => {
-  const page = await browser.newPage();
+  const page = await suite.browser.newPage();
   const t0 = Date.now();
-  const sessionId = await beginAndStart(page, stack); // no overrides: 10 000 / 2000 ms, 32 kbps
+  const sessionId = await beginAndStart(page, suite.stack); // no overrides: 10 000 / 2000 ms, 32 kbps
   await Bun.sleep(31_000);
   await stopAndWaitComplete(page);
   const counts = await readCounts(page);
   expect(counts.chunks.recorded).toBe(4); // three full chunks + the flushed partial one
   expect(counts.chunks.acked).toBe(4);
-  const status = await stack.status(sessionId);
+  const status = await suite.stack.status(sessionId);
   expect(status).toMatchObject({ status: 'completed', total_chunks: counts.chunks.recorded, total_frames: counts.frames.recorded });
-  const audio = await checkAudio(stack, sessionId, chirp, DEFAULT_CHIRP);
+  const audio = await checkAudio(suite.stack, sessionId, suite.chirp, DEFAULT_CHIRP);
   expectContiguous(audio.files, 4);
   for (const d of audio.deltasMs) expect(d).toBeLessThanOrEqual(2);
   // 32 kbps Opus: ~40 KB per full 10 s chunk
   for (const s of audio.sizes.slice(0, 3)) expect(s).toBeGreaterThan(25_000), expect(s).toBeLessThan(60_000);
   const log = await captureLog(page);
   for (const c of log.chunks.slice(0, 3)) expect(Math.abs(c.stopWallMs - c.startWallMs - 10_000)).toBeLessThan(200);
-  const frames = checkFrames(stack, sessionId);
+  const frames = checkFrames(suite.stack, sessionId);
   expect(frames.length).toBeGreaterThanOrEqual(16);
   const gaps = log.frames.slice(1).map((f, i) => f.wallMs - log.frames[i]!.wallMs);
   for (const g of gaps.slice(0, -1)) expect(Math.abs(g - 2000)).toBeLessThan(150);
@@ -130,17 +115,17 @@ test('production settings (10 s chunks, 2 s frames): sizes, gapless boundaries, 
 
 test('every page renders on a direct load (server-side rendering)', async () => {
   for (const p of ['/', '/check', '/interview', '/interview?interview=1']) {
-    const r = await fetch(`${stack.webUrl}${p}`);
+    const r = await fetch(`${suite.stack.webUrl}${p}`);
     expect(r.status, p).toBe(200);
   }
 });
 
 test('a denied camera/microphone permission shows a clear message', async () => {
-  const page = await browser.newPage();
+  const page = await suite.browser.newPage();
   await page.addInitScript(() => {
     navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));
   });
-  await page.goto(`${stack.webUrl}/check`);
+  await page.goto(`${suite.stack.webUrl}/check`);
   const alert = page.getByTestId('device-problem');
   await alert.waitFor({ timeout: 10_000 });
   expect(await alert.innerText()).toContain('access was denied');

@@ -3,51 +3,35 @@
  * (SIGKILL; the launcher starts a new one) and an accidental page reload while items are still
  * unacknowledged. In both, every chunk and frame ends up stored exactly once.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { launchBrowser, readCounts, waitFor } from './support/browser.ts';
-import { DEFAULT_CHIRP, writeChirpWav } from './support/chirp.ts';
+import { expect, test } from 'bun:test';
+import { readCounts, waitFor } from './support/browser.ts';
+import { DEFAULT_CHIRP } from './support/chirp.ts';
 import { beginAndStart, checkAudio, checkFrames, expectContiguous, stopAndWaitComplete } from './support/flow.ts';
-import { startStack, storedFiles, type Stack } from './support/stack.ts';
+import { storedFiles } from './support/stack.ts';
+import { browserSuite } from './support/suite.ts';
 
-let stack: Stack;
-let browser: Browser;
-let chirp: Float32Array;
-
-beforeAll(async () => {
-  const wav = join(mkdtempSync(join(tmpdir(), 'candid-chirp-')), 'chirp.wav');
-  chirp = writeChirpWav(wav);
-  [stack, browser] = await Promise.all([startStack(), launchBrowser(wav)]);
-}, 300_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const suite = browserSuite();
 
 async function expectAllStoredOnce(sessionId: string, chunks: number, frames: number) {
-  const status = await stack.status(sessionId);
+  const status = await suite.stack.status(sessionId);
   expect(status).toMatchObject({ status: 'completed', total_chunks: chunks, total_frames: frames });
-  const audio = await checkAudio(stack, sessionId, chirp, DEFAULT_CHIRP);
+  const audio = await checkAudio(suite.stack, sessionId, suite.chirp, DEFAULT_CHIRP);
   expectContiguous(audio.files, chunks);
-  expectContiguous(checkFrames(stack, sessionId), frames);
+  expectContiguous(checkFrames(suite.stack, sessionId), frames);
   return audio;
 }
 
 test('gateway restart mid-recording: the page shows the outage, reconnects, and everything is stored once', async () => {
-  const page = await browser.newPage();
+  const page = await suite.browser.newPage();
   const t0 = Date.now();
-  const sessionId = await beginAndStart(page, stack, 'chunkMs=2000&frameMs=500');
+  const sessionId = await beginAndStart(page, suite.stack, 'chunkMs=2000&frameMs=500');
   await Bun.sleep(4500);
   const before = await readCounts(page);
-  const oldPid = await stack.killGateway();
+  const oldPid = await suite.stack.killGateway();
   const killedAt = Date.now();
   await page.getByTestId('network-warning').waitFor({ timeout: 10_000 });
   const warnedAfterMs = Date.now() - killedAt;
-  await stack.waitGatewayRestart(oldPid);
+  await suite.stack.waitGatewayRestart(oldPid);
   await waitFor(async () => (await readCounts(page)).connection === 'open', 30_000, 'page reconnected');
   const reconnectedAfterMs = Date.now() - killedAt;
   await page.getByTestId('network-warning').waitFor({ state: 'detached', timeout: 10_000 });
@@ -76,7 +60,7 @@ test('gateway restart mid-recording: the page shows the outage, reconnects, and 
 }, 120_000);
 
 test('page reload mid-recording: items captured before the reload still arrive, and recording resumes', async () => {
-  const ctx = await browser.newContext();
+  const ctx = await suite.browser.newContext();
   // Hold back everything but session_init for a while, so the reload happens with unacked items
   // that exist only in the page's IndexedDB.
   let blackhole = false;
@@ -89,14 +73,14 @@ test('page reload mid-recording: items captured before the reload still arrive, 
   });
   const page = await ctx.newPage();
   const t0 = Date.now();
-  const sessionId = await beginAndStart(page, stack, 'chunkMs=2000&frameMs=500');
+  const sessionId = await beginAndStart(page, suite.stack, 'chunkMs=2000&frameMs=500');
   await Bun.sleep(3000);
   blackhole = true;
   await Bun.sleep(5000);
   const before = await readCounts(page);
   expect(before.chunks.waiting).toBeGreaterThanOrEqual(2);
   expect(before.frames.waiting).toBeGreaterThanOrEqual(5);
-  const storedBefore = storedFiles(stack.mediaDir, sessionId);
+  const storedBefore = storedFiles(suite.stack.mediaDir, sessionId);
   expect(storedBefore.audio.length).toBeLessThan(before.chunks.recorded);
 
   blackhole = false;
@@ -107,7 +91,7 @@ test('page reload mid-recording: items captured before the reload still arrive, 
     const c = await readCounts(page);
     return c.chunks.waiting === 0 && c.frames.waiting === 0 && c.chunks.recorded >= before.chunks.recorded;
   }, 30_000, 'recovered items uploaded');
-  const storedAfterReload = storedFiles(stack.mediaDir, sessionId);
+  const storedAfterReload = storedFiles(suite.stack.mediaDir, sessionId);
   expectContiguous(storedAfterReload.audio.slice(0, before.chunks.recorded), before.chunks.recorded);
   expectContiguous(storedAfterReload.frames.slice(0, before.frames.recorded), before.frames.recorded);
 
