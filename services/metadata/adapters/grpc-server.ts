@@ -20,6 +20,7 @@ import {
   type RecordBlobsRequest,
   type RecordBlobsResponse,
 } from "../../../proto/gen/media/v1/metadata";
+import { serveItemStream } from "../../shared/item-stream";
 import { WriteOutcome } from "../../../proto/gen/media/v1/common";
 import { AppError, toAppError } from "../../shared/errors";
 import { unary, type GrpcService } from "../../shared/grpc";
@@ -130,53 +131,17 @@ export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
     };
   }
 
-  const recordBlobs: grpc.handleBidiStreamingCall<RecordBlobsRequest, RecordBlobsResponse> = (call) => {
-    let outstanding = 0;
-    let clientEnded = false;
-    let closed = false;
-    let paused = false;
-    const finishIfDone = () => {
-      if (clientEnded && outstanding === 0 && !closed) {
-        closed = true;
-        call.end();
-      }
-    };
-    call.on("data", (req: RecordBlobsRequest) => {
-      outstanding++;
-      if (!paused && outstanding >= maxStreamPending) {
-        paused = true;
-        call.pause();
-      }
-      const item = toBlobItem(req);
-      const kind = item?.kind ?? "unknown";
-      const pending: Promise<ItemResult> = item
-        ? committer.submit(item)
-        : Promise.resolve({ error: new AppError("INVALID_MESSAGE", "item (audio or frame) is required", { field: "item" }) });
-      pending
-        .catch((err: unknown): ItemResult => ({ error: toAppError(err) }))
-        .then((result) => {
-          const res = answer(req.requestId, kind, result);
-          if (!closed && !call.cancelled) call.write(res);
-          outstanding--;
-          if (paused && outstanding <= maxStreamPending / 2) {
-            paused = false;
-            call.resume();
-          }
-          finishIfDone();
-        });
-    });
-    call.on("end", () => {
-      clientEnded = true;
-      finishIfDone();
-    });
-    call.on("error", (err) => {
-      closed = true;
-      log.debug("record stream error", { err });
-    });
-    call.on("cancelled", () => {
-      closed = true;
-    });
+  const recordOne = async (req: RecordBlobsRequest): Promise<RecordBlobsResponse> => {
+    const item = toBlobItem(req);
+    const kind = item?.kind ?? "unknown";
+    const result: ItemResult = item
+      ? await committer.submit(item).catch((err: unknown): ItemResult => ({ error: toAppError(err) }))
+      : { error: new AppError("INVALID_MESSAGE", "item (audio or frame) is required", { field: "item" }) };
+    return answer(req.requestId, kind, result);
   };
+
+  const recordBlobs: grpc.handleBidiStreamingCall<RecordBlobsRequest, RecordBlobsResponse> = (call) =>
+    serveItemStream(call, recordOne, { maxInFlight: maxStreamPending, log });
 
   const implementation: MetadataServiceServer = {
     createInterviewSession: counted(async (req) => ({ interviewSessionId: await repo.createInterviewSession(req.title) })),

@@ -15,6 +15,7 @@
  * Logs carry ids, sizes and durations, never bytes.
  */
 import type * as grpc from "@grpc/grpc-js";
+import { serveItemStream } from "../../shared/item-stream";
 import { BlobKind, WriteOutcome } from "../../../proto/gen/media/v1/common";
 import type {
   BlobRef as PbBlobRef,
@@ -141,50 +142,11 @@ export function createStorageServer(opts: {
   function putBlobs(call: grpc.ServerDuplexStream<PutBlobsRequest, PutBlobsResponse>): void {
     const streamId = ++streamSeq;
     const opened = performance.now();
-    let inFlight = 0;
-    let received = 0;
-    let paused = false;
-    let clientDone = false;
-    let closed = false;
     log.info("put stream opened", { streamId });
-
-    const close = (why: string) => {
-      if (closed) return;
-      closed = true;
-      log.info("put stream closed", { streamId, why, items: received, durationMs: Math.round(performance.now() - opened) });
-    };
-    const maybeEnd = () => {
-      if (clientDone && inFlight === 0 && !closed) {
-        close("client finished");
-        call.end();
-      }
-    };
-
-    call.on("data", (req: PutBlobsRequest) => {
-      received++;
-      inFlight++;
-      if (inFlight >= maxInFlight && !paused) {
-        paused = true;
-        call.pause();
-      }
-      void putOne(req, streamId).then((res) => {
-        inFlight--;
-        if (!closed && !call.cancelled) call.write(res);
-        if (paused && inFlight < maxInFlight) {
-          paused = false;
-          call.resume();
-        }
-        maybeEnd();
-      });
-    });
-    call.on("end", () => {
-      clientDone = true;
-      maybeEnd();
-    });
-    call.on("cancelled", () => close("cancelled by client"));
-    call.on("error", (err) => {
-      log.warn("put stream error", { streamId, err });
-      close("error");
+    serveItemStream(call, (req) => putOne(req, streamId), {
+      maxInFlight,
+      log,
+      onClose: (why, items) => log.info("put stream closed", { streamId, why, items, durationMs: Math.round(performance.now() - opened) }),
     });
   }
 
