@@ -1,5 +1,5 @@
 /** The gateway's configuration: every variable it reads, with its default. */
-import { int, list, loadEnv, optStr, str } from "../shared/config";
+import { int, list, optStr, str } from "../shared/config";
 
 export const gatewayConfigShape = {
   port: int("GATEWAY_PORT", 8000),
