@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DirSyncer, FsBlobStore } from "../../services/storage/adapters/fs-blob-store";
+import { DirSyncer, FsBlobStore, STALE_TEMP_MS } from "../../services/storage/adapters/fs-blob-store";
 import { sha256Hex } from "../../services/storage/core/checksum";
 import { audioRef, blobStoreContract, randomBytesOf } from "./blob-store.contract";
 
@@ -30,6 +30,29 @@ describe("FsBlobStore specifics", () => {
       const other = randomBytesOf(100);
       await store.put({ ref, data: other, sha256Hex: sha256Hex(other) }); // CONFLICT
       expect(readdirSync(join(dir, "media", ref.sessionId, "audio"))).toEqual(["chunk_4.webm"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the first put into a folder removes stale temp files a crash left there, and only those", async () => {
+    const dir = tempRoot();
+    try {
+      const store = await FsBlobStore.open(join(dir, "media"));
+      const ref = audioRef(1);
+      const folder = join(dir, "media", ref.sessionId, "audio");
+      mkdirSync(folder, { recursive: true });
+      const stale = join(folder, ".chunk_0.webm.0123456789ab.tmp");
+      const fresh = join(folder, ".chunk_2.webm.ba9876543210.tmp");
+      const lookalike = join(folder, "notes.tmp");
+      for (const f of [stale, fresh, lookalike]) writeFileSync(f, "partial");
+      const old = (Date.now() - STALE_TEMP_MS - 60_000) / 1000;
+      utimesSync(stale, old, old);
+      utimesSync(lookalike, old, old);
+      const data = randomBytesOf(1000);
+      await store.put({ ref, data, sha256Hex: sha256Hex(data) });
+      for (let i = 0; i < 50 && readdirSync(folder).includes(".chunk_0.webm.0123456789ab.tmp"); i++) await Bun.sleep(10);
+      expect(readdirSync(folder).sort()).toEqual([".chunk_2.webm.ba9876543210.tmp", "chunk_1.webm", "notes.tmp"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

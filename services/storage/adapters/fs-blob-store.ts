@@ -26,7 +26,8 @@
  * loop thread that serialised all puts; on the pool, creations of different puts overlap.
  *
  * Crash leftovers: a crash between steps 1 and 3 can leave a ".<name>.<random>.tmp" file beside
- * the blobs; it is never a blob name and can be deleted by anyone at any time.
+ * the blobs; it is never a blob name. The first put into a folder in a process removes such files
+ * older than STALE_TEMP_MS (a client re-sending after a crash writes into that very folder).
  */
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -36,6 +37,10 @@ import { AppError } from "../../shared/errors";
 import { type BlobRef, blobDir, blobFileName, validateRef } from "../core/blob-ref";
 import { type BlobData, type BlobHead, type BlobStore, type PutInput, type PutResult, checkPut, outcomeForExisting } from "../core/blob-store";
 import { sha256Hex } from "../core/checksum";
+
+/** A temp file older than this is a crash leftover (a put takes milliseconds). */
+export const STALE_TEMP_MS = 10 * 60_000;
+const TEMP_RE = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
 /** Max folders remembered as "exists and durable"; past it the cache is cleared (costs one mkdir each). */
 const MAX_KNOWN_DIRS = 50_000;
@@ -210,6 +215,8 @@ export class FsBlobStore implements BlobStore {
     if (!p) {
       if (this.knownDirs.size >= MAX_KNOWN_DIRS) this.knownDirs.clear();
       p = this.makeDurableDir(dir, this.root);
+      // The first put into a folder in this process also clears what a crash left there.
+      void p.then(() => sweepStaleTemps(dir)).catch(() => {});
       this.knownDirs.set(dir, p);
       p.catch(() => this.knownDirs.delete(dir));
     }
@@ -226,6 +233,23 @@ export class FsBlobStore implements BlobStore {
     }
     await Promise.all(parents.map((d) => this.syncDir(d)));
   }
+}
+
+/** Removes crash leftovers (temp files older than STALE_TEMP_MS) from one folder; returns how many. */
+export async function sweepStaleTemps(dir: string, now = Date.now()): Promise<number> {
+  let removed = 0;
+  for (const name of await fsp.readdir(dir)) {
+    if (!TEMP_RE.test(name)) continue;
+    const path = join(dir, name);
+    try {
+      if (now - (await fsp.stat(path)).mtimeMs < STALE_TEMP_MS) continue;
+      await fsp.unlink(path);
+      removed++;
+    } catch {
+      // gone already, or raced with its own put
+    }
+  }
+  return removed;
 }
 
 /** Temp file write: create-only open, write, fdatasync, close (all on the thread pool). */
