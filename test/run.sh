@@ -13,6 +13,7 @@ bash test/install-tools.sh
 
 echo "== typecheck"
 tsc --noEmit -p .
+(cd web && svelte-kit sync)  # generates web/.svelte-kit/tsconfig.json, which web/tsconfig.json extends
 svelte-check --workspace web --tsconfig ./tsconfig.json --fail-on-warnings --output machine | tail -1
 echo "== proto"
 bash proto/generate.sh --check
