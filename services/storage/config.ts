@@ -8,6 +8,7 @@
  * | STORAGE_METRICS_PORT   | 9101              | HTTP port of /metrics /healthz /readyz (0 = free)    |
  * | STORAGE_BACKEND        | fs                | fs (local disk) or s3                                |
  * | MEDIA_STORAGE_DIR      | ./media_storage   | fs root folder (relative to the working folder)      |
+ * | STORAGE_FS_SYNC        | auto              | fs durability: syncfs group commit, or fsync per file|
  * | S3_BUCKET              | (none)            | required when STORAGE_BACKEND=s3                     |
  * | S3_PREFIX              | (none)            | key prefix inside the bucket                         |
  * | S3_ENDPOINT            | (none = AWS)      | e.g. http://minio:9000                               |
@@ -24,6 +25,8 @@ export const storageConfigShape = {
   metricsPort: int("STORAGE_METRICS_PORT", 9101),
   backend: oneOf("STORAGE_BACKEND", ["fs", "s3"] as const, "fs"),
   mediaDir: str("MEDIA_STORAGE_DIR", "./media_storage"),
+  /** fs durability: auto (syncfs group commit where available), syncfs, or fsync (per file). */
+  fsSync: oneOf("STORAGE_FS_SYNC", ["auto", "syncfs", "fsync"] as const, "auto"),
   s3Bucket: optStr("S3_BUCKET"),
   s3Prefix: optStr("S3_PREFIX"),
   s3Endpoint: optStr("S3_ENDPOINT"),

@@ -29,7 +29,7 @@ async function buildStore(config: StorageConfig): Promise<BlobStore> {
       secretAccessKey: config.s3SecretAccessKey,
     });
   }
-  return FsBlobStore.open(config.mediaDir);
+  return FsBlobStore.open(config.mediaDir, { sync: config.fsSync });
 }
 
 async function main(): Promise<void> {
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     grpcPort: grpcServer.port,
     metricsPort: ops.port,
     backend: store.backend,
-    ...(store instanceof FsBlobStore ? { root: store.root } : {}),
+    ...(store instanceof FsBlobStore ? { root: store.root, sync: store.syncMode } : {}),
     ...(store instanceof S3BlobStore ? { bucket: store.bucket, prefix: store.prefix } : {}),
   });
   if (!(await store.ready())) log.warn("backend not ready yet", { backend: store.backend });
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     log.info("storage stopping", { signal });
     await grpcServer.stop(STOP_GRACE_MS);
     await ops.stop(true);
-    if (store instanceof S3BlobStore) store.close();
+    if (store instanceof S3BlobStore || store instanceof FsBlobStore) store.close();
     log.info("storage stopped", { signal });
     process.exit(0);
   };

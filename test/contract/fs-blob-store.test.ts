@@ -10,10 +10,42 @@ function tempRoot(): string {
   return mkdtempSync(join(tmpdir(), "candid-fs-store-"));
 }
 
-blobStoreContract("FsBlobStore", async () => {
-  const dir = tempRoot();
-  const store = await FsBlobStore.open(join(dir, "media"));
-  return { store, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+for (const sync of ["syncfs", "fsync"] as const) {
+  blobStoreContract(`FsBlobStore (${sync})`, async () => {
+    const dir = tempRoot();
+    const store = await FsBlobStore.open(join(dir, "media"), { sync });
+    return {
+      store,
+      cleanup: async () => {
+        store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  });
+}
+
+describe("FsBlobStore durability modes", () => {
+  test("auto picks syncfs on Linux, and concurrent puts share syncfs calls", async () => {
+    const dir = tempRoot();
+    const store = await FsBlobStore.open(join(dir, "media"));
+    try {
+      expect(store.syncMode).toBe(process.platform === "linux" ? "syncfs" : "fsync");
+      if (store.syncMode !== "syncfs") return;
+      const worker = (store as unknown as { fsSync: { syncs: number } }).fsSync;
+      const before = worker.syncs;
+      const sid = crypto.randomUUID();
+      const items = Array.from({ length: 64 }, (_, i) => randomBytesOf(2000, i + 1));
+      const results = await Promise.all(items.map((data, i) => store.put({ ref: audioRef(i, sid), data, sha256Hex: sha256Hex(data) })));
+      expect(results.every((r) => r.outcome === "CREATED")).toBe(true);
+      const used = worker.syncs - before;
+      expect(used).toBeGreaterThanOrEqual(2); // data, then names
+      expect(used).toBeLessThan(64); // group commit, not one per put
+      for (const [i, data] of items.entries()) expect(Buffer.from(readFileSync(results[i]!.location)).equals(Buffer.from(data))).toBe(true);
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("FsBlobStore specifics", () => {

@@ -37,6 +37,10 @@ import { AppError } from "../../shared/errors";
 import { type BlobRef, blobDir, blobFileName, validateRef } from "../core/blob-ref";
 import { type BlobData, type BlobHead, type BlobStore, type PutInput, type PutResult, checkPut, outcomeForExisting } from "../core/blob-store";
 import { sha256Hex } from "../core/checksum";
+import { SyncfsWorker } from "./syncfs";
+
+/** How puts are made durable: one syncfs per round of puts, or an fdatasync per file. */
+export type FsSyncMode = "auto" | "syncfs" | "fsync";
 
 /** A temp file older than this is a crash leftover (a put takes milliseconds). */
 export const STALE_TEMP_MS = 10 * 60_000;
@@ -106,17 +110,36 @@ export class FsBlobStore implements BlobStore {
   readonly root: string;
   private readonly syncers = new Map<string, DirSyncer>();
   private readonly knownDirs = new Map<string, Promise<void>>();
+  /** Set in syncfs mode: the group commit every put waits for (twice). */
+  private fsSync: SyncfsWorker | null = null;
 
   /** `root` may be relative (resolved against the working folder). Use `FsBlobStore.open`. */
   private constructor(root: string) {
     this.root = isAbsolute(root) ? root : resolve(root);
   }
 
-  /** Creates the root folder (mkdir -p, parents fsynced) and returns the store. */
-  static async open(root: string): Promise<FsBlobStore> {
+  /**
+   * Creates the root folder (mkdir -p, parents fsynced) and returns the store. `sync` "auto"
+   * uses syncfs where the platform has it and falls back to per-file fdatasync.
+   */
+  static async open(root: string, opts: { sync?: FsSyncMode } = {}): Promise<FsBlobStore> {
     const store = new FsBlobStore(root);
     await store.makeDurableDir(store.root, dirname(store.root));
+    const mode = opts.sync ?? "auto";
+    if (mode !== "fsync") {
+      store.fsSync = await SyncfsWorker.start(store.root);
+      if (!store.fsSync && mode === "syncfs") throw new Error("syncfs is not available on this platform (set STORAGE_FS_SYNC=fsync)");
+    }
     return store;
+  }
+
+  /** "syncfs" or "fsync": what this store actually uses. */
+  get syncMode(): "syncfs" | "fsync" {
+    return this.fsSync ? "syncfs" : "fsync";
+  }
+
+  close(): void {
+    this.fsSync?.terminate();
   }
 
   async ready(): Promise<boolean> {
@@ -134,16 +157,20 @@ export class FsBlobStore implements BlobStore {
     const final = join(dir, blobFileName(c.ref));
     const temp = join(dir, `.${blobFileName(c.ref)}.${randomBytes(6).toString("hex")}.tmp`);
 
+    // fsync mode: fdatasync each temp file. syncfs mode: write it, then wait for a syncfs that
+    // covers it; either way its content is on disk before any name points at it.
+    const durable = !this.fsSync;
     await this.ensureDir(dir);
     try {
-      await writeDurable(temp, c.data);
+      await writeTemp(temp, c.data, durable);
     } catch (err) {
       if (errno(err) !== "ENOENT") throw err;
       // The folder vanished after we cached it (deleted session): create it again, once.
       this.knownDirs.delete(dir);
       await this.ensureDir(dir);
-      await writeDurable(temp, c.data);
+      await writeTemp(temp, c.data, durable);
     }
+    if (this.fsSync) await this.fsSync.sync();
 
     let outcome: PutResult["outcome"] = "CREATED";
     try {
@@ -157,7 +184,7 @@ export class FsBlobStore implements BlobStore {
     }
     await fsp.unlink(temp);
     // Covers our link and unlink, and, for IDENTICAL, the link of whoever created the file.
-    await this.syncDir(dir);
+    await (this.fsSync ? this.fsSync.sync() : this.syncDir(dir));
     return { outcome, location: final };
   }
 
@@ -252,13 +279,13 @@ export async function sweepStaleTemps(dir: string, now = Date.now()): Promise<nu
   return removed;
 }
 
-/** Temp file write: create-only open, write, fdatasync, close (all on the thread pool). */
-async function writeDurable(path: string, data: Uint8Array): Promise<void> {
+/** Temp file write: create-only open, write, fdatasync when `durable`, close (on the thread pool). */
+async function writeTemp(path: string, data: Uint8Array, durable: boolean): Promise<void> {
   const fh = await fsp.open(path, "wx", 0o644);
   try {
     let off = 0;
     while (off < data.byteLength) off += (await fh.write(data, off, data.byteLength - off)).bytesWritten;
-    await fh.datasync();
+    if (durable) await fh.datasync();
   } catch (err) {
     await fh.close().catch(() => {});
     await fsp.unlink(path).catch(() => {});
