@@ -6,33 +6,28 @@
 set -euo pipefail
 
 TOOLS_DIR="${CANDID_TOOLS_DIR:-$HOME/.cache/candid-tools}"
-VERSITYGW_VERSION="v1.8.0"
 mkdir -p "$TOOLS_DIR"
 
-if [[ -x "$TOOLS_DIR/versitygw" ]]; then
-  echo "versitygw: present at $TOOLS_DIR/versitygw"
-else
+# go_tool NAME MODULE@VERSION [NOTE]: builds a Go command into TOOLS_DIR unless it is there.
+go_tool() {
+  local name=$1 module=$2 note=${3:-}
+  if [[ -x "$TOOLS_DIR/$name" ]]; then
+    echo "$name: present at $TOOLS_DIR/$name"
+    return
+  fi
   if ! command -v go >/dev/null 2>&1; then
     echo "install-tools: 'go' is not on PATH; install Go (e.g. apt-get install golang) and retry" >&2
     exit 1
   fi
-  echo "versitygw: installing $VERSITYGW_VERSION into $TOOLS_DIR"
-  GOBIN="$TOOLS_DIR" go install "github.com/versity/versitygw/cmd/versitygw@${VERSITYGW_VERSION}"
-fi
+  echo "$name: installing ${module##*@} into $TOOLS_DIR$note"
+  GOBIN="$TOOLS_DIR" go install "$module"
+}
 
+# versitygw: the real S3-compatible server the S3 contract and integration tests start.
+go_tool versitygw "github.com/versity/versitygw/cmd/versitygw@v1.8.0"
 # helm: renders and lints helm/candid in test/deploy/chart.test.ts (no helm binary ships in npm
 # or Debian; v3.22.0's go.mod has no replace directives, so `go install` builds it).
-HELM_VERSION="v3.22.0"
-if [[ -x "$TOOLS_DIR/helm" ]]; then
-  echo "helm: present at $TOOLS_DIR/helm"
-else
-  if ! command -v go >/dev/null 2>&1; then
-    echo "install-tools: 'go' is not on PATH; install Go (e.g. apt-get install golang) and retry" >&2
-    exit 1
-  fi
-  echo "helm: installing $HELM_VERSION into $TOOLS_DIR (a few minutes: it compiles)"
-  GOBIN="$TOOLS_DIR" go install "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
-fi
+go_tool helm "helm.sh/helm/v3/cmd/helm@v3.22.0" " (a few minutes: it compiles)"
 
 # promtool: checks and unit-tests helm/candid/rules (Debian's `prometheus` package ships it).
 if command -v promtool >/dev/null 2>&1; then
