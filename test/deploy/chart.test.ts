@@ -119,10 +119,9 @@ function checkDeploymentInvariants(objs: K8sObject[], opts: { readOnlyRoot: bool
         expect(c[probe]?.httpGet, `${where} ${probe}`).toBeDefined();
         expect(ports.has(c[probe].httpGet.port), `${where} ${probe} port ${c[probe].httpGet.port} is a named container port`).toBe(true);
       }
-      if (c.name !== "web") {
-        expect(c.livenessProbe.httpGet.path, `${where} liveness path`).toBe("/healthz");
-        expect(c.readinessProbe.httpGet.path, `${where} readiness path`).toBe("/readyz");
-      }
+      expect(c.livenessProbe.httpGet.path, `${where} liveness path`).toBe("/healthz");
+      // the web server has no dependency to wait for: ready as soon as it serves
+      expect(c.readinessProbe.httpGet.path, `${where} readiness path`).toBe(c.name === "web" ? "/healthz" : "/readyz");
       expect(c.resources?.requests?.cpu, `${where} cpu request`).toBeTruthy();
       expect(c.resources?.requests?.memory, `${where} memory request`).toBeTruthy();
       expect(c.resources?.limits?.memory, `${where} memory limit`).toBeTruthy();

@@ -121,6 +121,9 @@ test('every page renders on a direct load (server-side rendering)', async () => 
     const r = await fetch(`${suite.stack.webUrl}${p}`);
     expect(r.status, p).toBe(200);
   }
+  const health = await fetch(`${suite.stack.webUrl}/healthz`);
+  expect(health.status).toBe(200);
+  expect(await health.json()).toEqual({ status: 'ok' });
 });
 
 test('a denied camera/microphone permission shows a clear message', async () => {
