@@ -9,7 +9,7 @@
  *   bun test/bench/ack-throughput.ts [--sessions 32] [--seconds 15] [--window 8] [--size 51200] [--warmup 10]
  * Needs TEST_DATABASE_ADMIN_URL (or a local PostgreSQL with postgres/postgres), like the tests.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -49,6 +49,19 @@ const cpuSeconds = (pid: number) => {
   } catch {
     return 0;
   }
+};
+
+/** CPU seconds of every PostgreSQL process on the machine (the server all tests share). */
+const postgresCpuSeconds = () => {
+  let total = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "postgres") total += cpuSeconds(Number(pid));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
 };
 
 const stack = await startStack({ gatewayEnv: { GATEWAY_MAX_PENDING: String(Math.max(64, window * 4)) } });
@@ -119,12 +132,14 @@ acked = 0;
 errors = 0;
 const procs = { gateway: stack.gateway.proc.pid, storage: stack.storage.proc.pid, metadata: stack.metadata.proc.pid, driver: process.pid };
 const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid)]));
+const pg0 = postgresCpuSeconds();
 const t0 = performance.now();
 await Promise.all(Array.from({ length: sessions }, (_, s) => runSession(s, t0 + seconds * 1000)));
 const elapsed = (performance.now() - t0) / 1000;
 const cpuMsPerBlob = Object.fromEntries(
   Object.entries(procs).map(([k, pid]) => [k, Number((((cpuSeconds(pid) - cpu0[k]!) * 1000) / Math.max(1, acked)).toFixed(3))]),
 );
+cpuMsPerBlob.postgres = Number((((postgresCpuSeconds() - pg0) * 1000) / Math.max(1, acked)).toFixed(3));
 clearInterval(rssTimer);
 
 latencies.sort((a, b) => a - b);
@@ -161,7 +176,7 @@ const result = {
   megabytesPerSecond: Number(((acked * size) / elapsed / 1e6).toFixed(1)),
   ackLatencyMs: { p50: Number(pct(50).toFixed(1)), p99: Number(pct(99).toFixed(1)), max: Number((latencies.at(-1) ?? 0).toFixed(1)) },
   gatewayPeakRssMiB: Number((peakRss / 1024).toFixed(1)),
-  /** CPU milliseconds each process spent per acked blob (PostgreSQL's own processes not included). */
+  /** CPU milliseconds each process spent per acked blob (postgres: all its processes). */
   cpuMsPerBlob,
   /** Mean time inside the services (warm-up included): one put, one metadata transaction. */
   serverSideMeanMs: serverSideMs,
