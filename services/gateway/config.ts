@@ -16,6 +16,8 @@ export const gatewayConfigShape = {
   pendingTtlMs: int("GATEWAY_PENDING_TTL_MS", 120_000),
   /** Blobs being stored at once, per connection. */
   maxInFlight: int("GATEWAY_MAX_IN_FLIGHT", 64),
+  /** Bytes of blobs not yet acked that one connection may have sent (64 MiB). */
+  maxBufferedBytes: int("GATEWAY_MAX_BUFFERED_BYTES", 64 * 1024 * 1024),
   /** Parallel gRPC streams to each upstream service. */
   upstreamStreams: int("GATEWAY_UPSTREAM_STREAMS", 4),
   /** Deadline of one upstream call, ms. */

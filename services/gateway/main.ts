@@ -63,6 +63,7 @@ const server = Bun.serve<WsData, never>({
         maxPending: config.maxPending,
         pendingTtlMs: config.pendingTtlMs,
         maxInFlight: config.maxInFlight,
+        maxBufferedBytes: Math.max(config.maxBufferedBytes, config.maxAudioBytes + HEADER_BYTES),
       },
       events: sessionEvents(metrics, log),
       now: () => performance.timeOrigin + performance.now(),

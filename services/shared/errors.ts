@@ -23,6 +23,7 @@ export const ERRORS = {
   SESSION_NOT_INITIALIZED: { ws: 4401, http: 409, grpc: status.FAILED_PRECONDITION, description: "Media metadata, a blob or session_complete arrived before a successful session_init." },
   INVALID_SESSION_ID: { ws: 4402, http: 400, grpc: status.INVALID_ARGUMENT, description: "A session_id is not a canonical lowercase UUID (8-4-4-4-12 hex digits)." },
   SESSION_TAKEN_OVER: { ws: 4409, http: 409, grpc: status.ABORTED, description: "Another connection sent session_init for this session; the newest connection wins." },
+  BUFFER_LIMIT_EXCEEDED: { ws: 4429, http: 429, grpc: status.RESOURCE_EXHAUSTED, description: "More than GATEWAY_MAX_BUFFERED_BYTES (64 MiB) of blobs arrived without waiting for their acks; a client must keep a send window." },
   // --- answer with an error message; the connection stays usable ---
   INVALID_JSON: { ws: 0, http: 400, grpc: status.INVALID_ARGUMENT, description: "A text frame is not valid JSON or not a JSON object." },
   UNKNOWN_MESSAGE_TYPE: { ws: 0, http: 400, grpc: status.INVALID_ARGUMENT, description: "The `type` field is missing or not one of the protocol's message types." },

@@ -83,7 +83,7 @@ class FakeMetadata implements MetadataStore {
   }
 }
 
-const limits: Limits = { maxAudioBytes: 64, maxFrameBytes: 32, maxPending: 4, pendingTtlMs: 1000, maxInFlight: 2 };
+const limits: Limits = { maxAudioBytes: 64, maxFrameBytes: 32, maxPending: 4, pendingTtlMs: 1000, maxInFlight: 2, maxBufferedBytes: 200 };
 
 let storage: FakeStorage;
 let metadata: FakeMetadata;
@@ -417,6 +417,35 @@ describe("session_complete", () => {
     });
     await c.text(audioMeta(1, WEBM.length));
     expect(c.last()).toMatchObject({ code: "SESSION_COMPLETED", chunk_index: 1 });
+  });
+});
+
+describe("flow control", () => {
+  test("blobs beyond maxBufferedBytes without acks close the connection with 4429", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const stalled: BlobStorage = { put: async (ref, d, h) => (await gate, storage.put(ref, d, h)), delete: (r) => storage.delete(r) };
+    const c = connect(stalled);
+    await c.text(init());
+    const frame = encodeBinaryFrame(SID, "frame", 0, JPEG); // 47 bytes
+    for (let i = 0; i < 4; i++) await c.s.receiveText(JSON.stringify(frameMeta(i, JPEG.length)));
+    for (let i = 0; i < 4; i++) void c.s.receiveBinary(encodeBinaryFrame(SID, "frame", i, JPEG)); // 188 bytes buffered
+    expect(c.closed).toEqual([]);
+    void c.s.receiveBinary(frame); // 235 > 200
+    expect(c.closed).toEqual([{ code: 4429, reason: "BUFFER_LIMIT_EXCEEDED" }]);
+    release();
+    await c.s.drain();
+  });
+
+  test("acked and refused blobs leave the budget", async () => {
+    const c = await ready();
+    for (let i = 0; i < 10; i++) {
+      await c.text(frameMeta(i, JPEG.length));
+      await c.bin(encodeBinaryFrame(SID, "frame", i, JPEG));
+      await c.bin(encodeBinaryFrame(SID, "frame", 100 + i, JPEG)); // METADATA_MISSING
+    }
+    expect(c.closed).toEqual([]);
+    expect(c.sent.filter((m) => m.type === "frame_ack")).toHaveLength(10);
   });
 });
 

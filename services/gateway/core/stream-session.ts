@@ -43,6 +43,8 @@ export interface Limits {
   pendingTtlMs: number;
   /** Blobs being stored at once, per connection. */
   maxInFlight: number;
+  /** Bytes of received blobs not yet acked or refused, per connection (a client's send window must stay below it). */
+  maxBufferedBytes: number;
 }
 
 export interface SessionEvents {
@@ -77,6 +79,8 @@ export class StreamSession implements Owner {
   private completed = false;
   private queue: Promise<void> = Promise.resolve();
   private readonly inFlight = new Set<Promise<void>>();
+  /** Bytes of blobs received and not yet acked or refused. */
+  private buffered = 0;
   private readonly pending: PendingMetadata<Announced>;
 
   constructor(private readonly deps: SessionDeps) {
@@ -98,7 +102,27 @@ export class StreamSession implements Owner {
 
   /** Queues a binary frame; `receivedAt` is when it arrived (for the ack latency). */
   receiveBinary(buf: Uint8Array, receivedAt = this.deps.now()): Promise<void> {
-    return this.enqueue(() => this.onBinary(buf, receivedAt));
+    // WebSockets have no inbound flow control: a client that ignores acks would queue blobs here
+    // without bound. Past maxBufferedBytes the connection is closed; a client keeping a send
+    // window (the web client: 8 items / 2 MiB) never comes near it.
+    const n = buf.byteLength;
+    if (this.buffered + n > this.deps.limits.maxBufferedBytes) {
+      this.fail(new AppError("BUFFER_LIMIT_EXCEEDED", `more than ${this.deps.limits.maxBufferedBytes} bytes of blobs sent without waiting for acks`));
+      return Promise.resolve();
+    }
+    this.buffered += n;
+    const release = () => {
+      this.buffered -= n;
+    };
+    return this.enqueue(async () => {
+      let stored: unknown;
+      try {
+        stored = await this.onBinary(buf, receivedAt);
+      } finally {
+        if (stored instanceof Promise) void stored.finally(release);
+        else release();
+      }
+    });
   }
 
   /** The socket closed. In-flight blobs still finish storing (their acks go nowhere). */
@@ -171,7 +195,8 @@ export class StreamSession implements Owner {
     }
   }
 
-  private async onBinary(buf: Uint8Array, receivedAt: number): Promise<void> {
+  /** Validates and starts storing one blob; returns the storing task when it got that far. */
+  private async onBinary(buf: Uint8Array, receivedAt: number): Promise<Promise<void> | void> {
     let frame;
     try {
       frame = decodeBinaryFrame(buf);
@@ -211,6 +236,7 @@ export class StreamSession implements Owner {
     );
     const tracked = task.finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
+    return tracked;
   }
 
   private async onComplete(msg: SessionComplete): Promise<void> {
