@@ -183,10 +183,9 @@ export class PgSessionRepo implements SessionRepo {
     const plan = planBatch(items, sessions);
     const inserted = new Set<string>();
 
-    const audio = plan.admitted.filter((p) => p.first && p.item.kind === "audio");
-    const insertedChunkIds: number[] = [];
-    if (audio.length) {
-      const rows = audio.map((p) => {
+    const audioRows = plan.admitted
+      .filter((p) => p.first && p.item.kind === "audio")
+      .map((p) => {
         const r = (p.item as Extract<BlobItem, { kind: "audio" }>).record;
         return {
           media_session_id: Number(p.mediaSessionId),
@@ -200,23 +199,9 @@ export class PgSessionRepo implements SessionRepo {
           sha256: r.sha256Hex,
         };
       });
-      const res = await tx<{ id: string; media_session_id: string; chunk_index: string }[]>`
-        insert into audio_chunks (media_session_id, chunk_index, file_path, file_size, mime_type, start_timestamp, end_timestamp, duration_ms, sha256)
-        select media_session_id, chunk_index, file_path, file_size, mime_type, start_timestamp, end_timestamp, duration_ms, sha256
-        from jsonb_to_recordset(${json(rows)}::text::jsonb) as x(
-          media_session_id bigint, chunk_index bigint, file_path text, file_size bigint, mime_type text,
-          start_timestamp timestamptz, end_timestamp timestamptz, duration_ms bigint, sha256 text)
-        on conflict (media_session_id, chunk_index) do nothing
-        returning id, media_session_id, chunk_index`;
-      for (const r of res) {
-        inserted.add(blobKey(String(r.media_session_id), "audio", Number(r.chunk_index)));
-        insertedChunkIds.push(Number(r.id));
-      }
-    }
-
-    const frames = plan.admitted.filter((p) => p.first && p.item.kind === "frame");
-    if (frames.length) {
-      const rows = frames.map((p) => {
+    const frameRows = plan.admitted
+      .filter((p) => p.first && p.item.kind === "frame")
+      .map((p) => {
         const r = (p.item as Extract<BlobItem, { kind: "frame" }>).record;
         return {
           media_session_id: Number(p.mediaSessionId),
@@ -230,27 +215,50 @@ export class PgSessionRepo implements SessionRepo {
           sha256: r.sha256Hex,
         };
       });
-      const res = await tx<{ media_session_id: string; frame_index: string }[]>`
+    const touched = plan.touchedSessions.map((id) => ({ id: Number(id) }));
+    // One statement per batch (each statement costs PostgreSQL CPU whatever its size):
+    //  - insert the new chunks and frames (ON CONFLICT DO NOTHING: re-sends insert nothing);
+    //  - a frame gets its chunk's id whether the chunk is older or in this very batch (ins_a:
+    //    data-modifying CTEs do not see each other's rows, so the batch's chunks are joined in);
+    //  - frames stored before their chunk get its id now (link);
+    //  - every touched session counts what was inserted, refreshes last_activity, and is revived
+    //    if the reaper had marked it abandoned while the client was away.
+    const res = await tx<{ kind: "audio" | "frame"; media_session_id: string; idx: string }[]>`
+      with ins_a as (
+        insert into audio_chunks (media_session_id, chunk_index, file_path, file_size, mime_type, start_timestamp, end_timestamp, duration_ms, sha256)
+        select media_session_id, chunk_index, file_path, file_size, mime_type, start_timestamp, end_timestamp, duration_ms, sha256
+        from jsonb_to_recordset(${json(audioRows)}::text::jsonb) as x(
+          media_session_id bigint, chunk_index bigint, file_path text, file_size bigint, mime_type text,
+          start_timestamp timestamptz, end_timestamp timestamptz, duration_ms bigint, sha256 text)
+        on conflict (media_session_id, chunk_index) do nothing
+        returning id, media_session_id, chunk_index
+      ), ins_f as (
         insert into video_frames (media_session_id, audio_chunk_id, frame_index, chunk_index, file_path, file_size, mime_type, "timestamp", offset_ms, sha256)
-        select x.media_session_id, a.id, x.frame_index, x.chunk_index, x.file_path, x.file_size, x.mime_type, x.ts, x.offset_ms, x.sha256
-        from jsonb_to_recordset(${json(rows)}::text::jsonb) as x(
+        select x.media_session_id, coalesce(a.id, ia.id), x.frame_index, x.chunk_index, x.file_path, x.file_size, x.mime_type, x.ts, x.offset_ms, x.sha256
+        from jsonb_to_recordset(${json(frameRows)}::text::jsonb) as x(
           media_session_id bigint, frame_index bigint, chunk_index bigint, file_path text, file_size bigint, mime_type text,
           ts timestamptz, offset_ms bigint, sha256 text)
         left join audio_chunks a on a.media_session_id = x.media_session_id and a.chunk_index = x.chunk_index
+        left join ins_a ia on ia.media_session_id = x.media_session_id and ia.chunk_index = x.chunk_index
         on conflict (media_session_id, frame_index) do nothing
-        returning media_session_id, frame_index`;
-      for (const r of res) inserted.add(blobKey(String(r.media_session_id), "frame", Number(r.frame_index)));
-    }
-
-    if (insertedChunkIds.length) {
-      // Frames that arrived before their chunk (earlier batches) now get their audio_chunk_id.
-      await tx`
-        update video_frames f set audio_chunk_id = a.id
-        from audio_chunks a
-        where a.id in (select jsonb_array_elements_text(${json(insertedChunkIds)}::text::jsonb)::bigint)
-          and f.media_session_id = a.media_session_id and f.chunk_index = a.chunk_index
-          and f.audio_chunk_id is null`;
-    }
+        returning media_session_id, frame_index
+      ), link as (
+        update video_frames f set audio_chunk_id = ia.id
+        from ins_a ia
+        where f.media_session_id = ia.media_session_id and f.chunk_index = ia.chunk_index and f.audio_chunk_id is null
+      ), upd as (
+        update media_sessions m set
+          total_chunks = m.total_chunks + (select count(*) from ins_a where ins_a.media_session_id = m.id),
+          total_frames = m.total_frames + (select count(*) from ins_f where ins_f.media_session_id = m.id),
+          last_activity = now(),
+          status = case when m.status = 'abandoned' then 'active' else m.status end
+        from jsonb_to_recordset(${json(touched)}::text::jsonb) as t(id bigint)
+        where m.id = t.id
+      )
+      select 'audio' as kind, media_session_id, chunk_index as idx from ins_a
+      union all
+      select 'frame' as kind, media_session_id, frame_index as idx from ins_f`;
+    for (const r of res) inserted.add(blobKey(String(r.media_session_id), r.kind, Number(r.idx)));
 
     // The stored hash of every index this batch did not create (re-sends, in-batch duplicates).
     const stored = new Map<string, string>();
@@ -274,20 +282,8 @@ export class PgSessionRepo implements SessionRepo {
       for (const r of res) stored.set(blobKey(String(r.media_session_id), "frame", Number(r.idx)), r.sha256);
     }
 
-    const { results, deltas } = decideOutcomes(items.length, plan, inserted, stored);
-    if (plan.touchedSessions.length) {
-      const rows = plan.touchedSessions.map((id) => ({ id: Number(id), chunks: deltas.get(id)?.chunks ?? 0, frames: deltas.get(id)?.frames ?? 0 }));
-      // Blobs arriving for an abandoned session (reaped while the client was away) revive it.
-      await tx`
-        update media_sessions m set
-          total_chunks = m.total_chunks + x.chunks,
-          total_frames = m.total_frames + x.frames,
-          last_activity = now(),
-          status = case when m.status = 'abandoned' then 'active' else m.status end
-        from jsonb_to_recordset(${json(rows)}::text::jsonb) as x(id bigint, chunks integer, frames integer)
-        where m.id = x.id`;
-    }
-    return results;
+    // Session totals were updated in the statement above, from what it inserted (= CREATED).
+    return decideOutcomes(items.length, plan, inserted, stored).results;
   }
 
   async completeSession(sessionId: string, claimedChunks: number, claimedFrames: number): Promise<CompleteResult> {
