@@ -52,10 +52,10 @@ test('records through the UI: standalone gapless chunks, JPEG frames on cadence,
   const tsOverlap = log.chunks.slice(1).map((c, i) => log.chunks[i]!.endWallMs - c.startWallMs);
   const stopOverlap = log.chunks.slice(1).map((c, i) => log.chunks[i]!.stopWallMs - c.startWallMs);
   // The recorded timestamps predict the overlap the audio really has (what a gapless rebuild trims).
-  // The first recorder of a recording starts capturing later after start() than the ones that
-  // follow (the audio pipeline warms up): measured 25-45 ms on 2-core CI machines, so chunk 0's
-  // start_timestamp is early by that much. Later boundaries are predicted within 30 ms.
-  tsOverlap.forEach((o, i) => expect(Math.abs(o + audio.deltasMs[i]!)).toBeLessThan(i === 0 ? 60 : 30));
+  // Chunk 0 follows a throwaway warm-up recorder (AudioChunker.warmUp); without it the page's first
+  // recorder starts 25-65 ms late. With it, boundary 0 measured 2-28 ms off in 3 runs, the later
+  // boundaries up to 21 ms: 40 ms and 30 ms leave room for a loaded 2-core machine.
+  tsOverlap.forEach((o, i) => expect(Math.abs(o + audio.deltasMs[i]!)).toBeLessThan(i === 0 ? 40 : 30));
 
   console.log(
     JSON.stringify({

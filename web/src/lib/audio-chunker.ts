@@ -49,6 +49,23 @@ export class AudioChunker {
     private opts: { mimeType: string; audioBitsPerSecond: number },
   ) {}
 
+  /**
+   * Runs a throwaway recorder for `ms` and discards it. The first MediaRecorder of a page starts
+   * capturing 25-65 ms after start() (encoder and pipeline set-up), later ones within ~15 ms; a
+   * warm-up before chunk 0 keeps chunk 0's start_timestamp as accurate as the others'.
+   */
+  async warmUp(ms = 300): Promise<void> {
+    const rec = new MediaRecorder(this.stream, { mimeType: this.opts.mimeType, audioBitsPerSecond: this.opts.audioBitsPerSecond });
+    const stopped = new Promise<void>((resolve) => {
+      rec.onstop = () => resolve();
+      rec.onerror = () => resolve();
+    });
+    rec.start();
+    await new Promise((r) => setTimeout(r, ms));
+    if (rec.state !== 'inactive') rec.stop();
+    await stopped;
+  }
+
   /** Starts recording chunk `index`; returns its start time (wall-clock ms, taken just before start()). */
   startChunk(index: number): number {
     const rec = new MediaRecorder(this.stream, { mimeType: this.opts.mimeType, audioBitsPerSecond: this.opts.audioBitsPerSecond });

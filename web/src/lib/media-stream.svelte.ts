@@ -293,6 +293,7 @@ class CaptureController {
       this.ensureTransport();
 
       const chunker = new AudioChunker(new MediaStream(stream.getAudioTracks()), { mimeType, audioBitsPerSecond: this.cfg.audioBitsPerSecond });
+      await chunker.warmUp();
       const t0 = wallNow();
       const schedule = new CaptureSchedule(
         { chunkMs: this.cfg.audioChunkDuration, overlapMs: this.cfg.overlapMs, frameMs: this.cfg.frameInterval },
