@@ -6,6 +6,7 @@ import type { ServerWebSocket } from "bun";
 import { loadEnvOrExit } from "../shared/config";
 import { createLogger, parseLevel } from "../shared/log";
 import { createRegistry } from "../shared/metrics";
+import { sha256Hex } from "../shared/sha256";
 import { MetadataGrpcClient, StorageGrpcClient } from "./adapters/grpc-clients";
 import { createHttpHandler } from "./adapters/http";
 import { gatewayMetrics, sessionEvents } from "./adapters/metrics";
@@ -14,7 +15,7 @@ import { HEADER_BYTES } from "../../proto/wire";
 import { SessionRegistry } from "./core/registry";
 import { gatewayConfigShape } from "./config";
 
-const config = loadEnvOrExit(gatewayConfigShape);
+const config = loadEnvOrExit("gateway", gatewayConfigShape);
 const log = createLogger({ service: "gateway" }, { level: parseLevel(config.logLevel) });
 const registry = createRegistry("gateway");
 const metrics = gatewayMetrics(registry);
@@ -37,8 +38,6 @@ const http = createHttpHandler({
   corsAllowedOrigins: config.corsAllowedOrigins,
   log,
 });
-
-const hasher = () => new Bun.CryptoHasher("sha256");
 
 const server = Bun.serve<WsData, never>({
   port: config.port,
@@ -67,7 +66,7 @@ const server = Bun.serve<WsData, never>({
       },
       events: sessionEvents(metrics, log),
       now: () => performance.timeOrigin + performance.now(),
-      sha256Hex: (data) => hasher().update(data).digest("hex"),
+      sha256Hex,
     },
     metrics,
     log,

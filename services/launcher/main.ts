@@ -15,7 +15,7 @@ import { checkHealth, healthClient } from "../shared/grpc";
 import { createLogger, parseLevel } from "../shared/log";
 
 const ROOT = resolve(import.meta.dir, "../..");
-const config = loadEnvOrExit({
+const config = loadEnvOrExit("launcher", {
   gatewayPort: int("GATEWAY_PORT", 8000),
   webPort: int("WEB_PORT", 5173),
   storageGrpcAddr: str("STORAGE_GRPC_ADDR", "127.0.0.1:50051"),

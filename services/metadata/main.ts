@@ -3,7 +3,7 @@
  * The metadata service's only wiring file: config -> database (PostgreSQL, or the embedded
  * PGlite when DATABASE_URL is unset) -> migrations -> gRPC + ops HTTP -> SIGTERM.
  */
-import { ConfigError } from "../shared/config";
+import { configOrExit } from "../shared/config";
 import { startGrpcServer } from "../shared/grpc";
 import { createLogger, type Logger } from "../shared/log";
 import { createRegistry, serveOpsHttp } from "../shared/metrics";
@@ -61,16 +61,7 @@ async function main(config: MetadataConfig, log: Logger) {
   process.on("SIGINT", () => void shutdown("SIGINT"));
 }
 
-let config: MetadataConfig;
-try {
-  config = loadMetadataConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(err.message + "\n");
-    process.exit(2);
-  }
-  throw err;
-}
+const config: MetadataConfig = configOrExit("metadata", () => loadMetadataConfig());
 const log = createLogger({ service: "metadata" }, { level: config.logLevel });
 main(config, log).catch((err) => {
   log.error("start failed", { err });

@@ -6,7 +6,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { MetadataServiceClient } from "../../proto/gen/media/v1/metadata";
-import { ConfigError, int, loadEnv, oneOf, str } from "../shared/config";
+import { int, loadEnvOrExit, oneOf, str } from "../shared/config";
 import { toAppError } from "../shared/errors";
 import { CHANNEL_OPTIONS, checkHealth, healthClient } from "../shared/grpc";
 import { createLogger } from "../shared/log";
@@ -14,26 +14,14 @@ import { Counter, Histogram, LATENCY_BUCKETS_SECONDS, createRegistry, serveOpsHt
 import { grpcSessionReaper } from "./adapters/grpc-session-reaper";
 import { type RunResult, startReapLoop } from "./core/reap-loop";
 
-function readConfig() {
-  try {
-    return loadEnv({
-      metadataAddr: str("METADATA_ADDR", "127.0.0.1:50052"),
-      intervalMs: int("REAPER_INTERVAL_MS", 30_000),
-      idleMs: int("REAPER_IDLE_MS", 300_000),
-      batchLimit: int("REAPER_BATCH_LIMIT", 1000),
-      metricsPort: int("REAPER_METRICS_PORT", 9103),
-      logLevel: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
-    });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: "error", service: "reaper", msg: e.message }) + "\n");
-      process.exit(2);
-    }
-    throw e;
-  }
-}
-
-const config = readConfig();
+const config = loadEnvOrExit("reaper", {
+  metadataAddr: str("METADATA_ADDR", "127.0.0.1:50052"),
+  intervalMs: int("REAPER_INTERVAL_MS", 30_000),
+  idleMs: int("REAPER_IDLE_MS", 300_000),
+  batchLimit: int("REAPER_BATCH_LIMIT", 1000),
+  metricsPort: int("REAPER_METRICS_PORT", 9103),
+  logLevel: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
+});
 const log = createLogger({ service: "reaper" }, { level: config.logLevel });
 if (config.intervalMs < 1 || config.batchLimit < 1) {
   log.error("REAPER_INTERVAL_MS and REAPER_BATCH_LIMIT must be at least 1");

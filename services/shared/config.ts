@@ -7,6 +7,7 @@
  * @example
  * const config = loadEnv({ port: int("GATEWAY_PORT", 8000), storageAddr: str("STORAGE_ADDR", "127.0.0.1:50051") });
  */
+import { createLogger } from "./log";
 
 type Reader<T> = (env: Record<string, string | undefined>) => T;
 
@@ -97,15 +98,23 @@ export function loadEnv<S extends Shape>(shape: S, env: Record<string, string | 
   return Object.freeze(out) as Config<S>;
 }
 
-/** For main.ts files: loadEnv, or print every problem and exit with status 2. */
-export function loadEnvOrExit<S extends Shape>(shape: S): Config<S> {
+/**
+ * For main.ts files: runs `load` (loadEnv or a service's own loader); on a ConfigError logs one
+ * JSON line `{"msg":"invalid configuration","problems":[...]}` and exits with status 2.
+ */
+export function configOrExit<T>(service: string, load: () => T): T {
   try {
-    return loadEnv(shape);
+    return load();
   } catch (e) {
     if (e instanceof ConfigError) {
-      console.error(e.message);
+      createLogger({ service }).error("invalid configuration", { problems: e.problems });
       process.exit(2);
     }
     throw e;
   }
+}
+
+/** configOrExit for a plain shape. */
+export function loadEnvOrExit<S extends Shape>(service: string, shape: S): Config<S> {
+  return configOrExit(service, () => loadEnv(shape));
 }

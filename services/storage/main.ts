@@ -3,7 +3,7 @@
  * (fs or s3), serves media.v1.StorageService + grpc.health.v1 over gRPC and /metrics /healthz
  * /readyz over HTTP, and stops gracefully on SIGTERM/SIGINT (in-flight puts are answered).
  */
-import { ConfigError } from "../shared/config";
+import { configOrExit } from "../shared/config";
 import { startGrpcServer } from "../shared/grpc";
 import { createLogger, parseLevel } from "../shared/log";
 import { createRegistry, serveOpsHttp } from "../shared/metrics";
@@ -33,16 +33,7 @@ async function buildStore(config: StorageConfig): Promise<BlobStore> {
 }
 
 async function main(): Promise<void> {
-  let config: StorageConfig;
-  try {
-    config = loadStorageConfig();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      createLogger({ service: "storage" }).error("invalid configuration", { problems: e.problems });
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config: StorageConfig = configOrExit("storage", () => loadStorageConfig());
   const log = createLogger({ service: "storage" }, { level: parseLevel(config.logLevel) });
   const registry = createRegistry("storage");
   const metrics = createStorageMetrics(registry);
