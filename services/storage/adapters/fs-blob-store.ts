@@ -29,7 +29,7 @@
  * the blobs; it is never a blob name. The first put into a folder in a process removes such files
  * older than STALE_TEMP_MS (a client re-sending after a crash writes into that very folder).
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
@@ -305,6 +305,5 @@ function fsyncFd(fd: number): Promise<void> {
 }
 
 async function fileSha256(path: string): Promise<string> {
-  const data = await fsp.readFile(path);
-  return createHash("sha256").update(data).digest("hex");
+  return sha256Hex(await fsp.readFile(path));
 }

@@ -4,14 +4,12 @@
  * recomputes it before writing anything, so bytes damaged between gateway and disk are refused
  * (CHECKSUM_MISMATCH) instead of stored.
  */
-import { createHash } from "node:crypto";
 import { AppError } from "../../shared/errors";
+import { sha256Hex } from "../../shared/sha256";
+
+export { sha256Hex };
 
 const HEX_RE = /^[0-9a-f]{64}$/;
-
-export function sha256Hex(data: Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
-}
 
 /** Hex digest -> base64 digest (what S3's x-amz-checksum-sha256 carries). */
 export function hexToBase64(hex: string): string {
