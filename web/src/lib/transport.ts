@@ -15,16 +15,12 @@
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import type { Outbox } from './outbox.ts';
 import type { OutboxStore } from './outbox-store.ts';
-import { encodeHeader, type BlobKind } from './wire.ts';
+import { encodeHeader, type BlobKind, type ServerMessage, type SessionCompleteAck } from './wire.ts';
 
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed' | 'taken-over' | 'rejected';
 
-export interface CompleteAck {
-  total_chunks: number;
-  total_frames: number;
-  missing_chunks: number[];
-  missing_frames: number[];
-}
+/** What the page keeps of the gateway's session_complete_ack (proto/wire's message type). */
+export type CompleteAck = Pick<SessionCompleteAck, 'total_chunks' | 'total_frames' | 'missing_chunks' | 'missing_frames'>;
 
 export interface TransportOptions {
   url: string;
@@ -173,7 +169,7 @@ export class MediaTransport {
     };
     ws.onmessage = (ev) => {
       if (this.ws !== ws || typeof ev.data !== 'string') return;
-      let msg: Record<string, unknown>;
+      let msg: ServerMessage;
       try {
         msg = JSON.parse(ev.data);
       } catch {
@@ -215,7 +211,7 @@ export class MediaTransport {
     });
   }
 
-  private onMessage(ws: WebSocket, msg: Record<string, unknown>) {
+  private onMessage(ws: WebSocket, msg: ServerMessage) {
     const { outbox } = this.o;
     switch (msg.type) {
       case 'session_init_ack':
@@ -228,7 +224,7 @@ export class MediaTransport {
       case 'audio_ack':
       case 'frame_ack': {
         const kind: BlobKind = msg.type === 'audio_ack' ? 'audio' : 'frame';
-        const index = Number(kind === 'audio' ? msg.chunk_index : msg.frame_index);
+        const index = Number(msg.type === 'audio_ack' ? msg.chunk_index : msg.frame_index);
         if (outbox.ack(kind, index)) {
           void this.o.store.deleteItem(this.o.sessionId, kind, index).catch(() => {});
           this.o.onSettled?.(kind, index, 'acked');

@@ -4,3 +4,4 @@
  * with the gateway (byte layout documented there and in docs/protocol.md).
  */
 export { type BlobKind, decodeBinaryFrame, encodeHeader, HEADER_BYTES } from '../../../proto/wire/binary-frame.ts';
+export type { ServerMessage, SessionCompleteAck } from '../../../proto/wire/messages.ts';
