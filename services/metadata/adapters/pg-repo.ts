@@ -14,6 +14,10 @@
  *  4. add the CREATED counts to total_chunks / total_frames and touch last_activity.
  * Row sets travel as ONE jsonb parameter (`jsonb_to_recordset`), so each statement has a fixed
  * shape whatever the batch size and prepared statements are reused.
+ * Every lookup is written so that it can only run as an index probe per batch row (`= any(array(...))`,
+ * correlated scalar subqueries, `lateral ... offset 0`): PostgreSQL estimates 100 rows for
+ * jsonb_to_recordset and would otherwise hash-join it against a full scan of the table, making
+ * each batch cost O(rows stored). test/integration/metadata-plans.test.ts holds this in place.
  *
  * PostgreSQL errors are translated to AppError here (`translatePgError`), where they are first seen.
  */
@@ -175,7 +179,7 @@ export class PgSessionRepo implements SessionRepo {
     const sessionRows = uuids.length
       ? await tx<{ id: string; session_id: string; status: SessionRow["status"] }[]>`
           select id, session_id, status from media_sessions
-          where session_id in (select jsonb_array_elements_text(${json(uuids)}::text::jsonb)::uuid)
+          where session_id = any(array(select jsonb_array_elements_text(${json(uuids)}::text::jsonb)::uuid))
           order by id
           for update`
       : [];
@@ -215,7 +219,7 @@ export class PgSessionRepo implements SessionRepo {
           sha256: r.sha256Hex,
         };
       });
-    const touched = plan.touchedSessions.map((id) => ({ id: Number(id) }));
+    const touched = plan.touchedSessions.map(Number);
     // One statement per batch (each statement costs PostgreSQL CPU whatever its size):
     //  - insert the new chunks and frames (ON CONFLICT DO NOTHING: re-sends insert nothing);
     //  - a frame gets its chunk's id whether the chunk is older or in this very batch (ins_a:
@@ -234,26 +238,31 @@ export class PgSessionRepo implements SessionRepo {
         returning id, media_session_id, chunk_index
       ), ins_f as (
         insert into video_frames (media_session_id, audio_chunk_id, frame_index, chunk_index, file_path, file_size, mime_type, "timestamp", offset_ms, sha256)
-        select x.media_session_id, coalesce(a.id, ia.id), x.frame_index, x.chunk_index, x.file_path, x.file_size, x.mime_type, x.ts, x.offset_ms, x.sha256
+        select x.media_session_id,
+          coalesce(
+            (select a.id from audio_chunks a where a.media_session_id = x.media_session_id and a.chunk_index = x.chunk_index),
+            (select ia.id from ins_a ia where ia.media_session_id = x.media_session_id and ia.chunk_index = x.chunk_index)),
+          x.frame_index, x.chunk_index, x.file_path, x.file_size, x.mime_type, x.ts, x.offset_ms, x.sha256
         from jsonb_to_recordset(${json(frameRows)}::text::jsonb) as x(
           media_session_id bigint, frame_index bigint, chunk_index bigint, file_path text, file_size bigint, mime_type text,
           ts timestamptz, offset_ms bigint, sha256 text)
-        left join audio_chunks a on a.media_session_id = x.media_session_id and a.chunk_index = x.chunk_index
-        left join ins_a ia on ia.media_session_id = x.media_session_id and ia.chunk_index = x.chunk_index
         on conflict (media_session_id, frame_index) do nothing
         returning media_session_id, frame_index
       ), link as (
-        update video_frames f set audio_chunk_id = ia.id
-        from ins_a ia
-        where f.media_session_id = ia.media_session_id and f.chunk_index = ia.chunk_index and f.audio_chunk_id is null
+        update video_frames f set audio_chunk_id =
+          (select ia.id from ins_a ia where ia.media_session_id = f.media_session_id and ia.chunk_index = f.chunk_index)
+        where f.id = any(array(
+          select v.id from ins_a ia cross join lateral (
+            select v.id from video_frames v
+            where v.media_session_id = ia.media_session_id and v.chunk_index = ia.chunk_index and v.audio_chunk_id is null
+            offset 0) v))
       ), upd as (
         update media_sessions m set
           total_chunks = m.total_chunks + (select count(*) from ins_a where ins_a.media_session_id = m.id),
           total_frames = m.total_frames + (select count(*) from ins_f where ins_f.media_session_id = m.id),
           last_activity = now(),
           status = case when m.status = 'abandoned' then 'active' else m.status end
-        from jsonb_to_recordset(${json(touched)}::text::jsonb) as t(id bigint)
-        where m.id = t.id
+        where m.id = any(array(select jsonb_array_elements_text(${json(touched)}::text::jsonb)::bigint))
       )
       select 'audio' as kind, media_session_id, chunk_index as idx from ins_a
       union all
@@ -268,18 +277,18 @@ export class PgSessionRepo implements SessionRepo {
       .filter((p) => p.item.kind === "frame")
       .map((p) => ({ m: Number(p.mediaSessionId), i: (p.item as Extract<BlobItem, { kind: "frame" }>).record.frameIndex }));
     if (chunkKeys.length) {
-      const res = await tx<{ media_session_id: string; idx: string; sha256: string }[]>`
-        select c.media_session_id, c.chunk_index as idx, c.sha256
-        from audio_chunks c join jsonb_to_recordset(${json(chunkKeys)}::text::jsonb) as x(m bigint, i bigint)
-          on c.media_session_id = x.m and c.chunk_index = x.i`;
-      for (const r of res) stored.set(blobKey(String(r.media_session_id), "audio", Number(r.idx)), r.sha256);
+      const res = await tx<{ media_session_id: string; idx: string; sha256: string | null }[]>`
+        select x.m as media_session_id, x.i as idx,
+          (select c.sha256 from audio_chunks c where c.media_session_id = x.m and c.chunk_index = x.i) as sha256
+        from jsonb_to_recordset(${json(chunkKeys)}::text::jsonb) as x(m bigint, i bigint)`;
+      for (const r of res) if (r.sha256 !== null) stored.set(blobKey(String(r.media_session_id), "audio", Number(r.idx)), r.sha256);
     }
     if (frameKeys.length) {
-      const res = await tx<{ media_session_id: string; idx: string; sha256: string }[]>`
-        select f.media_session_id, f.frame_index as idx, f.sha256
-        from video_frames f join jsonb_to_recordset(${json(frameKeys)}::text::jsonb) as x(m bigint, i bigint)
-          on f.media_session_id = x.m and f.frame_index = x.i`;
-      for (const r of res) stored.set(blobKey(String(r.media_session_id), "frame", Number(r.idx)), r.sha256);
+      const res = await tx<{ media_session_id: string; idx: string; sha256: string | null }[]>`
+        select x.m as media_session_id, x.i as idx,
+          (select f.sha256 from video_frames f where f.media_session_id = x.m and f.frame_index = x.i) as sha256
+        from jsonb_to_recordset(${json(frameKeys)}::text::jsonb) as x(m bigint, i bigint)`;
+      for (const r of res) if (r.sha256 !== null) stored.set(blobKey(String(r.media_session_id), "frame", Number(r.idx)), r.sha256);
     }
 
     // Session totals were updated in the statement above, from what it inserted (= CREATED).
