@@ -306,7 +306,7 @@ describe("metadata service on PostgreSQL", () => {
     m = await startMetadata({ DATABASE_URL: db.url });
     expect(m.svc.logs().find((l) => l.msg === "migrations done")?.applied).toEqual([]);
     const migrations = await sql`select version from schema_migrations`;
-    expect(migrations.map((r) => r.version)).toEqual([1]);
+    expect(migrations.map((r) => r.version)).toEqual([1, 2]);
     const st = await call<any>((cb) => m.client.getSessionStatus({ sessionId: sid }, cb));
     expect(st.session.sessionId).toBe(sid);
   });
@@ -316,7 +316,7 @@ describe("metadata service on PostgreSQL", () => {
     try {
       const [a, b] = await Promise.all([startMetadata({ DATABASE_URL: fresh.url }), startMetadata({ DATABASE_URL: fresh.url })]);
       const applied = [a, b].map((p) => p.svc.logs().find((l) => l.msg === "migrations done")?.applied as number[]);
-      expect(applied.flat()).toEqual([1]);
+      expect(applied.flat()).toEqual([1, 2]);
       const sid = crypto.randomUUID();
       await call((cb) => a.client.openSession(openReq(sid), cb));
       expect((await call<any>((cb) => b.client.getSessionStatus({ sessionId: sid }, cb))).session.sessionId).toBe(sid);
