@@ -35,9 +35,19 @@ async function grpcReady(addr: string): Promise<boolean> {
   }
 }
 
-export async function startStack(opts: { gatewayEnv?: Record<string, string>; logLevel?: string } = {}): Promise<Stack> {
+export interface StackOptions {
+  gatewayEnv?: Record<string, string>;
+  logLevel?: string;
+  /** Folder that receives the storage root (default: the OS temp folder). */
+  mediaParent?: string;
+  /** Leave the stored files in place on stop (benchmarks; see docs/benchmarks.md). */
+  keepMedia?: boolean;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const db = await createTestDatabase("candid_stack");
-  const mediaDir = mkdtempSync(join(tmpdir(), "candid-media-"));
+  const mediaDir = mkdtempSync(join(opts.mediaParent ?? tmpdir(), "candid-media-"));
+  const removeMedia = () => opts.keepMedia || rmSync(mediaDir, { recursive: true, force: true });
   const [gp, sp, sm, mp, mm] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   const logLevel = opts.logLevel ?? "warn";
   const started: ServiceProc[] = [];
@@ -85,14 +95,14 @@ export async function startStack(opts: { gatewayEnv?: Record<string, string>; lo
         await stack.gateway.stop();
         await Promise.all([storage.stop(), metadata.stop()]);
         await db.drop();
-        rmSync(mediaDir, { recursive: true, force: true });
+        removeMedia();
       },
     };
     return stack;
   } catch (err) {
     await Promise.all(started.map((s) => s.stop("SIGKILL")));
     await db.drop().catch(() => {});
-    rmSync(mediaDir, { recursive: true, force: true });
+    removeMedia();
     throw err;
   }
 }
