@@ -23,6 +23,8 @@ const { values } = parseArgs({
     size: { type: "string", default: String(50 * 1024) },
     streams: { type: "string", default: "1" },
     sessions: { type: "string", default: "10" },
+    "media-parent": { type: "string" },
+    "keep-media": { type: "boolean", default: false },
   },
 });
 const N = Number(values.n);
@@ -41,7 +43,9 @@ function procCpuSeconds(pid: number): number {
   }
 }
 
-const dir = mkdtempSync(join(tmpdir(), "candid-bench-storage-"));
+// --keep-media: deleting thousands of files slows the next run's file creations (ext4 without a
+// journal; see ack-throughput.ts and docs/benchmarks.md).
+const dir = mkdtempSync(join(values["media-parent"] ?? tmpdir(), "candid-bench-storage-"));
 const grpcPort = await freePort();
 const metricsPort = await freePort();
 const svc = await startService({
@@ -126,5 +130,5 @@ console.log(JSON.stringify(result));
 
 client.close();
 await svc.stop("SIGTERM");
-rmSync(dir, { recursive: true, force: true });
+if (!values["keep-media"]) rmSync(dir, { recursive: true, force: true });
 process.exit(failures ? 1 : 0);

@@ -15,15 +15,16 @@
  *      (CREATED / IDENTICAL) is given only after that folder fsync, so an IDENTICAL answer to a
  *      re-send racing the first write is just as durable as the CREATED one.
  *
- * Why it is fast: the per-file fdatasync is unavoidable (the content must be on disk), but the
- * folder fsync is shared. `DirSyncer` coalesces them per folder: while one fsync runs, every
- * put that finishes its link waits for the NEXT fsync, and all of them share it, so a burst of
- * puts into one session folder costs one folder fsync per round instead of one per file.
+ * Two ways to make it durable (`FsSyncMode`):
+ *  - syncfs (the default on Linux): puts go to FsWriter (fs-writer.ts), one worker thread that
+ *    does the steps above for a whole batch of puts with blocking calls and makes each step
+ *    durable with ONE syncfs(2) for the batch: group commit, nothing on the event loop;
+ *  - fsync (elsewhere, or STORAGE_FS_SYNC=fsync): each put fdatasyncs its temp file on the thread
+ *    pool, and `DirSyncer` coalesces the folder fsyncs: while one runs, every put that finishes
+ *    its link waits for the NEXT fsync, and all of them share it.
  * New folders are created once with mkdir -p and their parents fsynced once (also coalesced);
  * the "already created" set is a bounded cache, and a folder removed behind our back (e.g. by
- * the reaper) is recreated on the ENOENT. Every syscall runs on the thread pool: creating a file
- * costs 0.3-0.9 ms of kernel time on the VMs we measured (docs/benchmarks.md), and on the event
- * loop thread that serialised all puts; on the pool, creations of different puts overlap.
+ * the reaper) is recreated on the ENOENT.
  *
  * Crash leftovers: a crash between steps 1 and 3 can leave a ".<name>.<random>.tmp" file beside
  * the blobs; it is never a blob name. The first put into a folder in a process removes such files
@@ -37,7 +38,7 @@ import { AppError } from "../../shared/errors";
 import { type BlobRef, blobDir, blobFileName, validateRef } from "../core/blob-ref";
 import { type BlobData, type BlobHead, type BlobStore, type PutInput, type PutResult, checkPut, outcomeForExisting } from "../core/blob-store";
 import { sha256Hex } from "../core/checksum";
-import { SyncfsWorker } from "./syncfs";
+import { FsWriter } from "./fs-writer";
 
 /** How puts are made durable: one syncfs per round of puts, or an fdatasync per file. */
 export type FsSyncMode = "auto" | "syncfs" | "fsync";
@@ -110,8 +111,8 @@ export class FsBlobStore implements BlobStore {
   readonly root: string;
   private readonly syncers = new Map<string, DirSyncer>();
   private readonly knownDirs = new Map<string, Promise<void>>();
-  /** Set in syncfs mode: the group commit every put waits for (twice). */
-  private fsSync: SyncfsWorker | null = null;
+  /** Set in syncfs mode: the worker that writes puts in batches (group commit). */
+  private writer: FsWriter | null = null;
 
   /** `root` may be relative (resolved against the working folder). Use `FsBlobStore.open`. */
   private constructor(root: string) {
@@ -127,19 +128,19 @@ export class FsBlobStore implements BlobStore {
     await store.makeDurableDir(store.root, dirname(store.root));
     const mode = opts.sync ?? "auto";
     if (mode !== "fsync") {
-      store.fsSync = await SyncfsWorker.start(store.root);
-      if (!store.fsSync && mode === "syncfs") throw new Error("syncfs is not available on this platform (set STORAGE_FS_SYNC=fsync)");
+      store.writer = await FsWriter.start(store.root);
+      if (!store.writer && mode === "syncfs") throw new Error("syncfs is not available on this platform (set STORAGE_FS_SYNC=fsync)");
     }
     return store;
   }
 
   /** "syncfs" or "fsync": what this store actually uses. */
   get syncMode(): "syncfs" | "fsync" {
-    return this.fsSync ? "syncfs" : "fsync";
+    return this.writer ? "syncfs" : "fsync";
   }
 
   close(): void {
-    this.fsSync?.terminate();
+    this.writer?.terminate();
   }
 
   async ready(): Promise<boolean> {
@@ -157,20 +158,23 @@ export class FsBlobStore implements BlobStore {
     const final = join(dir, blobFileName(c.ref));
     const temp = join(dir, `.${blobFileName(c.ref)}.${randomBytes(6).toString("hex")}.tmp`);
 
-    // fsync mode: fdatasync each temp file. syncfs mode: write it, then wait for a syncfs that
-    // covers it; either way its content is on disk before any name points at it.
-    const durable = !this.fsSync;
     await this.ensureDir(dir);
+    if (this.writer) {
+      const written = await this.writer.write({ dir, temp, final, data: c.data });
+      const outcome = written === "created" ? "CREATED" : outcomeForExisting(await fileSha256(final), c.sha256Hex);
+      return { outcome, location: final };
+    }
+
+    // fsync mode: fdatasync the temp file, so its content is on disk before any name points at it.
     try {
-      await writeTemp(temp, c.data, durable);
+      await writeTemp(temp, c.data);
     } catch (err) {
       if (errno(err) !== "ENOENT") throw err;
       // The folder vanished after we cached it (deleted session): create it again, once.
       this.knownDirs.delete(dir);
       await this.ensureDir(dir);
-      await writeTemp(temp, c.data, durable);
+      await writeTemp(temp, c.data);
     }
-    if (this.fsSync) await this.fsSync.sync();
 
     let outcome: PutResult["outcome"] = "CREATED";
     try {
@@ -184,7 +188,7 @@ export class FsBlobStore implements BlobStore {
     }
     await fsp.unlink(temp);
     // Covers our link and unlink, and, for IDENTICAL, the link of whoever created the file.
-    await (this.fsSync ? this.fsSync.sync() : this.syncDir(dir));
+    await this.syncDir(dir);
     return { outcome, location: final };
   }
 
@@ -279,13 +283,13 @@ export async function sweepStaleTemps(dir: string, now = Date.now()): Promise<nu
   return removed;
 }
 
-/** Temp file write: create-only open, write, fdatasync when `durable`, close (on the thread pool). */
-async function writeTemp(path: string, data: Uint8Array, durable: boolean): Promise<void> {
+/** Temp file write: create-only open, write, fdatasync, close (on the thread pool). */
+async function writeTemp(path: string, data: Uint8Array): Promise<void> {
   const fh = await fsp.open(path, "wx", 0o644);
   try {
     let off = 0;
     while (off < data.byteLength) off += (await fh.write(data, off, data.byteLength - off)).bytesWritten;
-    if (durable) await fh.datasync();
+    await fh.datasync();
   } catch (err) {
     await fh.close().catch(() => {});
     await fsp.unlink(path).catch(() => {});
