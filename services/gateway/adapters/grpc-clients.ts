@@ -14,10 +14,11 @@ import {
   SessionStatus,
   type SessionInfo,
 } from "../../../proto/gen/media/v1/metadata";
-import { type PutBlobsRequest, type PutBlobsResponse, StorageServiceClient } from "../../../proto/gen/media/v1/storage";
+import { type PutBlobsRequest, type PutBlobsResponse, StorageServiceClient, StorageServiceService } from "../../../proto/gen/media/v1/storage";
 import { AppError, isErrorCode } from "../../shared/errors";
 import { CHANNEL_OPTIONS, checkHealth, fromGrpcError, healthClient } from "../../shared/grpc";
 import { StreamPool } from "../../shared/stream-pool";
+import { serializePutBlobsRequest } from "./put-blobs-serializer";
 import type {
   AudioRecord,
   BlobRef,
@@ -89,9 +90,15 @@ abstract class UpstreamClient<C extends grpc.Client, Req extends { requestId: nu
 const pbKind = (k: BlobRef["kind"]) => (k === "audio" ? BlobKind.BLOB_KIND_AUDIO : BlobKind.BLOB_KIND_FRAME);
 const pbRef = (r: BlobRef) => ({ sessionId: r.sessionId, kind: pbKind(r.kind), index: r.index, mediaType: r.mediaType });
 
+/** The generated client, with PutBlobs requests serialized with one copy of the blob. */
+const FastStorageClient = grpc.makeGenericClientConstructor(
+  { ...StorageServiceService, putBlobs: { ...StorageServiceService.putBlobs, requestSerialize: serializePutBlobsRequest } },
+  "media.v1.StorageService",
+) as unknown as typeof StorageServiceClient;
+
 export class StorageGrpcClient extends UpstreamClient<StorageServiceClient, PutBlobsRequest, PutBlobsResponse> implements BlobStorage {
   constructor(address: string, opts: ClientOptions) {
-    super(new StorageServiceClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS), address, (c) => c.putBlobs(), opts);
+    super(new FastStorageClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS), address, (c) => c.putBlobs(), opts);
   }
 
   async put(ref: BlobRef, data: Uint8Array, sha256Hex: string) {
