@@ -4,11 +4,15 @@
  * and after their chunk, re-sends) may not scan any of the three tables sequentially. Counted
  * with pg_stat_user_tables, which a backend flushes when it exits (hence one pool per batch).
  * The per-batch session update must be HOT (no index holds what it changes).
+ * Then the pipelined batch transaction (begin, lock, data statement, commit in one round trip):
+ * every outcome from one statement, a failing statement, a session created while the batch waits
+ * for its locks, and a connection lost mid-batch.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import postgres from "postgres";
-import { connectPostgres, PgSessionRepo, runMigrations } from "../../services/metadata/adapters/pg-repo";
-import type { BlobItem } from "../../services/metadata/core/model";
+import { connectPostgres, PgSessionRepo, runMigrations, type Sql } from "../../services/metadata/adapters/pg-repo";
+import type { BlobItem, ItemResult } from "../../services/metadata/core/model";
+import { createLogger } from "../../services/shared/log";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 
 const SESSIONS = 2_000;
@@ -64,14 +68,15 @@ async function withRepo(fn: (repo: PgSessionRepo) => Promise<void>): Promise<voi
 }
 
 const sha = (n: number) => n.toString(16).padStart(64, "0");
-const audio = (sessionId: string, chunkIndex: number, s = sha(chunkIndex)): BlobItem => ({
+const audio = (sessionId: string, chunkIndex: number, s = sha(chunkIndex), durationMs = 0): BlobItem => ({
   kind: "audio",
-  record: { sessionId, chunkIndex, filePath: `a/${chunkIndex}`, fileSize: 1, mimeType: "audio/webm", startTimestampMs: 0, endTimestampMs: 0, durationMs: 0, sha256Hex: s },
+  record: { sessionId, chunkIndex, filePath: `a/${chunkIndex}`, fileSize: 1, mimeType: "audio/webm", startTimestampMs: 0, endTimestampMs: 0, durationMs, sha256Hex: s },
 });
-const frame = (sessionId: string, frameIndex: number, chunkIndex: number): BlobItem => ({
+const frame = (sessionId: string, frameIndex: number, chunkIndex: number, s = sha(frameIndex)): BlobItem => ({
   kind: "frame",
-  record: { sessionId, frameIndex, chunkIndex, filePath: `f/${frameIndex}`, fileSize: 1, mimeType: "image/jpeg", timestampMs: 0, offsetMs: 0, sha256Hex: sha(frameIndex) },
+  record: { sessionId, frameIndex, chunkIndex, filePath: `f/${frameIndex}`, fileSize: 1, mimeType: "image/jpeg", timestampMs: 0, offsetMs: 0, sha256Hex: s },
 });
+const answers = (rs: ItemResult[]) => rs.map((r) => ("outcome" in r ? r.outcome : r.error.code));
 
 test("recording a batch into big tables uses indexes only", async () => {
   const ids = (await admin<{ session_id: string }[]>`select session_id from media_sessions order by id limit 3`).map((r) => r.session_id);
@@ -112,3 +117,168 @@ test("recording a batch into big tables uses indexes only", async () => {
     [101, 100],
   ]);
 }, 60_000);
+
+/** One pool of one connection for the tests below, and the warnings the repo logged. */
+async function withOneConnection(fn: (repo: PgSessionRepo, sql: Sql, warnings: string[]) => Promise<void>): Promise<void> {
+  const sql = connectPostgres(db.url, 1);
+  const warnings: string[] = [];
+  const log = createLogger({}, { level: "warn", write: (line) => warnings.push(JSON.parse(line).msg) });
+  try {
+    await fn(new PgSessionRepo(sql, log), sql, warnings);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+async function sessionRow(sessionId: string) {
+  const [row] = await admin<{ status: string; total_chunks: number; total_frames: number; last_activity: Date }[]>`
+    select status, total_chunks, total_frames, last_activity from media_sessions where session_id = ${sessionId}`;
+  return row;
+}
+
+async function chunkShas(sessionId: string): Promise<[number, string][]> {
+  const rows = await admin<{ chunk_index: string; sha256: string }[]>`
+    select a.chunk_index, a.sha256 from audio_chunks a join media_sessions m on m.id = a.media_session_id
+    where m.session_id = ${sessionId} order by a.chunk_index`;
+  return rows.map((r) => [Number(r.chunk_index), r.sha256]);
+}
+
+/**
+ * Holds the row lock of `sessionId` from another connection, runs `batch`, waits until the
+ * repo's backend waits for that lock, runs `meanwhile(pid of that backend)`, then lets go.
+ */
+async function whileLocked<T>(sessionId: string, batch: () => Promise<T>, meanwhile: (pid: number) => Promise<unknown>): Promise<T> {
+  const locker = postgres(db.url, { max: 1, onnotice: () => {} });
+  try {
+    await locker`begin`;
+    await locker`select 1 from media_sessions where session_id = ${sessionId} for update`;
+    const result = batch();
+    let pid: number | undefined;
+    for (let i = 0; i < 200 && pid === undefined; i++) {
+      const waiting = await admin<{ pid: number }[]>`
+        select pid from pg_stat_activity where application_name = 'candid-metadata' and wait_event_type = 'Lock'`;
+      pid = waiting[0]?.pid;
+      if (pid === undefined) await Bun.sleep(25);
+    }
+    if (pid === undefined) throw new Error("the batch never waited for the lock");
+    await meanwhile(pid);
+    await locker`commit`;
+    return await result;
+  } finally {
+    await locker.end({ timeout: 5 });
+  }
+}
+
+test("one pipelined batch: every outcome and item error, exact totals", async () => {
+  await withOneConnection(async (repo, _sql, warnings) => {
+    const [s1, done, unknown] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    await repo.openSession({ sessionId: s1, storagePath: "p" });
+    await repo.openSession({ sessionId: done, storagePath: "p" });
+    await repo.completeSession(done, 0, 0);
+    expect(answers(await repo.recordBlobs([audio(s1, 0), audio(s1, 1)]))).toEqual(["CREATED", "CREATED"]);
+
+    const results = await repo.recordBlobs([
+      audio(s1, 2), // new
+      audio(s1, 0), // re-sent, same bytes
+      audio(s1, 1, sha(99)), // re-sent, other bytes
+      audio(s1, 3), // new ...
+      audio(s1, 3), // ... and again in the same batch, same bytes
+      audio(s1, 3, sha(98)), // ... and other bytes
+      frame(s1, 0, 3), // new, its chunk inserted by this batch
+      frame(s1, 0, 3, sha(97)),
+      audio(unknown, 0),
+      audio(done, 0),
+      audio("not-a-uuid", 0),
+      audio(s1, 4, "not-a-sha"),
+    ]);
+    expect(answers(results)).toEqual([
+      "CREATED",
+      "IDENTICAL",
+      "CONFLICT",
+      "CREATED",
+      "IDENTICAL",
+      "CONFLICT",
+      "CREATED",
+      "CONFLICT",
+      "SESSION_NOT_FOUND",
+      "SESSION_COMPLETED",
+      "INVALID_SESSION_ID",
+      "INVALID_MESSAGE",
+    ]);
+    expect(warnings).toEqual([]); // answered by the batch itself, not by the one-by-one retry
+    expect(await sessionRow(s1)).toMatchObject({ status: "active", total_chunks: 4, total_frames: 1 });
+    expect(await sessionRow(done)).toMatchObject({ status: "completed", total_chunks: 0, total_frames: 0 });
+    expect(await sessionRow(unknown)).toBeUndefined();
+    expect(await chunkShas(s1)).toEqual([0, 1, 2, 3].map((i) => [i, sha(i)]));
+    expect(await chunkShas(done)).toEqual([]);
+    const [linked] = await admin<{ chunk: string; sha256: string }[]>`
+      select a.chunk_index as chunk, f.sha256 from video_frames f join audio_chunks a on a.id = f.audio_chunk_id
+      join media_sessions m on m.id = f.media_session_id where m.session_id = ${s1}`;
+    expect(linked).toEqual({ chunk: "3", sha256: sha(0) });
+  });
+}, 30_000);
+
+test("a failing data statement leaves nothing behind and the connection keeps working", async () => {
+  await withOneConnection(async (repo, sql, warnings) => {
+    const s = crypto.randomUUID();
+    await repo.openSession({ sessionId: s, storagePath: "p" });
+    await admin`update media_sessions set status = 'abandoned', last_activity = now() - interval '1 hour' where session_id = ${s}`;
+    const before = await sessionRow(s);
+    const backend = async () => (await sql<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid;
+    const pid = await backend();
+    // int64 max as it arrives from the wire (2^63 once a JS number): out of bigint range (22003).
+    const tooLong = 2 ** 63;
+
+    expect(answers(await repo.recordBlobs([audio(s, 0, sha(0), tooLong)]))).toEqual(["INVALID_MESSAGE"]);
+    expect(await sessionRow(s)).toEqual(before!); // still abandoned, not touched
+    expect(await chunkShas(s)).toEqual([]);
+
+    // The batch fails, then each item alone: the good one is CREATED (its first attempt left no row).
+    expect(answers(await repo.recordBlobs([audio(s, 1), audio(s, 2, sha(2), tooLong)]))).toEqual(["CREATED", "INVALID_MESSAGE"]);
+    expect(warnings).toEqual(["batch failed, retrying items one by one"]);
+    expect(await chunkShas(s)).toEqual([[1, sha(1)]]);
+    expect(await sessionRow(s)).toMatchObject({ status: "active", total_chunks: 1 });
+
+    expect(answers(await repo.recordBlobs([audio(s, 3), audio(s, 1)]))).toEqual(["CREATED", "IDENTICAL"]);
+    // Same connection, no transaction left open.
+    expect(await backend()).toBe(pid);
+    const [activity] = await admin<{ state: string }[]>`select state from pg_stat_activity where pid = ${pid}`;
+    expect(activity?.state).toBe("idle");
+  });
+}, 30_000);
+
+test("a session created while the batch waits for its locks gets no rows (its lock was not taken)", async () => {
+  await withOneConnection(async (repo) => {
+    const [s1, late] = [crypto.randomUUID(), crypto.randomUUID()];
+    await repo.openSession({ sessionId: s1, storagePath: "p" });
+    const results = await whileLocked(
+      s1,
+      () => repo.recordBlobs([audio(s1, 0), audio(late, 0)]),
+      // Committed after the lock statement began (it does not see it) and before the data statement.
+      () => admin`insert into media_sessions (session_id, storage_path) values (${late}, 'p')`,
+    );
+    expect(answers(results)).toEqual(["CREATED", "SESSION_NOT_FOUND"]);
+    expect(await chunkShas(late)).toEqual([]);
+    expect(await sessionRow(late)).toMatchObject({ total_chunks: 0 });
+    expect(await sessionRow(s1)).toMatchObject({ total_chunks: 1 });
+  });
+}, 30_000);
+
+test("a connection lost mid-batch answers UPSTREAM_UNAVAILABLE and the pool recovers", async () => {
+  await withOneConnection(async (repo) => {
+    const s = crypto.randomUUID();
+    await repo.openSession({ sessionId: s, storagePath: "p" });
+    const results = await whileLocked(
+      s,
+      () => repo.recordBlobs([audio(s, 0), audio(s, 1)]),
+      (pid) => admin`select pg_terminate_backend(${pid})`,
+    );
+    expect(answers(results)).toEqual(["UPSTREAM_UNAVAILABLE", "UPSTREAM_UNAVAILABLE"]);
+    // The connection was not released into the pool dead: the pool reconnects. postgres.js 3.4.9
+    // fails the first query of the new connection with the old one's 57P01 (and strands a
+    // reserve() that gets it), hence a plain query first.
+    await repo.ping().catch(() => false);
+    expect(answers(await repo.recordBlobs([audio(s, 0)]))).toEqual(["CREATED"]);
+    expect(await sessionRow(s)).toMatchObject({ total_chunks: 1 });
+  });
+}, 30_000);

@@ -3,15 +3,27 @@
  * PgSessionRepo: the SessionRepo port on PostgreSQL through postgres.js. The same SQL runs on a
  * real PostgreSQL 15 and on the embedded PGlite (served over the wire protocol, pglite-server.ts).
  *
- * How RecordBlobs maps onto SQL (one transaction per batch, i.e. group commit):
- *  1. lock the batch's media_sessions rows `FOR UPDATE`, in id order. Every writer of a session
+ * How RecordBlobs maps onto SQL: one transaction per batch (group commit) in ONE round trip. Four
+ * queries go out together on a reserved connection, none waiting for the previous one's answer
+ * (one socket write, two above 1 KiB where postgres.js flushes; only a connection's first batch
+ * waits while postgres.js prepares the statements), and PostgreSQL runs them in order:
+ *  1. `begin`;
+ *  2. lock the batch's media_sessions rows `FOR UPDATE`, in id order. Every writer of a session
  *     takes this lock first, so two batches of one session serialize (totals stay exact, a
- *     re-sent index sees the committed row) and batches of many sessions cannot deadlock;
- *  2. `INSERT ... ON CONFLICT DO NOTHING RETURNING` the first item of each (session, index) into
- *     audio_chunks, then video_frames (a frame joins its chunk row when it exists), then
- *     back-fill audio_chunk_id of frames that arrived before their chunk;
- *  3. read the stored sha256 of every index that was not created, to tell IDENTICAL from CONFLICT;
- *  4. add the CREATED counts to total_chunks / total_frames and touch last_activity.
+ *     re-sent index sees the committed row) and batches of many sessions cannot deadlock. It is a
+ *     statement of its own because a statement's snapshot is taken when it starts: the next one
+ *     starts once the locks are held and sees all that their previous holder committed;
+ *  3. one data statement. Its rows carry the session UUID; it keeps those of the sessions that
+ *     statement 2 locked and that accept blobs, `INSERT ... ON CONFLICT DO NOTHING RETURNING`s the
+ *     chunks then the frames (a frame joins its chunk row, older or inserted by this statement),
+ *     back-fills audio_chunk_id of frames that arrived before their chunk, adds the inserted rows
+ *     to total_chunks / total_frames, touches last_activity (reviving an abandoned session), and
+ *     answers each row: created or not, and the sha256 now stored under its index;
+ *  4. `commit`. If a statement failed, PostgreSQL refuses the rest and answers ROLLBACK; the first
+ *     error is thrown (recordBlobs then retries the items one by one).
+ * What goes into statement 3 is decided before the sessions are known (`itemsToInsert`: valid
+ * items, the first of each key); the answers are then derived from statement 2's rows and
+ * statement 3's answers (`planBatch`, `decideOutcomes`).
  * Row sets travel as ONE jsonb parameter (`jsonb_to_recordset`), so each statement has a fixed
  * shape whatever the batch size and prepared statements are reused.
  * Every lookup is written so that it can only run as an index probe per batch row (`= any(array(...))`,
@@ -26,10 +38,10 @@ import { join, resolve } from "node:path";
 import postgres from "postgres";
 import { AppError, toAppError } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
-import { blobKey, decideOutcomes, missingIndices, planBatch, validateClaimedTotal, type SessionRef } from "../core/blobs";
+import { blobKey, decideOutcomes, itemsToInsert, missingIndices, planBatch, validateClaimedTotal, type SessionRef } from "../core/blobs";
 import { parseMigrationFiles, pendingMigrations } from "../core/migrations";
-import type { BlobItem, CompleteResult, ItemResult, OpenSessionInput, SessionInfo, SessionRepo } from "../core/model";
-import { decideOpen, isCanonicalUuid, msToIso, requireSessionId, rowToSessionInfo, type SessionRow } from "../core/session";
+import type { AudioChunkRecord, BlobItem, CompleteResult, ItemResult, OpenSessionInput, SessionInfo, SessionRepo, VideoFrameRecord } from "../core/model";
+import { decideOpen, msToIso, requireSessionId, rowToSessionInfo, type SessionRow } from "../core/session";
 
 export type Sql = postgres.Sql<{}>;
 type Tx = postgres.TransactionSql<{}>;
@@ -60,13 +72,21 @@ const CONNECTION_CODES = new Set([
   "CONNECT_TIMEOUT",
 ]);
 
+function errorCode(err: unknown): string {
+  return String((err as { code?: unknown } | null)?.code ?? "");
+}
+
+/** The connection is gone (or the server refuses connections). */
+function isConnectionError(err: unknown): boolean {
+  const code = errorCode(err);
+  return CONNECTION_CODES.has(code) || code.startsWith("08") || code === "57P01" || code === "57P03";
+}
+
 /** A postgres.js / PostgreSQL error -> AppError. The original stays as `cause` (logged once, never sent). */
 export function translatePgError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  const code = String((err as { code?: unknown } | null)?.code ?? "");
-  if (CONNECTION_CODES.has(code) || code.startsWith("08") || code === "57P01" || code === "57P03") {
-    return new AppError("UPSTREAM_UNAVAILABLE", "database unavailable", {}, { cause: err });
-  }
+  if (isConnectionError(err)) return new AppError("UPSTREAM_UNAVAILABLE", "database unavailable", {}, { cause: err });
+  const code = errorCode(err);
   // 22xxx data exceptions (bad value / out of range), 23514 check violation: the caller's input.
   if (code.startsWith("22") || code === "23514") return new AppError("INVALID_MESSAGE", "a field value is out of range", {}, { cause: err });
   return toAppError(err);
@@ -106,9 +126,52 @@ export async function runMigrations(sql: Sql, dir = MIGRATIONS_DIR): Promise<num
   );
 }
 
+/**
+ * Sends queries pipelined on one reserved connection, in array order (a postgres.js query is sent
+ * by its first then/catch), and settles them all. On a lost connection postgres.js 3.4.9 rejects
+ * the queries it has sent but never settles those it still held back (behind a statement it is
+ * preparing, or a full socket): the first connection error rejects at once instead.
+ */
+function settlePipeline<T extends readonly Promise<unknown>[] | []>(queries: T) {
+  const lost = new Promise<never>((_, reject) => {
+    for (const q of queries) q.catch((err) => isConnectionError(err) && reject(err));
+  });
+  return Promise.race([Promise.allSettled(queries), lost]);
+}
+
 /** JSON text for a `${json}::text::jsonb` parameter (text, so postgres.js does not re-encode it). */
 function json(v: unknown): string {
   return JSON.stringify(v);
+}
+
+/** An audio_chunks row of the data statement (`chunk_rows`). */
+function chunkRow(r: AudioChunkRecord) {
+  return {
+    session_id: r.sessionId,
+    chunk_index: r.chunkIndex,
+    file_path: r.filePath,
+    file_size: r.fileSize,
+    mime_type: r.mimeType,
+    start_timestamp: msToIso(r.startTimestampMs),
+    end_timestamp: msToIso(r.endTimestampMs),
+    duration_ms: r.durationMs,
+    sha256: r.sha256Hex,
+  };
+}
+
+/** A video_frames row of the data statement (`frame_rows`). */
+function frameRow(r: VideoFrameRecord) {
+  return {
+    session_id: r.sessionId,
+    frame_index: r.frameIndex,
+    chunk_index: r.chunkIndex,
+    file_path: r.filePath,
+    file_size: r.fileSize,
+    mime_type: r.mimeType,
+    ts: msToIso(r.timestampMs),
+    offset_ms: r.offsetMs,
+    sha256: r.sha256Hex,
+  };
 }
 
 export class PgSessionRepo implements SessionRepo {
@@ -162,7 +225,7 @@ export class PgSessionRepo implements SessionRepo {
   async recordBlobs(items: BlobItem[]): Promise<ItemResult[]> {
     if (items.length === 0) return [];
     try {
-      return await this.tx((tx) => this.recordBatch(tx, items));
+      return await this.recordBatch(items);
     } catch (err) {
       const app = translatePgError(err);
       if (items.length === 1 || app.code === "UPSTREAM_UNAVAILABLE") return items.map(() => ({ error: app }));
@@ -174,125 +237,121 @@ export class PgSessionRepo implements SessionRepo {
     }
   }
 
-  private async recordBatch(tx: Tx, items: BlobItem[]): Promise<ItemResult[]> {
-    const uuids = [...new Set(items.map((i) => i.record.sessionId).filter(isCanonicalUuid))];
-    const sessionRows = uuids.length
-      ? await tx<{ id: string; session_id: string; status: SessionRow["status"] }[]>`
+  /** One transaction, one round trip: see the module comment. */
+  private async recordBatch(items: BlobItem[]): Promise<ItemResult[]> {
+    const toInsert = itemsToInsert(items);
+    if (toInsert.length === 0) return decideOutcomes(items.length, planBatch(items, new Map()), new Set(), new Map()).results;
+    const uuids = [...new Set(toInsert.map((i) => i.record.sessionId))];
+    const chunkRows = toInsert.flatMap((i) => (i.kind === "audio" ? [chunkRow(i.record)] : []));
+    const frameRows = toInsert.flatMap((i) => (i.kind === "frame" ? [frameRow(i.record)] : []));
+
+    const c = await this.sql.reserve();
+    let lost = false;
+    try {
+      // Sent together: PostgreSQL runs them in order, so the data statement takes its snapshot
+      // once the lock statement holds its row locks.
+      const settled = settlePipeline([
+        c`begin`,
+        c<{ id: string; session_id: string; status: SessionRow["status"] }[]>`
           select id, session_id, status from media_sessions
           where session_id = any(array(select jsonb_array_elements_text(${json(uuids)}::text::jsonb)::uuid))
           order by id
-          for update`
-      : [];
-    const sessions = new Map<string, SessionRef>(sessionRows.map((r) => [r.session_id, { id: String(r.id), status: r.status }]));
-    const plan = planBatch(items, sessions);
-    const inserted = new Set<string>();
-
-    const audioRows = plan.admitted
-      .filter((p) => p.first && p.item.kind === "audio")
-      .map((p) => {
-        const r = (p.item as Extract<BlobItem, { kind: "audio" }>).record;
-        return {
-          media_session_id: Number(p.mediaSessionId),
-          chunk_index: r.chunkIndex,
-          file_path: r.filePath,
-          file_size: r.fileSize,
-          mime_type: r.mimeType,
-          start_timestamp: msToIso(r.startTimestampMs),
-          end_timestamp: msToIso(r.endTimestampMs),
-          duration_ms: r.durationMs,
-          sha256: r.sha256Hex,
-        };
+          for update`,
+        // - sessions: those the lock statement locked (xmax = this transaction: a session created
+        //   after that statement began is visible here but was not locked, and planBatch answers
+        //   it SESSION_NOT_FOUND) and that accept blobs;
+        // - insert the new chunks and frames (ON CONFLICT DO NOTHING: re-sends insert nothing);
+        // - a frame gets its chunk's id whether the chunk is older or in this very batch (ins_a:
+        //   data-modifying CTEs do not see each other's rows, so the batch's chunks are joined in);
+        // - frames stored before their chunk get its id now (link);
+        // - every touched session counts what was inserted, refreshes last_activity, and is revived
+        //   if the reaper had marked it abandoned while the client was away;
+        // - answer each row: created, and the sha256 now stored under its index (a row this
+        //   statement did not insert is older, hence in its snapshot: writers of a session commit
+        //   before its lock is free).
+        c<{ kind: "audio" | "frame"; media_session_id: string; idx: string; created: boolean; sha256: string | null }[]>`
+          with chunk_rows as (
+            select * from jsonb_to_recordset(${json(chunkRows)}::text::jsonb) as x(
+              session_id uuid, chunk_index bigint, file_path text, file_size bigint, mime_type text,
+              start_timestamp timestamptz, end_timestamp timestamptz, duration_ms bigint, sha256 text)
+          ), frame_rows as (
+            select * from jsonb_to_recordset(${json(frameRows)}::text::jsonb) as x(
+              session_id uuid, frame_index bigint, chunk_index bigint, file_path text, file_size bigint, mime_type text,
+              ts timestamptz, offset_ms bigint, sha256 text)
+          ), sessions as (
+            select m.id, m.session_id from media_sessions m
+            where m.session_id = any(array(select session_id from chunk_rows union select session_id from frame_rows))
+              and m.status <> 'completed' and m.xmax = pg_current_xact_id()::xid
+          ), chunks as (
+            select s.id as media_session_id, x.* from chunk_rows x join sessions s on s.session_id = x.session_id
+          ), frames as (
+            select s.id as media_session_id, x.* from frame_rows x join sessions s on s.session_id = x.session_id
+          ), ins_a as (
+            insert into audio_chunks (media_session_id, chunk_index, file_path, file_size, mime_type, start_timestamp, end_timestamp, duration_ms, sha256)
+            select media_session_id, chunk_index, file_path, file_size, mime_type, start_timestamp, end_timestamp, duration_ms, sha256 from chunks
+            on conflict (media_session_id, chunk_index) do nothing
+            returning id, media_session_id, chunk_index
+          ), ins_f as (
+            insert into video_frames (media_session_id, audio_chunk_id, frame_index, chunk_index, file_path, file_size, mime_type, "timestamp", offset_ms, sha256)
+            select x.media_session_id,
+              coalesce(
+                (select a.id from audio_chunks a where a.media_session_id = x.media_session_id and a.chunk_index = x.chunk_index),
+                (select ia.id from ins_a ia where ia.media_session_id = x.media_session_id and ia.chunk_index = x.chunk_index)),
+              x.frame_index, x.chunk_index, x.file_path, x.file_size, x.mime_type, x.ts, x.offset_ms, x.sha256
+            from frames x
+            on conflict (media_session_id, frame_index) do nothing
+            returning media_session_id, frame_index
+          ), link as (
+            update video_frames f set audio_chunk_id =
+              (select ia.id from ins_a ia where ia.media_session_id = f.media_session_id and ia.chunk_index = f.chunk_index)
+            where f.id = any(array(
+              select v.id from ins_a ia cross join lateral (
+                select v.id from video_frames v
+                where v.media_session_id = ia.media_session_id and v.chunk_index = ia.chunk_index and v.audio_chunk_id is null
+                offset 0) v))
+          ), upd as (
+            update media_sessions m set
+              total_chunks = m.total_chunks + (select count(*) from ins_a where ins_a.media_session_id = m.id),
+              total_frames = m.total_frames + (select count(*) from ins_f where ins_f.media_session_id = m.id),
+              last_activity = now(),
+              status = case when m.status = 'abandoned' then 'active' else m.status end
+            where m.id = any(array(select id from sessions))
+          )
+          select 'audio' as kind, x.media_session_id, x.chunk_index as idx, i.id is not null as created,
+            case when i.id is not null then x.sha256 else
+              (select a.sha256 from audio_chunks a where a.media_session_id = x.media_session_id and a.chunk_index = x.chunk_index) end as sha256
+          from chunks x left join ins_a i on i.media_session_id = x.media_session_id and i.chunk_index = x.chunk_index
+          union all
+          select 'frame' as kind, x.media_session_id, x.frame_index as idx, i.frame_index is not null as created,
+            case when i.frame_index is not null then x.sha256 else
+              (select f.sha256 from video_frames f where f.media_session_id = x.media_session_id and f.frame_index = x.frame_index) end as sha256
+          from frames x left join ins_f i on i.media_session_id = x.media_session_id and i.frame_index = x.frame_index`,
+        c`commit`,
+      ]);
+      const [begin, lock, data, commit] = await settled.catch((err) => {
+        lost = true;
+        throw err;
       });
-    const frameRows = plan.admitted
-      .filter((p) => p.first && p.item.kind === "frame")
-      .map((p) => {
-        const r = (p.item as Extract<BlobItem, { kind: "frame" }>).record;
-        return {
-          media_session_id: Number(p.mediaSessionId),
-          frame_index: r.frameIndex,
-          chunk_index: r.chunkIndex,
-          file_path: r.filePath,
-          file_size: r.fileSize,
-          mime_type: r.mimeType,
-          ts: msToIso(r.timestampMs),
-          offset_ms: r.offsetMs,
-          sha256: r.sha256Hex,
-        };
-      });
-    const touched = plan.touchedSessions.map(Number);
-    // One statement per batch (each statement costs PostgreSQL CPU whatever its size):
-    //  - insert the new chunks and frames (ON CONFLICT DO NOTHING: re-sends insert nothing);
-    //  - a frame gets its chunk's id whether the chunk is older or in this very batch (ins_a:
-    //    data-modifying CTEs do not see each other's rows, so the batch's chunks are joined in);
-    //  - frames stored before their chunk get its id now (link);
-    //  - every touched session counts what was inserted, refreshes last_activity, and is revived
-    //    if the reaper had marked it abandoned while the client was away.
-    const res = await tx<{ kind: "audio" | "frame"; media_session_id: string; idx: string }[]>`
-      with ins_a as (
-        insert into audio_chunks (media_session_id, chunk_index, file_path, file_size, mime_type, start_timestamp, end_timestamp, duration_ms, sha256)
-        select media_session_id, chunk_index, file_path, file_size, mime_type, start_timestamp, end_timestamp, duration_ms, sha256
-        from jsonb_to_recordset(${json(audioRows)}::text::jsonb) as x(
-          media_session_id bigint, chunk_index bigint, file_path text, file_size bigint, mime_type text,
-          start_timestamp timestamptz, end_timestamp timestamptz, duration_ms bigint, sha256 text)
-        on conflict (media_session_id, chunk_index) do nothing
-        returning id, media_session_id, chunk_index
-      ), ins_f as (
-        insert into video_frames (media_session_id, audio_chunk_id, frame_index, chunk_index, file_path, file_size, mime_type, "timestamp", offset_ms, sha256)
-        select x.media_session_id,
-          coalesce(
-            (select a.id from audio_chunks a where a.media_session_id = x.media_session_id and a.chunk_index = x.chunk_index),
-            (select ia.id from ins_a ia where ia.media_session_id = x.media_session_id and ia.chunk_index = x.chunk_index)),
-          x.frame_index, x.chunk_index, x.file_path, x.file_size, x.mime_type, x.ts, x.offset_ms, x.sha256
-        from jsonb_to_recordset(${json(frameRows)}::text::jsonb) as x(
-          media_session_id bigint, frame_index bigint, chunk_index bigint, file_path text, file_size bigint, mime_type text,
-          ts timestamptz, offset_ms bigint, sha256 text)
-        on conflict (media_session_id, frame_index) do nothing
-        returning media_session_id, frame_index
-      ), link as (
-        update video_frames f set audio_chunk_id =
-          (select ia.id from ins_a ia where ia.media_session_id = f.media_session_id and ia.chunk_index = f.chunk_index)
-        where f.id = any(array(
-          select v.id from ins_a ia cross join lateral (
-            select v.id from video_frames v
-            where v.media_session_id = ia.media_session_id and v.chunk_index = ia.chunk_index and v.audio_chunk_id is null
-            offset 0) v))
-      ), upd as (
-        update media_sessions m set
-          total_chunks = m.total_chunks + (select count(*) from ins_a where ins_a.media_session_id = m.id),
-          total_frames = m.total_frames + (select count(*) from ins_f where ins_f.media_session_id = m.id),
-          last_activity = now(),
-          status = case when m.status = 'abandoned' then 'active' else m.status end
-        where m.id = any(array(select jsonb_array_elements_text(${json(touched)}::text::jsonb)::bigint))
-      )
-      select 'audio' as kind, media_session_id, chunk_index as idx from ins_a
-      union all
-      select 'frame' as kind, media_session_id, frame_index as idx from ins_f`;
-    for (const r of res) inserted.add(blobKey(String(r.media_session_id), r.kind, Number(r.idx)));
+      const errors = [begin, lock, data, commit].flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+      // The first error is the real one: PostgreSQL then refuses the rest of the transaction
+      // (25P02) and answers the commit with ROLLBACK.
+      if (errors.length || lock.status === "rejected" || data.status === "rejected") throw errors[0];
 
-    // The stored hash of every index this batch did not create (re-sends, in-batch duplicates).
-    const stored = new Map<string, string>();
-    const lookup = plan.admitted.filter((p) => !(p.first && inserted.has(p.key)));
-    const chunkKeys = lookup.filter((p) => p.item.kind === "audio").map((p) => ({ m: Number(p.mediaSessionId), i: p.item.record.chunkIndex }));
-    const frameKeys = lookup
-      .filter((p) => p.item.kind === "frame")
-      .map((p) => ({ m: Number(p.mediaSessionId), i: (p.item as Extract<BlobItem, { kind: "frame" }>).record.frameIndex }));
-    if (chunkKeys.length) {
-      const res = await tx<{ media_session_id: string; idx: string; sha256: string | null }[]>`
-        select x.m as media_session_id, x.i as idx,
-          (select c.sha256 from audio_chunks c where c.media_session_id = x.m and c.chunk_index = x.i) as sha256
-        from jsonb_to_recordset(${json(chunkKeys)}::text::jsonb) as x(m bigint, i bigint)`;
-      for (const r of res) if (r.sha256 !== null) stored.set(blobKey(String(r.media_session_id), "audio", Number(r.idx)), r.sha256);
+      const sessions = new Map<string, SessionRef>(lock.value.map((r) => [r.session_id, { id: String(r.id), status: r.status }]));
+      const inserted = new Set<string>();
+      const stored = new Map<string, string>();
+      for (const r of data.value) {
+        const key = blobKey(String(r.media_session_id), r.kind, Number(r.idx));
+        if (r.created) inserted.add(key);
+        if (r.sha256 !== null) stored.set(key, r.sha256);
+      }
+      // Session totals were updated in the data statement, from what it inserted (= CREATED).
+      return decideOutcomes(items.length, planBatch(items, sessions), inserted, stored).results;
+    } finally {
+      // A lost connection goes back to the pool by itself; release() would put it in the open
+      // queue although closed (postgres.js 3.4.9: the pool then hangs).
+      if (!lost) c.release();
     }
-    if (frameKeys.length) {
-      const res = await tx<{ media_session_id: string; idx: string; sha256: string | null }[]>`
-        select x.m as media_session_id, x.i as idx,
-          (select f.sha256 from video_frames f where f.media_session_id = x.m and f.frame_index = x.i) as sha256
-        from jsonb_to_recordset(${json(frameKeys)}::text::jsonb) as x(m bigint, i bigint)`;
-      for (const r of res) if (r.sha256 !== null) stored.set(blobKey(String(r.media_session_id), "frame", Number(r.idx)), r.sha256);
-    }
-
-    // Session totals were updated in the statement above, from what it inserted (= CREATED).
-    return decideOutcomes(items.length, plan, inserted, stored).results;
   }
 
   async completeSession(sessionId: string, claimedChunks: number, claimedFrames: number): Promise<CompleteResult> {

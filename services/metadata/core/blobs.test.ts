@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { AppError } from "../../shared/errors";
-import { blobKey, decideOutcome, decideOutcomes, missingIndices, planBatch, validateClaimedTotal, validateItem, type SessionRef } from "./blobs";
+import { blobKey, decideOutcome, decideOutcomes, itemsToInsert, missingIndices, planBatch, validateClaimedTotal, validateItem, type SessionRef } from "./blobs";
 import type { BlobItem } from "./model";
 
 const S1 = "11111111-1111-4111-8111-111111111111";
@@ -49,7 +49,16 @@ describe("planBatch", () => {
       [3, "1:frame:0", true],
       [4, "1:audio:0", false],
     ]);
-    expect(plan.touchedSessions).toEqual(["1"]);
+  });
+});
+
+describe("itemsToInsert", () => {
+  test("valid items, first of their (session, kind, index); planBatch marks the same items first", () => {
+    const items = [audio(S1, 0), audio(S1, 0, SHA_B), frame(S1, 0), audio(S2, 0), audio(S3, 0), audio(S3, 0), audio(S1, 1, "bad"), audio("bad", 2), audio(S1, 1)];
+    const sent = itemsToInsert(items);
+    expect(sent.map((i) => items.indexOf(i))).toEqual([0, 2, 3, 4, 8]);
+    const first = planBatch(items, sessions).admitted.filter((p) => p.first).map((p) => p.item);
+    expect(first).toEqual(sent.filter((i) => i.record.sessionId === S1));
   });
 });
 

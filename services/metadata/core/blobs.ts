@@ -1,9 +1,10 @@
 /**
  * @module metadata/core/blobs
- * The pure half of RecordBlobs and CompleteSession: item validation, planning a batch (which
- * items reach the INSERT, which are answered from what is already stored), the
- * CREATED / IDENTICAL / CONFLICT decision, per-session counter deltas and missing indices.
- * The repository runs the SQL between `planBatch` and `decideOutcomes`.
+ * The pure half of RecordBlobs and CompleteSession: item validation, which items of a batch are
+ * sent to the INSERT, planning a batch once its sessions are known (early answers, in-batch
+ * duplicates), the CREATED / IDENTICAL / CONFLICT decision, per-session counter deltas and
+ * missing indices. The repository sends `itemsToInsert` to the database, then builds the answers
+ * from what came back with `planBatch` and `decideOutcomes`.
  */
 import { AppError } from "../../shared/errors";
 import type { BlobItem, BlobKindName, ItemResult, OutcomeName, SessionStatusName } from "./model";
@@ -43,21 +44,35 @@ export interface PlannedItem {
   mediaSessionId: string;
   /** `${mediaSessionId}:${kind}:${index}`: the UNIQUE key of its table. */
   key: string;
-  /** First item of the batch with this key: the only one sent to the INSERT. */
+  /** First item of the batch with this key: one of `itemsToInsert`. */
   first: boolean;
 }
 
 export interface BatchPlan {
-  /** Answers known before any SQL (invalid item, unknown or completed session), by position. */
+  /** Answers that need no row (invalid item, unknown or completed session), by position. */
   early: Map<number, ItemResult>;
   /** Everything else, in batch order. */
   admitted: PlannedItem[];
-  /** media_sessions.id of every session with an admitted item (their last_activity moves). */
-  touchedSessions: string[];
 }
 
-export function blobKey(mediaSessionId: string, kind: BlobKindName, index: number): string {
-  return `${mediaSessionId}:${kind}:${index}`;
+/** `session` is a media_sessions.id, or the session UUID before the ids are known. */
+export function blobKey(session: string, kind: BlobKindName, index: number): string {
+  return `${session}:${kind}:${index}`;
+}
+
+/**
+ * The items sent to the INSERT, chosen before the batch's sessions are read: valid, and the first
+ * of their (session, kind, index) in the batch. The database inserts those of the sessions that
+ * accept blobs; `planBatch` marks exactly these items `first`.
+ */
+export function itemsToInsert(items: BlobItem[]): BlobItem[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    const key = blobKey(item.record.sessionId, item.kind, itemIndex(item));
+    if (validateItem(item) || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** Splits a batch into early answers and admitted items, given the sessions it names. */
@@ -65,7 +80,6 @@ export function planBatch(items: BlobItem[], sessions: ReadonlyMap<string, Sessi
   const early = new Map<number, ItemResult>();
   const admitted: PlannedItem[] = [];
   const seen = new Set<string>();
-  const touched = new Set<string>();
   items.forEach((item, pos) => {
     const invalid = validateItem(item);
     if (invalid) return void early.set(pos, { error: invalid });
@@ -75,10 +89,9 @@ export function planBatch(items: BlobItem[], sessions: ReadonlyMap<string, Sessi
     const key = blobKey(session.id, item.kind, itemIndex(item));
     const first = !seen.has(key);
     seen.add(key);
-    touched.add(session.id);
     admitted.push({ pos, item, mediaSessionId: session.id, key, first });
   });
-  return { early, admitted, touchedSessions: [...touched] };
+  return { early, admitted };
 }
 
 /**
