@@ -240,7 +240,7 @@ export class PgSessionRepo implements SessionRepo {
   /** One transaction, one round trip: see the module comment. */
   private async recordBatch(items: BlobItem[]): Promise<ItemResult[]> {
     const toInsert = itemsToInsert(items);
-    if (toInsert.length === 0) return decideOutcomes(items.length, planBatch(items, new Map()), new Set(), new Map()).results;
+    if (toInsert.length === 0) return decideOutcomes(items.length, planBatch(items, new Map()), new Set(), new Map());
     const uuids = [...new Set(toInsert.map((i) => i.record.sessionId))];
     const chunkRows = toInsert.flatMap((i) => (i.kind === "audio" ? [chunkRow(i.record)] : []));
     const frameRows = toInsert.flatMap((i) => (i.kind === "frame" ? [frameRow(i.record)] : []));
@@ -346,7 +346,7 @@ export class PgSessionRepo implements SessionRepo {
         if (r.sha256 !== null) stored.set(key, r.sha256);
       }
       // Session totals were updated in the data statement, from what it inserted (= CREATED).
-      return decideOutcomes(items.length, planBatch(items, sessions), inserted, stored).results;
+      return decideOutcomes(items.length, planBatch(items, sessions), inserted, stored);
     } finally {
       // A lost connection goes back to the pool by itself; release() would put it in the open
       // queue although closed (postgres.js 3.4.9: the pool then hangs).

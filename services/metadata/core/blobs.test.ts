@@ -70,7 +70,7 @@ describe("outcomes", () => {
     expect(decideOutcome(SHA_A, false, undefined)).toBe("CONFLICT");
   });
 
-  test("decideOutcomes: created, in-batch identical and conflict, deltas only on CREATED", () => {
+  test("decideOutcomes: created, in-batch identical and conflict", () => {
     const items = [audio(S1, 0), audio(S1, 0), audio(S1, 0, SHA_B), frame(S1, 4), audio(S1, 1), audio(S3, 0)];
     const plan = planBatch(items, sessions);
     const inserted = new Set([blobKey("1", "audio", 0), blobKey("1", "frame", 4)]);
@@ -78,7 +78,7 @@ describe("outcomes", () => {
       [blobKey("1", "audio", 0), SHA_A],
       [blobKey("1", "audio", 1), SHA_B], // existed before with other bytes
     ]);
-    const { results, deltas } = decideOutcomes(items.length, plan, inserted, stored);
+    const results = decideOutcomes(items.length, plan, inserted, stored);
     expect(results.map((r) => ("outcome" in r ? r.outcome : r.error.code))).toEqual([
       "CREATED",
       "IDENTICAL",
@@ -87,7 +87,6 @@ describe("outcomes", () => {
       "CONFLICT",
       "SESSION_NOT_FOUND",
     ]);
-    expect(deltas.get("1")).toEqual({ chunks: 1, frames: 1 });
   });
 });
 

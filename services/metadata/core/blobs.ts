@@ -2,8 +2,7 @@
  * @module metadata/core/blobs
  * The pure half of RecordBlobs and CompleteSession: item validation, which items of a batch are
  * sent to the INSERT, planning a batch once its sessions are known (early answers, in-batch
- * duplicates), the CREATED / IDENTICAL / CONFLICT decision, per-session counter deltas and
- * missing indices. The repository sends `itemsToInsert` to the database, then builds the answers
+ * duplicates), the CREATED / IDENTICAL / CONFLICT decision and missing indices. The repository sends `itemsToInsert` to the database, then builds the answers
  * from what came back with `planBatch` and `decideOutcomes`.
  */
 import { AppError } from "../../shared/errors";
@@ -103,12 +102,6 @@ export function decideOutcome(sha256Hex: string, createdByThisItem: boolean, sto
   return storedSha256 === sha256Hex ? "IDENTICAL" : "CONFLICT";
 }
 
-export interface BatchOutcome {
-  results: ItemResult[];
-  /** Per media_sessions.id: rows created by this batch. */
-  deltas: Map<string, { chunks: number; frames: number }>;
-}
-
 /**
  * Final answers of a batch. `inserted`: keys whose INSERT returned a row; `stored`: the SHA-256
  * now stored under every admitted key (from the INSERT or from the existing row).
@@ -118,22 +111,14 @@ export function decideOutcomes(
   plan: BatchPlan,
   inserted: ReadonlySet<string>,
   stored: ReadonlyMap<string, string>,
-): BatchOutcome {
+): ItemResult[] {
   const results: ItemResult[] = new Array(count);
   for (const [pos, r] of plan.early) results[pos] = r;
-  const deltas = new Map<string, { chunks: number; frames: number }>();
   for (const p of plan.admitted) {
-    const outcome = decideOutcome(p.item.record.sha256Hex, p.first && inserted.has(p.key), stored.get(p.key));
-    results[p.pos] = { outcome };
-    if (outcome === "CREATED") {
-      const d = deltas.get(p.mediaSessionId) ?? { chunks: 0, frames: 0 };
-      if (p.item.kind === "audio") d.chunks++;
-      else d.frames++;
-      deltas.set(p.mediaSessionId, d);
-    }
+    results[p.pos] = { outcome: decideOutcome(p.item.record.sha256Hex, p.first && inserted.has(p.key), stored.get(p.key)) };
   }
   for (let i = 0; i < count; i++) if (!results[i]) results[i] = { error: new AppError("INTERNAL") };
-  return { results, deltas };
+  return results;
 }
 
 export function validateClaimedTotal(n: number, field: string): number {
