@@ -178,8 +178,8 @@ clearInterval(rssTimer);
 
 latencies.sort((a, b) => a - b);
 
-/** Mean of a Prometheus histogram (sum / count) in ms, summed over its label sets. */
-async function histogramMeanMs(url: string, name: string): Promise<number | null> {
+/** Mean of a Prometheus histogram (sum / count) times `scale` (1000: seconds to ms), summed over its label sets. */
+async function histogramMean(url: string, name: string, scale = 1000): Promise<number | null> {
   const text = await (await fetch(url)).text();
   const total = (suffix: string) =>
     text
@@ -187,12 +187,14 @@ async function histogramMeanMs(url: string, name: string): Promise<number | null
       .filter((l) => l.startsWith(`${name}_${suffix}`))
       .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
   const count = total("count");
-  return count ? Number(((total("sum") / count) * 1000).toFixed(2)) : null;
+  return count ? Number(((total("sum") / count) * scale).toFixed(2)) : null;
 }
 const serverSideMs = {
-  storagePut: await histogramMeanMs(stack.storageMetricsUrl, "candid_storage_put_duration_seconds"),
-  metadataCommit: await histogramMeanMs(stack.metadataMetricsUrl, "candid_metadata_commit_duration_seconds"),
+  gatewayAck: await histogramMean(`${stack.gatewayUrl}/metrics`, "candid_gateway_ack_latency_seconds"),
+  storagePut: await histogramMean(stack.storageMetricsUrl, "candid_storage_put_duration_seconds"),
+  metadataCommit: await histogramMean(stack.metadataMetricsUrl, "candid_metadata_commit_duration_seconds"),
 };
+const metadataBatchMean = await histogramMean(stack.metadataMetricsUrl, "candid_metadata_batch_size", 1);
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
 const result = {
   date: new Date().toISOString(),
@@ -214,8 +216,10 @@ const result = {
   fileCreateMs: probeMs,
   /** CPU milliseconds each process spent per acked blob (postgres: all its processes). */
   cpuMsPerBlob,
-  /** Mean time inside the services (warm-up included): one put, one metadata transaction. */
+  /** Mean time inside the services (warm-up included): blob arrival to ack in the gateway, one put, one metadata transaction. */
   serverSideMeanMs: serverSideMs,
+  /** Mean records per metadata transaction (warm-up included). */
+  metadataBatchMean,
 };
 console.log(JSON.stringify(result, null, 2));
 mkdirSync(join(values.out!, ".."), { recursive: true });

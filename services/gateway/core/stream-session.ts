@@ -115,11 +115,11 @@ export class StreamSession implements Owner {
       this.buffered -= n;
     };
     return this.enqueue(async () => {
-      let stored: unknown;
+      let started: { storing: Promise<void> } | void = undefined;
       try {
-        stored = await this.onBinary(buf, receivedAt);
+        started = await this.onBinary(buf, receivedAt);
       } finally {
-        if (stored instanceof Promise) void stored.finally(release);
+        if (started) void started.storing.finally(release);
         else release();
       }
     });
@@ -195,8 +195,12 @@ export class StreamSession implements Owner {
     }
   }
 
-  /** Validates and starts storing one blob; returns the storing task when it got that far. */
-  private async onBinary(buf: Uint8Array, receivedAt: number): Promise<Promise<void> | void> {
+  /**
+   * Validates and starts storing one blob; returns the storing task when it got that far. The task
+   * is wrapped: an async function returning a bare promise would adopt it, and the session's queue
+   * would wait for every blob to be stored before reading the next message.
+   */
+  private async onBinary(buf: Uint8Array, receivedAt: number): Promise<{ storing: Promise<void> } | void> {
     let frame;
     try {
       frame = decodeBinaryFrame(buf);
@@ -236,7 +240,7 @@ export class StreamSession implements Owner {
     );
     const tracked = task.finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
-    return tracked;
+    return { storing: tracked };
   }
 
   private async onComplete(msg: SessionComplete): Promise<void> {
