@@ -17,7 +17,7 @@ export const metadataConfigShape = {
   pgliteDataDir: str("PGLITE_DATA_DIR", "./data/pglite"),
   /** Port of the PGlite wire-protocol server on 127.0.0.1; 0 = pick a free one. */
   pglitePort: int("PGLITE_PORT", 0),
-  /** RecordBlobs transactions running at once (session-sharded lanes); 0 = auto (min(4, pool - 1), PGlite 1). */
+  /** RecordBlobs transactions running at once (session-sharded lanes); 0 = auto (1). At most pool - 1; PGlite 1. */
   recordLanes: int("METADATA_RECORD_LANES", 0),
   /** RecordBlobs items per transaction at most. */
   recordMaxBatch: int("METADATA_RECORD_MAX_BATCH", 128),
