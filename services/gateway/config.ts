@@ -18,7 +18,7 @@ export const gatewayConfigShape = {
   maxInFlight: int("GATEWAY_MAX_IN_FLIGHT", 64),
   /** Bytes of blobs not yet acked that one connection may have sent (64 MiB). */
   maxBufferedBytes: int("GATEWAY_MAX_BUFFERED_BYTES", 64 * 1024 * 1024),
-  /** Parallel gRPC streams to each upstream service. */
+  /** Parallel gRPC streams to each upstream service, each on its own HTTP/2 connection. */
   upstreamStreams: int("GATEWAY_UPSTREAM_STREAMS", 4),
   /** Deadline of one upstream call, ms. */
   upstreamTimeoutMs: int("GATEWAY_UPSTREAM_TIMEOUT_MS", 10_000),

@@ -9,14 +9,14 @@
  * (default postgres://postgres:postgres@127.0.0.1:5432/postgres); uses a fresh database.
  */
 import * as grpc from "@grpc/grpc-js";
-import { MetadataServiceClient, type RecordBlobsRequest, type RecordBlobsResponse } from "../../proto/gen/media/v1/metadata";
+import { MetadataServiceClient, type BlobRecord, type RecordBlobsResponse } from "../../proto/gen/media/v1/metadata";
 import { CHANNEL_OPTIONS } from "../../services/shared/grpc";
 import { freePort, httpOk, startService } from "../support/procs";
 import { createTestDatabase } from "../support/postgres";
 
 const [N = 5000, CONCURRENCY = 64, STREAMS = 4, SESSIONS = 8] = process.argv.slice(2).map(Number);
 
-type Item = NonNullable<RecordBlobsRequest["item"]>;
+type Item = NonNullable<BlobRecord["item"]>;
 
 function makeItem(k: number, sessions: string[]): Item {
   const sessionId = sessions[k % sessions.length]!;
@@ -72,15 +72,17 @@ try {
           if (next >= N) return false;
           const k = next++;
           sentAt.set(k, performance.now());
-          stream.write({ requestId: k, item: items[k] });
+          stream.write({ items: [{ requestId: k, item: items[k] }] });
           return true;
         };
-        stream.on("data", (r: RecordBlobsResponse) => {
-          latencies.push(performance.now() - sentAt.get(r.requestId)!);
-          sentAt.delete(r.requestId);
-          const o = r.error ? r.error.code : String(r.outcome);
-          outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
-          if (!sendOne() && sentAt.size === 0) stream.end();
+        stream.on("data", (res: RecordBlobsResponse) => {
+          for (const r of res.results) {
+            latencies.push(performance.now() - sentAt.get(r.requestId)!);
+            sentAt.delete(r.requestId);
+            const o = r.error ? r.error.code : String(r.outcome);
+            outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
+            if (!sendOne() && sentAt.size === 0) stream.end();
+          }
         });
         stream.on("error", reject);
         stream.on("end", resolve);

@@ -77,20 +77,26 @@ async function runStream(): Promise<void> {
         inFlight++;
         sentAt.set(i, performance.now());
         call.write({
-          requestId: i,
-          ref: { sessionId: sessions[i % SESSIONS]!, kind: BlobKind.BLOB_KIND_AUDIO, index: Math.floor(i / SESSIONS), mediaType: "audio/webm" },
-          data,
-          sha256Hex: sha,
+          items: [
+            {
+              requestId: i,
+              ref: { sessionId: sessions[i % SESSIONS]!, kind: BlobKind.BLOB_KIND_AUDIO, index: Math.floor(i / SESSIONS), mediaType: "audio/webm" },
+              data,
+              sha256Hex: sha,
+            },
+          ],
         });
       }
       if (inFlight === 0 && next >= N) call.end();
     };
-    call.on("data", (r: PutBlobsResponse) => {
-      latencies.push(performance.now() - sentAt.get(r.requestId)!);
-      sentAt.delete(r.requestId);
-      if (r.outcome !== WriteOutcome.WRITE_OUTCOME_CREATED) failures++;
-      inFlight--;
-      done++;
+    call.on("data", (res: PutBlobsResponse) => {
+      for (const r of res.results) {
+        latencies.push(performance.now() - sentAt.get(r.requestId)!);
+        sentAt.delete(r.requestId);
+        if (r.outcome !== WriteOutcome.WRITE_OUTCOME_CREATED) failures++;
+        inFlight--;
+        done++;
+      }
       pump();
     });
     call.on("end", resolve);

@@ -13,8 +13,9 @@ import {
   MetadataServiceClient,
   SessionStatus,
   type OpenSessionRequest,
-  type RecordBlobsRequest,
+  type BlobRecord,
   type RecordBlobsResponse,
+  type RecordResult,
 } from "../../proto/gen/media/v1/metadata";
 import { AppError } from "../../services/shared/errors";
 import { CHANNEL_OPTIONS, fromGrpcError } from "../../services/shared/grpc";
@@ -66,21 +67,28 @@ async function errorCode(p: Promise<unknown>): Promise<string> {
 }
 
 let nextRequestId = 1;
-type Item = NonNullable<RecordBlobsRequest["item"]>;
+type Item = NonNullable<BlobRecord["item"]>;
 
-/** Sends every item on one RecordBlobs stream, half-closes, returns the answers in item order. */
-function record(client: MetadataServiceClient, items: Item[]): Promise<RecordBlobsResponse[]> {
+/**
+ * Sends every item on one RecordBlobs stream, half-closes, returns the answers in item order. The
+ * first item travels alone, the rest together in a second message: both shapes are exercised.
+ */
+function record(client: MetadataServiceClient, items: Item[]): Promise<RecordResult[]> {
   return new Promise((resolve, reject) => {
     const stream = client.recordBlobs();
     const ids = items.map(() => nextRequestId++);
-    const answers = new Map<number, RecordBlobsResponse>();
-    stream.on("data", (r: RecordBlobsResponse) => answers.set(r.requestId, r));
+    const answers = new Map<number, RecordResult>();
+    stream.on("data", (res: RecordBlobsResponse) => {
+      for (const r of res.results) answers.set(r.requestId, r);
+    });
     stream.on("error", reject);
     stream.on("end", () => {
       if (answers.size !== items.length) reject(new Error(`got ${answers.size} answers for ${items.length} items`));
       else resolve(ids.map((id) => answers.get(id)!));
     });
-    items.forEach((item, i) => stream.write({ requestId: ids[i]!, item }));
+    const records = items.map((item, i) => ({ requestId: ids[i]!, item }));
+    if (records.length) stream.write({ items: records.slice(0, 1) });
+    if (records.length > 1) stream.write({ items: records.slice(1) });
     stream.end();
   });
 }
@@ -120,7 +128,7 @@ function frame(sessionId: string, frameIndex: number, chunkIndex: number, shaSee
     },
   };
 }
-function outcomes(rs: RecordBlobsResponse[]): string[] {
+function outcomes(rs: RecordResult[]): string[] {
   return rs.map((r) => (r.error ? r.error.code : WriteOutcome[r.outcome]!.replace("WRITE_OUTCOME_", "")));
 }
 function openReq(sessionId: string, extra: Partial<OpenSessionRequest> = {}): OpenSessionRequest {

@@ -13,8 +13,10 @@ import {
   type BlobRef,
   type GetBlobRequest,
   type GetBlobResponse,
+  type PutBlob,
   type PutBlobsRequest,
   type PutBlobsResponse,
+  type PutResult,
   StorageServiceClient,
 } from "../../proto/gen/media/v1/storage";
 import type { AppError } from "../../services/shared/errors";
@@ -24,37 +26,34 @@ import { randomBytesOf } from "../contract/blob-store.contract";
 import { REPO_ROOT, type ServiceProc, freePort, httpOk, startService } from "../support/procs";
 import { type TestS3, startS3 } from "../support/s3";
 
-/** One PutBlobs stream: `put` sends items and resolves with their answers (any order). */
+/** One PutBlobs stream: `put` sends items and resolves with their answers (in item order). */
 class PutStream {
   readonly call: grpc.ClientDuplexStream<PutBlobsRequest, PutBlobsResponse>;
-  private readonly waiting = new Map<number, (r: PutBlobsResponse) => void>();
+  private readonly waiting = new Map<number, (r: PutResult) => void>();
   readonly ended: Promise<void>;
   constructor(client: StorageServiceClient) {
     this.call = client.putBlobs();
-    this.call.on("data", (r: PutBlobsResponse) => {
-      this.waiting.get(r.requestId)?.(r);
-      this.waiting.delete(r.requestId);
+    this.call.on("data", (res: PutBlobsResponse) => {
+      for (const r of res.results) {
+        this.waiting.get(r.requestId)?.(r);
+        this.waiting.delete(r.requestId);
+      }
     });
     this.ended = new Promise((resolve, reject) => {
       this.call.on("end", resolve);
       this.call.on("error", reject);
     });
   }
-  put(reqs: PutBlobsRequest[]): Promise<PutBlobsResponse[]> {
-    return Promise.all(
-      reqs.map(
-        (req) =>
-          new Promise<PutBlobsResponse>((resolve) => {
-            this.waiting.set(req.requestId, resolve);
-            this.call.write(req);
-          }),
-      ),
-    );
+  /** Sends `items`, `perMessage` of them per PutBlobs message. */
+  put(items: PutBlob[], perMessage = items.length): Promise<PutResult[]> {
+    const answers = Promise.all(items.map((item) => new Promise<PutResult>((resolve) => this.waiting.set(item.requestId, resolve))));
+    for (let i = 0; i < items.length; i += perMessage) this.call.write({ items: items.slice(i, i + perMessage) });
+    return answers;
   }
 }
 
 let nextId = 1;
-function req(ref: BlobRef, data: Uint8Array, sha = sha256Hex(data)): PutBlobsRequest {
+function req(ref: BlobRef, data: Uint8Array, sha = sha256Hex(data)): PutBlob {
   return { requestId: nextId++, ref, data: Buffer.from(data), sha256Hex: sha };
 }
 const audio = (sessionId: string, index: number, mediaType = "audio/webm"): BlobRef => ({ sessionId, kind: BlobKind.BLOB_KIND_AUDIO, index, mediaType });
@@ -160,7 +159,7 @@ function storageSuite(name: string, makeBackend: () => Promise<Backend>) {
       const stream = new PutStream(client);
       const data = randomBytesOf(20 * 1024);
       const reqs = Array.from({ length: 300 }, (_, i) => req(frame(sid, i), data));
-      const answers = await stream.put(reqs);
+      const answers = await stream.put(reqs, 7);
       expect(answers.every((r) => r.outcome === WriteOutcome.WRITE_OUTCOME_CREATED)).toBe(true);
       expect(new Set(answers.map((r) => r.requestId)).size).toBe(300);
       stream.call.end();

@@ -8,13 +8,22 @@
 import * as grpc from "@grpc/grpc-js";
 import { BlobKind, WriteOutcome as PbOutcome } from "../../../proto/gen/media/v1/common";
 import {
+  type BlobRecord,
   MetadataServiceClient,
   type RecordBlobsRequest,
   type RecordBlobsResponse,
+  type RecordResult,
   SessionStatus,
   type SessionInfo,
 } from "../../../proto/gen/media/v1/metadata";
-import { type PutBlobsRequest, type PutBlobsResponse, StorageServiceClient, StorageServiceService } from "../../../proto/gen/media/v1/storage";
+import {
+  type PutBlob,
+  type PutBlobsRequest,
+  type PutBlobsResponse,
+  type PutResult,
+  StorageServiceClient,
+  StorageServiceService,
+} from "../../../proto/gen/media/v1/storage";
 import { AppError, isErrorCode } from "../../shared/errors";
 import { CHANNEL_OPTIONS, checkHealth, fromGrpcError, healthClient } from "../../shared/grpc";
 import { StreamPool } from "../../shared/stream-pool";
@@ -55,25 +64,50 @@ function unaryCall<Req, Res>(
   });
 }
 
-/** What both clients share: a channel, a stream pool for the hot path, and a health client. */
-abstract class UpstreamClient<C extends grpc.Client, Req extends { requestId: number }, Res extends { requestId: number }> {
-  protected readonly pool: StreamPool<Req, Res>;
+/**
+ * What both clients share: a channel for unary calls, a stream pool for the hot path, and a
+ * health client. Every stream lane has its own channel, so its own HTTP/2 connection: a grpc-js
+ * server keeps the 64 KiB connection flow-control window of HTTP/2 (it has no option to raise
+ * it, and Bun's HTTP/2 server stalls when it is raised by hand), so the blobs of all lanes on one
+ * connection would move 64 KiB per window update. Behind a Kubernetes Service each connection
+ * may also reach another replica.
+ */
+abstract class UpstreamClient<
+  C extends grpc.Client,
+  Item extends { requestId: number },
+  Result extends { requestId: number },
+  Req extends { items: Item[] },
+  Res extends { results: Result[] },
+> {
+  protected readonly client: C;
+  protected readonly pool: StreamPool<Item, Result, Req, Res>;
+  private readonly laneClients: C[] = [];
   private readonly health;
 
   constructor(
-    protected readonly client: C,
+    private readonly makeClient: (options: grpc.ChannelOptions) => C,
     address: string,
     openStream: (client: C) => grpc.ClientDuplexStream<Req, Res>,
     protected readonly opts: ClientOptions,
+    sizeOf?: (item: Item) => number,
   ) {
+    this.client = makeClient(CHANNEL_OPTIONS);
     this.health = healthClient(address);
-    this.pool = new StreamPool<Req, Res>({
-      open: () => openStream(client),
+    this.pool = new StreamPool<Item, Result, Req, Res>({
+      open: (lane) => openStream(this.laneClient(lane)),
       streams: opts.streams,
       timeoutMs: opts.timeoutMs,
-      idOf: (res) => res.requestId,
-      withId: (req, id) => ((req.requestId = id), req),
+      wrap: (items) => ({ items }) as Req,
+      unwrap: (res) => res.results,
+      idOf: (result) => result.requestId,
+      withId: (item, id) => ((item.requestId = id), item),
+      sizeOf,
     });
+  }
+
+  /** The lane's own channel (a local subchannel pool: grpc-js would otherwise share one connection). */
+  private laneClient(lane: number): C {
+    return (this.laneClients[lane] ??= this.makeClient({ ...CHANNEL_OPTIONS, "grpc.use_local_subchannel_pool": 1 }));
   }
 
   ready(): Promise<boolean> {
@@ -83,6 +117,7 @@ abstract class UpstreamClient<C extends grpc.Client, Req extends { requestId: nu
   close(): void {
     this.pool.close();
     this.client.close();
+    this.laneClients.forEach((c) => c.close());
     this.health.close();
   }
 }
@@ -96,9 +131,9 @@ const FastStorageClient = grpc.makeGenericClientConstructor(
   "media.v1.StorageService",
 ) as unknown as typeof StorageServiceClient;
 
-export class StorageGrpcClient extends UpstreamClient<StorageServiceClient, PutBlobsRequest, PutBlobsResponse> implements BlobStorage {
+export class StorageGrpcClient extends UpstreamClient<StorageServiceClient, PutBlob, PutResult, PutBlobsRequest, PutBlobsResponse> implements BlobStorage {
   constructor(address: string, opts: ClientOptions) {
-    super(new FastStorageClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS), address, (c) => c.putBlobs(), opts);
+    super((o) => new FastStorageClient(address, grpc.credentials.createInsecure(), o), address, (c) => c.putBlobs(), opts, (p) => p.data.byteLength);
   }
 
   async put(ref: BlobRef, data: Uint8Array, sha256Hex: string) {
@@ -131,9 +166,12 @@ function summary(s: SessionInfo | undefined): SessionSummary {
   };
 }
 
-export class MetadataGrpcClient extends UpstreamClient<MetadataServiceClient, RecordBlobsRequest, RecordBlobsResponse> implements MetadataStore {
+export class MetadataGrpcClient
+  extends UpstreamClient<MetadataServiceClient, BlobRecord, RecordResult, RecordBlobsRequest, RecordBlobsResponse>
+  implements MetadataStore
+{
   constructor(address: string, opts: ClientOptions) {
-    super(new MetadataServiceClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS), address, (c) => c.recordBlobs(), opts);
+    super((o) => new MetadataServiceClient(address, grpc.credentials.createInsecure(), o), address, (c) => c.recordBlobs(), opts);
   }
 
   async openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null; storagePath: string }) {

@@ -3,22 +3,25 @@
  * media.v1.MetadataService over grpc-js. Unary calls map 1:1 onto SessionRepo methods through
  * `unary()` (errors -> gRPC status + candid-error-code trailer, shared/grpc.ts).
  *
- * RecordBlobs (the hot path) is a bidirectional stream. Each incoming request is handed to ONE
+ * RecordBlobs (the hot path) is a bidirectional stream whose messages carry one or more records
+ * (shared/item-stream.ts). Each record is handed to ONE
  * LanedCommitter shared by all streams of the process: `maxInflight` lanes, a session always in
  * the same lane, each lane running one transaction at a time and cutting batches of up to
  * `maxBatch` items (or whatever arrived by the next event-loop turn). Lanes never share a
  * session, so concurrent transactions never wait on each other's session row locks. The answer `{requestId, outcome}` or `{requestId, error}` is written only
- * after that item's transaction committed. Answers may come back in another order than the
+ * after that item's transaction committed; the answers of one transaction travel in one message. Answers may come back in another order than the
  * requests: clients match them by request_id. Item errors never end the stream. When the client
  * half-closes, the stream ends once every item it sent has been answered. A stream with more
  * than `maxStreamPending` unanswered items stops reading (grpc-js pause) until half are answered.
  */
 import type * as grpc from "@grpc/grpc-js";
 import {
+  type BlobRecord,
   MetadataServiceService,
   type MetadataServiceServer,
   type RecordBlobsRequest,
   type RecordBlobsResponse,
+  type RecordResult,
 } from "../../../proto/gen/media/v1/metadata";
 import { serveItemStream } from "../../shared/item-stream";
 import { WriteOutcome } from "../../../proto/gen/media/v1/common";
@@ -56,7 +59,7 @@ export interface MetadataGrpc {
   idle(): Promise<void>;
 }
 
-export function toBlobItem(req: RecordBlobsRequest): BlobItem | null {
+export function toBlobItem(req: BlobRecord): BlobItem | null {
   const item = req.item;
   if (item?.$case === "audio") return { kind: "audio", record: item.value };
   if (item?.$case === "frame") return { kind: "frame", record: item.value };
@@ -115,7 +118,7 @@ export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
     });
   }
 
-  function answer(requestId: number, kind: string, result: ItemResult): RecordBlobsResponse {
+  function answer(requestId: number, kind: string, result: ItemResult): RecordResult {
     if ("outcome" in result) {
       records.inc({ kind, outcome: result.outcome.toLowerCase() });
       return { requestId, outcome: OUTCOME_TO_PROTO[result.outcome], error: undefined };
@@ -131,7 +134,7 @@ export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
     };
   }
 
-  const recordOne = async (req: RecordBlobsRequest): Promise<RecordBlobsResponse> => {
+  const recordOne = async (req: BlobRecord): Promise<RecordResult> => {
     const item = toBlobItem(req);
     const kind = item?.kind ?? "unknown";
     const result: ItemResult = item
@@ -141,7 +144,7 @@ export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
   };
 
   const recordBlobs: grpc.handleBidiStreamingCall<RecordBlobsRequest, RecordBlobsResponse> = (call) =>
-    serveItemStream(call, recordOne, { maxInFlight: maxStreamPending, log });
+    serveItemStream(call, recordOne, { unwrap: (req) => req.items, wrap: (results) => ({ results }), maxInFlight: maxStreamPending, log });
 
   const implementation: MetadataServiceServer = {
     createInterviewSession: counted(async (req) => ({ interviewSessionId: await repo.createInterviewSession(req.title) })),

@@ -3,13 +3,14 @@
  * media.v1.StorageService over gRPC, on top of the BlobStore port. Transport only: validation,
  * checksums and outcomes live in core/ and the stores.
  *
- * PutBlobs (the hot path) is one long-lived bidirectional stream per gateway connection slot:
+ * PutBlobs (the hot path) is a long-lived bidirectional stream (a few per gateway); a message
+ * carries one or more puts (shared/item-stream.ts):
  *  - items are processed CONCURRENTLY, up to `maxInFlightPerStream` per stream. When that many
  *    are in flight the stream is paused (call.pause()), so grpc-js stops reading and HTTP/2 flow
  *    control pushes back on the sender; it resumes as items complete;
  *  - each item is answered exactly once, in completion order, with {request_id, outcome,
  *    location} once the blob is durable, or {request_id, error:{code,message}}: a bad item never
- *    ends the stream;
+ *    ends the stream. Answers of one durable batch travel in one response;
  *  - when the client half-closes, in-flight items finish and are answered, then the server ends.
  * Get/Head/Delete are unary and go through `unary()` (shared/grpc.ts), which maps errors.
  * Logs carry ids, sizes and durations, never bytes.
@@ -19,8 +20,10 @@ import { serveItemStream } from "../../shared/item-stream";
 import { BlobKind, WriteOutcome } from "../../../proto/gen/media/v1/common";
 import type {
   BlobRef as PbBlobRef,
+  PutBlob,
   PutBlobsRequest,
   PutBlobsResponse,
+  PutResult,
   StorageServiceServer,
 } from "../../../proto/gen/media/v1/storage";
 import { AppError, toAppError } from "../../shared/errors";
@@ -111,7 +114,7 @@ export function createStorageServer(opts: {
     return app;
   }
 
-  async function putOne(req: PutBlobsRequest, streamId: number): Promise<PutBlobsResponse> {
+  async function putOne(req: PutBlob, streamId: number): Promise<PutResult> {
     const started = performance.now();
     const kind = kindLabel(req.ref);
     try {
@@ -143,7 +146,9 @@ export function createStorageServer(opts: {
     const streamId = ++streamSeq;
     const opened = performance.now();
     log.info("put stream opened", { streamId });
-    serveItemStream(call, (req) => putOne(req, streamId), {
+    serveItemStream(call, (item: PutBlob) => putOne(item, streamId), {
+      unwrap: (req) => req.items,
+      wrap: (results) => ({ results }),
       maxInFlight,
       log,
       onClose: (why, items) => log.info("put stream closed", { streamId, why, items, durationMs: Math.round(performance.now() - opened) }),

@@ -136,13 +136,23 @@ export interface VideoFrameRecord {
 }
 
 export interface RecordBlobsRequest {
+  items: BlobRecord[];
+}
+
+export interface BlobRecord {
+  /** Chosen by the caller, echoed in the answer. */
   requestId: number;
   item: { $case: "audio"; value: AudioChunkRecord } | { $case: "frame"; value: VideoFrameRecord } | undefined;
 }
 
 export interface RecordBlobsResponse {
+  results: RecordResult[];
+}
+
+export interface RecordResult {
   requestId: number;
   outcome: WriteOutcome;
+  /** Set instead of outcome when the record failed. */
   error: ItemError | undefined;
 }
 
@@ -1313,21 +1323,13 @@ export const VideoFrameRecord: MessageFns<VideoFrameRecord> = {
 };
 
 function createBaseRecordBlobsRequest(): RecordBlobsRequest {
-  return { requestId: 0, item: undefined };
+  return { items: [] };
 }
 
 export const RecordBlobsRequest: MessageFns<RecordBlobsRequest> = {
   encode(message: RecordBlobsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.requestId !== 0) {
-      writer.uint32(8).uint64(message.requestId);
-    }
-    switch (message.item?.$case) {
-      case "audio":
-        AudioChunkRecord.encode(message.item.value, writer.uint32(18).fork()).join();
-        break;
-      case "frame":
-        VideoFrameRecord.encode(message.item.value, writer.uint32(26).fork()).join();
-        break;
+    for (const v of message.items) {
+      BlobRecord.encode(v!, writer.uint32(10).fork()).join();
     }
     return writer;
   },
@@ -1342,6 +1344,83 @@ export const RecordBlobsRequest: MessageFns<RecordBlobsRequest> = {
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
       const message = createBaseRecordBlobsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.items.push(BlobRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordBlobsRequest {
+    return {
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => BlobRecord.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: RecordBlobsRequest): unknown {
+    const obj: any = {};
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => BlobRecord.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecordBlobsRequest>): RecordBlobsRequest {
+    return RecordBlobsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecordBlobsRequest>): RecordBlobsRequest {
+    const message = createBaseRecordBlobsRequest();
+    message.items = object.items?.map((e) => BlobRecord.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBlobRecord(): BlobRecord {
+  return { requestId: 0, item: undefined };
+}
+
+export const BlobRecord: MessageFns<BlobRecord> = {
+  encode(message: BlobRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint64(message.requestId);
+    }
+    switch (message.item?.$case) {
+      case "audio":
+        AudioChunkRecord.encode(message.item.value, writer.uint32(18).fork()).join();
+        break;
+      case "frame":
+        VideoFrameRecord.encode(message.item.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BlobRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBlobRecord();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1381,7 +1460,7 @@ export const RecordBlobsRequest: MessageFns<RecordBlobsRequest> = {
     }
   },
 
-  fromJSON(object: any): RecordBlobsRequest {
+  fromJSON(object: any): BlobRecord {
     return {
       requestId: isSet(object.requestId)
         ? globalThis.Number(object.requestId)
@@ -1396,7 +1475,7 @@ export const RecordBlobsRequest: MessageFns<RecordBlobsRequest> = {
     };
   },
 
-  toJSON(message: RecordBlobsRequest): unknown {
+  toJSON(message: BlobRecord): unknown {
     const obj: any = {};
     if (message.requestId !== 0) {
       obj.requestId = Math.round(message.requestId);
@@ -1409,11 +1488,11 @@ export const RecordBlobsRequest: MessageFns<RecordBlobsRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<RecordBlobsRequest>): RecordBlobsRequest {
-    return RecordBlobsRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<BlobRecord>): BlobRecord {
+    return BlobRecord.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<RecordBlobsRequest>): RecordBlobsRequest {
-    const message = createBaseRecordBlobsRequest();
+  fromPartial(object: DeepPartial<BlobRecord>): BlobRecord {
+    const message = createBaseBlobRecord();
     message.requestId = object.requestId ?? 0;
     switch (object.item?.$case) {
       case "audio": {
@@ -1434,19 +1513,13 @@ export const RecordBlobsRequest: MessageFns<RecordBlobsRequest> = {
 };
 
 function createBaseRecordBlobsResponse(): RecordBlobsResponse {
-  return { requestId: 0, outcome: 0, error: undefined };
+  return { results: [] };
 }
 
 export const RecordBlobsResponse: MessageFns<RecordBlobsResponse> = {
   encode(message: RecordBlobsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.requestId !== 0) {
-      writer.uint32(8).uint64(message.requestId);
-    }
-    if (message.outcome !== 0) {
-      writer.uint32(16).int32(message.outcome);
-    }
-    if (message.error !== undefined) {
-      ItemError.encode(message.error, writer.uint32(26).fork()).join();
+    for (const v of message.results) {
+      RecordResult.encode(v!, writer.uint32(10).fork()).join();
     }
     return writer;
   },
@@ -1461,6 +1534,83 @@ export const RecordBlobsResponse: MessageFns<RecordBlobsResponse> = {
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
       const message = createBaseRecordBlobsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(RecordResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordBlobsResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => RecordResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RecordBlobsResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => RecordResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecordBlobsResponse>): RecordBlobsResponse {
+    return RecordBlobsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecordBlobsResponse>): RecordBlobsResponse {
+    const message = createBaseRecordBlobsResponse();
+    message.results = object.results?.map((e) => RecordResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRecordResult(): RecordResult {
+  return { requestId: 0, outcome: 0, error: undefined };
+}
+
+export const RecordResult: MessageFns<RecordResult> = {
+  encode(message: RecordResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint64(message.requestId);
+    }
+    if (message.outcome !== 0) {
+      writer.uint32(16).int32(message.outcome);
+    }
+    if (message.error !== undefined) {
+      ItemError.encode(message.error, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordResult();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1500,7 +1650,7 @@ export const RecordBlobsResponse: MessageFns<RecordBlobsResponse> = {
     }
   },
 
-  fromJSON(object: any): RecordBlobsResponse {
+  fromJSON(object: any): RecordResult {
     return {
       requestId: isSet(object.requestId)
         ? globalThis.Number(object.requestId)
@@ -1512,7 +1662,7 @@ export const RecordBlobsResponse: MessageFns<RecordBlobsResponse> = {
     };
   },
 
-  toJSON(message: RecordBlobsResponse): unknown {
+  toJSON(message: RecordResult): unknown {
     const obj: any = {};
     if (message.requestId !== 0) {
       obj.requestId = Math.round(message.requestId);
@@ -1526,11 +1676,11 @@ export const RecordBlobsResponse: MessageFns<RecordBlobsResponse> = {
     return obj;
   },
 
-  create(base?: DeepPartial<RecordBlobsResponse>): RecordBlobsResponse {
-    return RecordBlobsResponse.fromPartial(base ?? {});
+  create(base?: DeepPartial<RecordResult>): RecordResult {
+    return RecordResult.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<RecordBlobsResponse>): RecordBlobsResponse {
-    const message = createBaseRecordBlobsResponse();
+  fromPartial(object: DeepPartial<RecordResult>): RecordResult {
+    const message = createBaseRecordResult();
     message.requestId = object.requestId ?? 0;
     message.outcome = object.outcome ?? 0;
     message.error = (object.error !== undefined && object.error !== null)
@@ -2122,8 +2272,10 @@ export const MetadataServiceService = {
     responseDeserialize: (value: Buffer): OpenSessionResponse => OpenSessionResponse.decode(value),
   },
   /**
-   * The hot path: records audio chunks and frames whose blobs are already durable. Answers each
-   * request once, by request_id, after its row is committed.
+   * The hot path: records audio chunks and frames whose blobs are already durable. A message
+   * carries one or more records (what the caller had ready at once); each record is answered
+   * once, by its request_id, after its row is committed. Answers of records committed together
+   * travel in one response.
    */
   recordBlobs: {
     path: "/media.v1.MetadataService/RecordBlobs" as const,
@@ -2175,8 +2327,10 @@ export interface MetadataServiceServer extends UntypedServiceImplementation {
   /** Creates the media session, or continues an existing one (reconnect). */
   openSession: handleUnaryCall<OpenSessionRequest, OpenSessionResponse>;
   /**
-   * The hot path: records audio chunks and frames whose blobs are already durable. Answers each
-   * request once, by request_id, after its row is committed.
+   * The hot path: records audio chunks and frames whose blobs are already durable. A message
+   * carries one or more records (what the caller had ready at once); each record is answered
+   * once, by its request_id, after its row is committed. Answers of records committed together
+   * travel in one response.
    */
   recordBlobs: handleBidiStreamingCall<RecordBlobsRequest, RecordBlobsResponse>;
   completeSession: handleUnaryCall<CompleteSessionRequest, CompleteSessionResponse>;
@@ -2218,8 +2372,10 @@ export interface MetadataServiceClient extends Client {
     callback: (error: ServiceError | null, response: OpenSessionResponse) => void,
   ): ClientUnaryCall;
   /**
-   * The hot path: records audio chunks and frames whose blobs are already durable. Answers each
-   * request once, by request_id, after its row is committed.
+   * The hot path: records audio chunks and frames whose blobs are already durable. A message
+   * carries one or more records (what the caller had ready at once); each record is answered
+   * once, by its request_id, after its row is committed. Answers of records committed together
+   * travel in one response.
    */
   recordBlobs(): ClientDuplexStream<RecordBlobsRequest, RecordBlobsResponse>;
   recordBlobs(options: Partial<CallOptions>): ClientDuplexStream<RecordBlobsRequest, RecordBlobsResponse>;

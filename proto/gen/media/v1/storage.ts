@@ -46,7 +46,11 @@ export interface BlobRef {
 }
 
 export interface PutBlobsRequest {
-  /** Chosen by the caller, echoed in the response. */
+  items: PutBlob[];
+}
+
+export interface PutBlob {
+  /** Chosen by the caller, echoed in the answer. */
   requestId: number;
   ref: BlobRef | undefined;
   data: Buffer;
@@ -55,6 +59,10 @@ export interface PutBlobsRequest {
 }
 
 export interface PutBlobsResponse {
+  results: PutResult[];
+}
+
+export interface PutResult {
   requestId: number;
   outcome: WriteOutcome;
   /** Where the blob lives: a path relative to the storage root, or s3://bucket/key. */
@@ -217,11 +225,78 @@ export const BlobRef: MessageFns<BlobRef> = {
 };
 
 function createBasePutBlobsRequest(): PutBlobsRequest {
-  return { requestId: 0, ref: undefined, data: Buffer.alloc(0), sha256Hex: "" };
+  return { items: [] };
 }
 
 export const PutBlobsRequest: MessageFns<PutBlobsRequest> = {
   encode(message: PutBlobsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.items) {
+      PutBlob.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutBlobsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutBlobsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.items.push(PutBlob.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutBlobsRequest {
+    return { items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => PutBlob.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: PutBlobsRequest): unknown {
+    const obj: any = {};
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => PutBlob.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PutBlobsRequest>): PutBlobsRequest {
+    return PutBlobsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PutBlobsRequest>): PutBlobsRequest {
+    const message = createBasePutBlobsRequest();
+    message.items = object.items?.map((e) => PutBlob.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePutBlob(): PutBlob {
+  return { requestId: 0, ref: undefined, data: Buffer.alloc(0), sha256Hex: "" };
+}
+
+export const PutBlob: MessageFns<PutBlob> = {
+  encode(message: PutBlob, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.requestId !== 0) {
       writer.uint32(8).uint64(message.requestId);
     }
@@ -237,7 +312,7 @@ export const PutBlobsRequest: MessageFns<PutBlobsRequest> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): PutBlobsRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): PutBlob {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -246,7 +321,7 @@ export const PutBlobsRequest: MessageFns<PutBlobsRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBasePutBlobsRequest();
+      const message = createBasePutBlob();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -294,7 +369,7 @@ export const PutBlobsRequest: MessageFns<PutBlobsRequest> = {
     }
   },
 
-  fromJSON(object: any): PutBlobsRequest {
+  fromJSON(object: any): PutBlob {
     return {
       requestId: isSet(object.requestId)
         ? globalThis.Number(object.requestId)
@@ -311,7 +386,7 @@ export const PutBlobsRequest: MessageFns<PutBlobsRequest> = {
     };
   },
 
-  toJSON(message: PutBlobsRequest): unknown {
+  toJSON(message: PutBlob): unknown {
     const obj: any = {};
     if (message.requestId !== 0) {
       obj.requestId = Math.round(message.requestId);
@@ -328,11 +403,11 @@ export const PutBlobsRequest: MessageFns<PutBlobsRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<PutBlobsRequest>): PutBlobsRequest {
-    return PutBlobsRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<PutBlob>): PutBlob {
+    return PutBlob.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<PutBlobsRequest>): PutBlobsRequest {
-    const message = createBasePutBlobsRequest();
+  fromPartial(object: DeepPartial<PutBlob>): PutBlob {
+    const message = createBasePutBlob();
     message.requestId = object.requestId ?? 0;
     message.ref = (object.ref !== undefined && object.ref !== null) ? BlobRef.fromPartial(object.ref) : undefined;
     message.data = object.data ?? Buffer.alloc(0);
@@ -342,11 +417,80 @@ export const PutBlobsRequest: MessageFns<PutBlobsRequest> = {
 };
 
 function createBasePutBlobsResponse(): PutBlobsResponse {
-  return { requestId: 0, outcome: 0, location: "", error: undefined };
+  return { results: [] };
 }
 
 export const PutBlobsResponse: MessageFns<PutBlobsResponse> = {
   encode(message: PutBlobsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      PutResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutBlobsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutBlobsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(PutResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutBlobsResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results) ? object.results.map((e: any) => PutResult.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: PutBlobsResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => PutResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PutBlobsResponse>): PutBlobsResponse {
+    return PutBlobsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PutBlobsResponse>): PutBlobsResponse {
+    const message = createBasePutBlobsResponse();
+    message.results = object.results?.map((e) => PutResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePutResult(): PutResult {
+  return { requestId: 0, outcome: 0, location: "", error: undefined };
+}
+
+export const PutResult: MessageFns<PutResult> = {
+  encode(message: PutResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.requestId !== 0) {
       writer.uint32(8).uint64(message.requestId);
     }
@@ -362,7 +506,7 @@ export const PutBlobsResponse: MessageFns<PutBlobsResponse> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): PutBlobsResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): PutResult {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -371,7 +515,7 @@ export const PutBlobsResponse: MessageFns<PutBlobsResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBasePutBlobsResponse();
+      const message = createBasePutResult();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -419,7 +563,7 @@ export const PutBlobsResponse: MessageFns<PutBlobsResponse> = {
     }
   },
 
-  fromJSON(object: any): PutBlobsResponse {
+  fromJSON(object: any): PutResult {
     return {
       requestId: isSet(object.requestId)
         ? globalThis.Number(object.requestId)
@@ -432,7 +576,7 @@ export const PutBlobsResponse: MessageFns<PutBlobsResponse> = {
     };
   },
 
-  toJSON(message: PutBlobsResponse): unknown {
+  toJSON(message: PutResult): unknown {
     const obj: any = {};
     if (message.requestId !== 0) {
       obj.requestId = Math.round(message.requestId);
@@ -449,11 +593,11 @@ export const PutBlobsResponse: MessageFns<PutBlobsResponse> = {
     return obj;
   },
 
-  create(base?: DeepPartial<PutBlobsResponse>): PutBlobsResponse {
-    return PutBlobsResponse.fromPartial(base ?? {});
+  create(base?: DeepPartial<PutResult>): PutResult {
+    return PutResult.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<PutBlobsResponse>): PutBlobsResponse {
-    const message = createBasePutBlobsResponse();
+  fromPartial(object: DeepPartial<PutResult>): PutResult {
+    const message = createBasePutResult();
     message.requestId = object.requestId ?? 0;
     message.outcome = object.outcome ?? 0;
     message.location = object.location ?? "";
@@ -949,9 +1093,10 @@ export const DeleteBlobResponse: MessageFns<DeleteBlobResponse> = {
 export type StorageServiceService = typeof StorageServiceService;
 export const StorageServiceService = {
   /**
-   * The hot path: one long-lived bidirectional stream per gateway connection slot. Each request
-   * is answered once, matched by request_id, in completion order (not request order). A response
-   * is sent only once the blob is durable.
+   * The hot path: a few long-lived bidirectional streams per gateway. A message carries one or
+   * more puts (what the caller had ready at once); each put is answered once, matched by its
+   * request_id, in completion order (not request order), and only once the blob is durable.
+   * Answers of puts made durable together travel in one response.
    */
   putBlobs: {
     path: "/media.v1.StorageService/PutBlobs" as const,
@@ -993,9 +1138,10 @@ export const StorageServiceService = {
 
 export interface StorageServiceServer extends UntypedServiceImplementation {
   /**
-   * The hot path: one long-lived bidirectional stream per gateway connection slot. Each request
-   * is answered once, matched by request_id, in completion order (not request order). A response
-   * is sent only once the blob is durable.
+   * The hot path: a few long-lived bidirectional streams per gateway. A message carries one or
+   * more puts (what the caller had ready at once); each put is answered once, matched by its
+   * request_id, in completion order (not request order), and only once the blob is durable.
+   * Answers of puts made durable together travel in one response.
    */
   putBlobs: handleBidiStreamingCall<PutBlobsRequest, PutBlobsResponse>;
   getBlob: handleUnaryCall<GetBlobRequest, GetBlobResponse>;
@@ -1005,9 +1151,10 @@ export interface StorageServiceServer extends UntypedServiceImplementation {
 
 export interface StorageServiceClient extends Client {
   /**
-   * The hot path: one long-lived bidirectional stream per gateway connection slot. Each request
-   * is answered once, matched by request_id, in completion order (not request order). A response
-   * is sent only once the blob is durable.
+   * The hot path: a few long-lived bidirectional streams per gateway. A message carries one or
+   * more puts (what the caller had ready at once); each put is answered once, matched by its
+   * request_id, in completion order (not request order), and only once the blob is durable.
+   * Answers of puts made durable together travel in one response.
    */
   putBlobs(): ClientDuplexStream<PutBlobsRequest, PutBlobsResponse>;
   putBlobs(options: Partial<CallOptions>): ClientDuplexStream<PutBlobsRequest, PutBlobsResponse>;
