@@ -72,6 +72,18 @@ const postgresCpuSeconds = () => {
   return total;
 };
 
+/**
+ * This VM's speed drifts (by up to 2x within an hour, the same code and load): SHA-256 of 256 MiB
+ * on one core, timed before the run, puts a number on it so runs can be compared.
+ */
+function sha256MBps(): number {
+  const buf = new Uint8Array(64 << 20).fill(7);
+  const t = performance.now();
+  for (let i = 0; i < 4; i++) new Bun.CryptoHasher("sha256").update(buf).digest();
+  return Math.round(256 / 1.048576 / ((performance.now() - t) / 1000));
+}
+const cpuSha256MBps = sha256MBps();
+
 const stack = await startStack({
   gatewayEnv: { GATEWAY_MAX_PENDING: String(Math.max(64, window * 4)) },
   mediaParent: values["media-parent"],
@@ -214,6 +226,8 @@ const result = {
   gatewayPeakRssMiB: Number((peakRss / 1024).toFixed(1)),
   /** Creating one file of blobBytes in the storage root before the run (the probe above), ms. */
   fileCreateMs: probeMs,
+  /** SHA-256 throughput of one core before the run (MB/s): the machine's speed at the time. */
+  cpuSha256MBps,
   /** CPU milliseconds each process spent per acked blob (postgres: all its processes). */
   cpuMsPerBlob,
   /** Mean time inside the services (warm-up included): blob arrival to ack in the gateway, one put, one metadata transaction. */
