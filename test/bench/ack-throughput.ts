@@ -6,7 +6,7 @@
  * from sending the blob to receiving its ack) and the gateway's peak RSS, and writes them to
  * docs/bench/ack-throughput.json.
  *
- *   bun test/bench/ack-throughput.ts [--sessions 32] [--seconds 15] [--window 8] [--size 51200] [--warmup 10]
+ *   bun test/bench/ack-throughput.ts [--sessions 16] [--seconds 15] [--window 4] [--size 51200] [--warmup 5]
  *     [--media-parent DIR] [--keep-media]
  * Before starting it times creating files in the storage root and prints a warning when that is
  * slow: ext4 without a journal skips inodes freed in the last 1-5 minutes, one lookup each, so
@@ -25,11 +25,11 @@ import { fakeJpeg, fakeWebm, TestClient } from "../support/ws-client";
 
 const { values } = parseArgs({
   options: {
-    sessions: { type: "string", default: "32" },
+    sessions: { type: "string", default: "16" },
     seconds: { type: "string", default: "15" },
-    window: { type: "string", default: "8" },
+    window: { type: "string", default: "4" },
     size: { type: "string", default: "51200" },
-    warmup: { type: "string", default: "10" },
+    warmup: { type: "string", default: "5" },
     out: { type: "string", default: join(REPO_ROOT, "docs/bench/ack-throughput.json") },
     "media-parent": { type: "string" },
     "keep-media": { type: "boolean", default: false },
