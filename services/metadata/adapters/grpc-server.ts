@@ -4,15 +4,16 @@
  * `unary()` (errors -> gRPC status + candid-error-code trailer, shared/grpc.ts).
  *
  * RecordBlobs (the hot path) is a bidirectional stream whose messages carry one or more records
- * (shared/item-stream.ts). Each record is handed to ONE
- * LanedCommitter shared by all streams of the process: `maxInflight` lanes, a session always in
- * the same lane, each lane running one transaction at a time and cutting batches of up to
- * `maxBatch` items (or whatever arrived by the next event-loop turn). Lanes never share a
- * session, so concurrent transactions never wait on each other's session row locks. The answer `{requestId, outcome}` or `{requestId, error}` is written only
- * after that item's transaction committed; the answers of one transaction travel in one message. Answers may come back in another order than the
- * requests: clients match them by request_id. Item errors never end the stream. When the client
- * half-closes, the stream ends once every item it sent has been answered. A stream with more
- * than `maxStreamPending` unanswered items stops reading (grpc-js pause) until half are answered.
+ * (shared/item-stream.ts). Each record is handed to ONE LanedCommitter shared by all streams of
+ * the process: `maxInflight` lanes, a session always in the same lane, each lane running one
+ * transaction at a time and cutting batches of up to `maxBatch` items (or whatever arrived by the
+ * next event-loop turn). Lanes never share a session, so concurrent transactions never wait on
+ * each other's session row locks. The answer `{requestId, outcome}` or `{requestId, error}` is
+ * written only after that item's transaction committed; the answers of one transaction travel in
+ * one message. Answers may come back in another order than the requests: clients match them by
+ * request_id. Item errors never end the stream. When the client half-closes, the stream ends once
+ * every item it sent has been answered. A stream with more than `maxStreamPending` unanswered
+ * items stops reading (grpc-js pause) until half are answered.
  */
 import type * as grpc from "@grpc/grpc-js";
 import {
