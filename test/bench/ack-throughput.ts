@@ -7,18 +7,24 @@
  * docs/bench/ack-throughput.json.
  *
  *   bun test/bench/ack-throughput.ts [--sessions 16] [--seconds 15] [--window 4] [--size 51200] [--warmup 5]
- *     [--media-parent DIR] [--keep-media]
+ *     [--pace closed|interview] [--media-parent DIR] [--keep-media]
+ * `--pace closed` (the default) is a closed loop: a session sends its next blob as soon as one is
+ * acked, so it measures the stack's capacity. `--pace interview` sends what a real interview
+ * sends, a frame every 2 s and an audio chunk every 10 s per session (0.6 blobs/s, each session at
+ * a random phase of both), at most `window` unacked, the sessions running on from warm-up into
+ * the measured part: it measures the ack latency of N concurrent interviews.
  * Before starting it times creating files in the storage root and prints a warning when that is
  * slow: ext4 without a journal skips inodes freed in the last 1-5 minutes, one lookup each, so
  * right after a run (or the tests) deleted thousands of files, creating one costs 10x more.
  * `--keep-media` leaves this run's files in place so the next run is not slowed by deleting them.
  * Needs TEST_DATABASE_ADMIN_URL (or a local PostgreSQL with postgres/postgres), like the tests.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, statfsSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
+import type { BlobKind } from "../../proto/wire";
 import { REPO_ROOT } from "../support/procs";
 import { startStack } from "../support/stack";
 import { fakeJpeg, fakeWebm, TestClient } from "../support/ws-client";
@@ -33,8 +39,14 @@ const { values } = parseArgs({
     out: { type: "string", default: join(REPO_ROOT, "docs/bench/ack-throughput.json") },
     "media-parent": { type: "string" },
     "keep-media": { type: "boolean", default: false },
+    pace: { type: "string", default: "closed" },
   },
 });
+if (values.pace !== "closed" && values.pace !== "interview") throw new Error("--pace is closed or interview");
+const interviewPace = values.pace === "interview";
+/** Interview pace: one frame per tick, an audio chunk every 5th tick. */
+const FRAME_EVERY_MS = 2_000;
+const CHUNK_EVERY_TICKS = 5;
 const sessions = Number(values.sessions);
 const seconds = Number(values.seconds);
 const window = Number(values.window);
@@ -84,6 +96,15 @@ function sha256MBps(): number {
 }
 const cpuSha256MBps = sha256MBps();
 
+// Every run writes 0.5-1.5 GB of blobs, and `--keep-media` leaves them: refuse to fill the disk.
+const MIN_FREE_GIB = 8;
+const fsStat = statfsSync(values["media-parent"] ?? tmpdir());
+const freeGiB = (fsStat.bavail * fsStat.bsize) / 2 ** 30;
+if (freeGiB < MIN_FREE_GIB) {
+  console.error(`benchmark: only ${freeGiB.toFixed(1)} GiB free where the blobs go; delete old runs (--keep-media leaves them) first`);
+  process.exit(1);
+}
+
 const stack = await startStack({
   gatewayEnv: { GATEWAY_MAX_PENDING: String(Math.max(64, window * 4)) },
   mediaParent: values["media-parent"],
@@ -121,28 +142,51 @@ async function runSession(s: number, deadline: number) {
   c.send({ type: "session_init", session_id: sid, user_id: s, timestamp: new Date().toISOString() });
   await c.next((m) => m.type === "session_init_ack");
   const sentAt = new Map<string, number>();
-  let next = 0;
+  const nextIndex = { audio: 0, frame: 0 };
+  let sent = 0;
   let inFlight = 0;
+  /** Interview pace: items whose time has come, not sent yet (the window was full). */
+  const due: BlobKind[] = [];
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
-  const pump = () => {
-    while (inFlight < window && performance.now() < deadline) {
-      const i = next++;
-      const kind = i % 2 === 0 ? "audio" : "frame";
-      const index = i >> 1;
-      const blob = (kind === "audio" ? audio : frame)[index % 4]!;
-      const t = new Date().toISOString();
-      c.send(
-        kind === "audio"
-          ? { type: "audio_metadata", session_id: sid, chunk_index: index, start_timestamp: t, end_timestamp: t, duration_ms: 10_000, size }
-          : { type: "frame_metadata", session_id: sid, frame_index: index, chunk_index: index, timestamp: t, offset_ms: 0, size },
-      );
-      sentAt.set(`${kind}:${index}`, performance.now());
-      c.sendBlob(sid, kind, index, blob);
-      inFlight++;
-    }
-    if (inFlight === 0) done();
+  const over = () => performance.now() >= deadline;
+  const sendOne = (kind: BlobKind) => {
+    const index = nextIndex[kind]++;
+    const blob = (kind === "audio" ? audio : frame)[index % 4]!;
+    const t = new Date().toISOString();
+    c.send(
+      kind === "audio"
+        ? { type: "audio_metadata", session_id: sid, chunk_index: index, start_timestamp: t, end_timestamp: t, duration_ms: 10_000, size }
+        : { type: "frame_metadata", session_id: sid, frame_index: index, chunk_index: index, timestamp: t, offset_ms: 0, size },
+    );
+    sentAt.set(`${kind}:${index}`, performance.now());
+    c.sendBlob(sid, kind, index, blob);
+    inFlight++;
   };
+  const pump = () => {
+    while (inFlight < window && !over()) {
+      const kind = interviewPace ? due.shift() : sent++ % 2 === 0 ? "audio" : "frame";
+      if (!kind) break;
+      sendOne(kind);
+    }
+    if (inFlight === 0 && over()) done();
+  };
+  let ticker: ReturnType<typeof setInterval> | undefined;
+  if (interviewPace) {
+    // A random phase for both cadences: sessions that started together would otherwise all send
+    // their audio chunk in the same 2 s of every 10.
+    let tick = Math.floor(Math.random() * CHUNK_EVERY_TICKS);
+    const onTick = () => {
+      if (tick++ % CHUNK_EVERY_TICKS === 0) due.push("audio");
+      due.push("frame");
+      pump();
+      if (over()) clearInterval(ticker);
+    };
+    setTimeout(() => {
+      onTick();
+      ticker = setInterval(onTick, FRAME_EVERY_MS);
+    }, Math.random() * FRAME_EVERY_MS);
+  }
   c.ws.addEventListener("message", (e) => {
     const m = JSON.parse(e.data as string);
     const key = m.type === "audio_ack" ? `audio:${m.chunk_index}` : m.type === "frame_ack" ? `frame:${m.frame_index}` : null;
@@ -158,14 +202,39 @@ async function runSession(s: number, deadline: number) {
   });
   pump();
   await finished;
+  clearInterval(ticker);
   c.close();
 }
 
-console.log(`benchmark: ${sessions} sessions, window ${window}, ${size} B blobs, ${seconds} s`);
+/** Cumulative bucket counts of a Prometheus histogram by `le`, summed over its label sets. */
+async function histogramBuckets(url: string, name: string): Promise<Map<string, number>> {
+  const text = await (await fetch(url)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const m = line.startsWith(`${name}_bucket`) ? /le="([^"]+)".*\s(\S+)$/.exec(line) : null;
+    if (m) out.set(m[1]!, (out.get(m[1]!) ?? 0) + Number(m[2]));
+  }
+  return out;
+}
+/** The bucket bound (ms) under which `p` percent of what was observed between two scrapes falls. */
+function bucketPercentileMs(before: Map<string, number>, after: Map<string, number>, p: number): number | null {
+  const total = (after.get("+Inf") ?? 0) - (before.get("+Inf") ?? 0);
+  if (!total) return null;
+  for (const [le, n] of after) if (le !== "+Inf" && n - (before.get(le) ?? 0) >= (p / 100) * total) return Number(le) * 1000;
+  return Infinity;
+}
+const GATEWAY_ACK = "candid_gateway_ack_latency_seconds";
+
+console.log(`benchmark: ${sessions} sessions, ${values.pace} pace, window ${window}, ${size} B blobs, ${seconds} s`);
 // Warm-up at full load, not measured: JIT, connections, and (on a fresh VM) the first touch of
 // guest memory, which makes the first ~15k file creations 10-40x slower than later ones.
 const w0 = performance.now();
-await Promise.all(Array.from({ length: sessions }, (_, s) => runSession(s, w0 + warmup * 1000)));
+const runAll = (deadline: number) => Promise.all(Array.from({ length: sessions }, (_, s) => runSession(s, deadline)));
+// At interview pace the sessions run on through warm-up and measurement: connecting thousands of
+// sessions at once is a burst of its own, not the steady state being measured.
+const continuous = interviewPace ? runAll(w0 + (warmup + seconds) * 1000) : null;
+if (continuous) await Bun.sleep(warmup * 1000);
+else await runAll(w0 + warmup * 1000);
 const warmupAcked = acked;
 // The database was created a few seconds ago: its plans were cached before it had statistics.
 // Autovacuum analyzes it within autovacuum_naptime (1 min) and the plans are rebuilt; do that
@@ -179,8 +248,10 @@ errors = 0;
 const procs = { gateway: stack.gateway.proc.pid, storage: stack.storage.proc.pid, metadata: stack.metadata.proc.pid, driver: process.pid };
 const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid)]));
 const pg0 = postgresCpuSeconds();
+const gatewayAck0 = await histogramBuckets(`${stack.gatewayUrl}/metrics`, GATEWAY_ACK);
 const t0 = performance.now();
-await Promise.all(Array.from({ length: sessions }, (_, s) => runSession(s, t0 + seconds * 1000)));
+await (continuous ?? runAll(t0 + seconds * 1000));
+const gatewayAck1 = await histogramBuckets(`${stack.gatewayUrl}/metrics`, GATEWAY_ACK);
 const elapsed = (performance.now() - t0) / 1000;
 const cpuMsPerBlob = Object.fromEntries(
   Object.entries(procs).map(([k, pid]) => [k, Number((((cpuSeconds(pid) - cpu0[k]!) * 1000) / Math.max(1, acked)).toFixed(3))]),
@@ -202,7 +273,7 @@ async function histogramMean(url: string, name: string, scale = 1000): Promise<n
   return count ? Number(((total("sum") / count) * scale).toFixed(2)) : null;
 }
 const serverSideMs = {
-  gatewayAck: await histogramMean(`${stack.gatewayUrl}/metrics`, "candid_gateway_ack_latency_seconds"),
+  gatewayAck: await histogramMean(`${stack.gatewayUrl}/metrics`, GATEWAY_ACK),
   storagePut: await histogramMean(stack.storageMetricsUrl, "candid_storage_put_duration_seconds"),
   metadataCommit: await histogramMean(stack.metadataMetricsUrl, "candid_metadata_commit_duration_seconds"),
 };
@@ -213,6 +284,7 @@ const result = {
   machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform}`,
   setup: "gateway + storage (fs, fsync) + metadata (PostgreSQL 15), separate processes, real gRPC; driver in a 4th process",
   sessions,
+  pace: values.pace,
   window,
   blobBytes: size,
   seconds: Number(elapsed.toFixed(2)),
@@ -223,6 +295,8 @@ const result = {
   ackedBlobsPerSecond: Math.round(acked / elapsed),
   megabytesPerSecond: Number(((acked * size) / elapsed / 1e6).toFixed(1)),
   ackLatencyMs: { p50: Number(pct(50).toFixed(1)), p99: Number(pct(99).toFixed(1)), max: Number((latencies.at(-1) ?? 0).toFixed(1)) },
+  /** The same inside the gateway (blob arrival to ack), from its histogram: the bucket bound p50/p99 fall under. */
+  gatewayAckBucketMs: { p50: bucketPercentileMs(gatewayAck0, gatewayAck1, 50), p99: bucketPercentileMs(gatewayAck0, gatewayAck1, 99) },
   gatewayPeakRssMiB: Number((peakRss / 1024).toFixed(1)),
   /** Creating one file of blobBytes in the storage root before the run (the probe above), ms. */
   fileCreateMs: probeMs,
