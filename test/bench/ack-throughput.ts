@@ -206,18 +206,30 @@ async function runSession(s: number, deadline: number) {
   c.close();
 }
 
-/** Cumulative bucket counts of a Prometheus histogram by `le`, summed over its label sets. */
-async function histogramBuckets(url: string, name: string): Promise<Map<string, number>> {
-  const text = await (await fetch(url)).text();
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    const m = line.startsWith(`${name}_bucket`) ? /le="([^"]+)".*\s(\S+)$/.exec(line) : null;
-    if (m) out.set(m[1]!, (out.get(m[1]!) ?? 0) + Number(m[2]));
-  }
-  return out;
+/** One Prometheus histogram, summed over its label sets: sum, count and cumulative counts by `le`. */
+interface Histo {
+  sum: number;
+  count: number;
+  buckets: Map<string, number>;
 }
+async function scrapeHistogram(url: string, name: string): Promise<Histo> {
+  const h: Histo = { sum: 0, count: 0, buckets: new Map() };
+  for (const line of (await (await fetch(url)).text()).split("\n")) {
+    if (!line.startsWith(`${name}_`)) continue;
+    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (line.startsWith(`${name}_sum`)) h.sum += value;
+    else if (line.startsWith(`${name}_count`)) h.count += value;
+    else {
+      const le = /le="([^"]+)"/.exec(line)?.[1];
+      if (le) h.buckets.set(le, (h.buckets.get(le) ?? 0) + value);
+    }
+  }
+  return h;
+}
+/** sum / count times `scale` (1000: seconds to ms). */
+const histogramMean = (h: Histo, scale = 1000) => (h.count ? Number(((h.sum / h.count) * scale).toFixed(2)) : null);
 /** The bucket bound (ms) under which `p` percent of what was observed between two scrapes falls. */
-function bucketPercentileMs(before: Map<string, number>, after: Map<string, number>, p: number): number | null {
+function bucketPercentileMs({ buckets: before }: Histo, { buckets: after }: Histo, p: number): number | null {
   const total = (after.get("+Inf") ?? 0) - (before.get("+Inf") ?? 0);
   if (!total) return null;
   for (const [le, n] of after) if (le !== "+Inf" && n - (before.get(le) ?? 0) >= (p / 100) * total) return Number(le) * 1000;
@@ -248,10 +260,10 @@ errors = 0;
 const procs = { gateway: stack.gateway.proc.pid, storage: stack.storage.proc.pid, metadata: stack.metadata.proc.pid, driver: process.pid };
 const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid)]));
 const pg0 = postgresCpuSeconds();
-const gatewayAck0 = await histogramBuckets(`${stack.gatewayUrl}/metrics`, GATEWAY_ACK);
+const gatewayAck0 = await scrapeHistogram(`${stack.gatewayUrl}/metrics`, GATEWAY_ACK);
 const t0 = performance.now();
 await (continuous ?? runAll(t0 + seconds * 1000));
-const gatewayAck1 = await histogramBuckets(`${stack.gatewayUrl}/metrics`, GATEWAY_ACK);
+const gatewayAck1 = await scrapeHistogram(`${stack.gatewayUrl}/metrics`, GATEWAY_ACK);
 const elapsed = (performance.now() - t0) / 1000;
 const cpuMsPerBlob = Object.fromEntries(
   Object.entries(procs).map(([k, pid]) => [k, Number((((cpuSeconds(pid) - cpu0[k]!) * 1000) / Math.max(1, acked)).toFixed(3))]),
@@ -261,23 +273,12 @@ clearInterval(rssTimer);
 
 latencies.sort((a, b) => a - b);
 
-/** Mean of a Prometheus histogram (sum / count) times `scale` (1000: seconds to ms), summed over its label sets. */
-async function histogramMean(url: string, name: string, scale = 1000): Promise<number | null> {
-  const text = await (await fetch(url)).text();
-  const total = (suffix: string) =>
-    text
-      .split("\n")
-      .filter((l) => l.startsWith(`${name}_${suffix}`))
-      .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
-  const count = total("count");
-  return count ? Number(((total("sum") / count) * scale).toFixed(2)) : null;
-}
 const serverSideMs = {
-  gatewayAck: await histogramMean(`${stack.gatewayUrl}/metrics`, GATEWAY_ACK),
-  storagePut: await histogramMean(stack.storageMetricsUrl, "candid_storage_put_duration_seconds"),
-  metadataCommit: await histogramMean(stack.metadataMetricsUrl, "candid_metadata_commit_duration_seconds"),
+  gatewayAck: histogramMean(gatewayAck1),
+  storagePut: histogramMean(await scrapeHistogram(stack.storageMetricsUrl, "candid_storage_put_duration_seconds")),
+  metadataCommit: histogramMean(await scrapeHistogram(stack.metadataMetricsUrl, "candid_metadata_commit_duration_seconds")),
 };
-const metadataBatchMean = await histogramMean(stack.metadataMetricsUrl, "candid_metadata_batch_size", 1);
+const metadataBatchMean = histogramMean(await scrapeHistogram(stack.metadataMetricsUrl, "candid_metadata_batch_size"), 1);
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
 const result = {
   date: new Date().toISOString(),
