@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { decodeBinaryFrame, encodeBinaryFrame, HEADER_BYTES, isCanonicalUuid } from "./binary-frame";
+import { decodeBinaryFrame, encodeBinaryFrame, HEADER_BYTES } from "./binary-frame";
+import { isCanonicalUuid } from "./ids";
 import { WireError } from "./errors";
 
 const SID = "0f8fad5b-d9cb-469f-a165-70867728950e";

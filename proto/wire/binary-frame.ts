@@ -11,21 +11,12 @@
  * Pure and dependency-free: the gateway and the web client both import it.
  */
 import { WireError } from "./errors";
+import { type BlobKind, isBlobIndex, isCanonicalUuid } from "./ids";
 
 export const SESSION_ID_BYTES = 36;
 export const HEADER_BYTES = 41;
-export const MAX_INDEX = 0xffff_ffff;
-
-export type BlobKind = "audio" | "frame";
 
 const TYPE_BYTE: Record<BlobKind, number> = { audio: 0x61, frame: 0x66 };
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** True for a canonical lowercase UUID string (any version). */
-export function isCanonicalUuid(s: unknown): s is string {
-  return typeof s === "string" && UUID_RE.test(s);
-}
 
 export interface BinaryFrame {
   sessionId: string;
@@ -41,7 +32,7 @@ export interface BinaryFrame {
  */
 export function encodeHeader(sessionId: string, kind: BlobKind, index: number, out: Uint8Array = new Uint8Array(HEADER_BYTES)): Uint8Array {
   if (!isCanonicalUuid(sessionId)) throw new WireError("INVALID_SESSION_ID", "session_id must be a canonical lowercase UUID");
-  if (!Number.isInteger(index) || index < 0 || index > MAX_INDEX) throw new WireError("INVALID_MESSAGE", "index must be a uint32", { field: "index" });
+  if (!isBlobIndex(index)) throw new WireError("INVALID_MESSAGE", "index must be a uint32", { field: "index" });
   for (let i = 0; i < SESSION_ID_BYTES; i++) out[i] = sessionId.charCodeAt(i);
   out[36] = TYPE_BYTE[kind];
   new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(37, index, false);

@@ -3,3 +3,4 @@ export * from "./binary-frame";
 export * from "./errors";
 export * from "./messages";
 export * from "./sniff";
+export * from "./ids";

@@ -8,7 +8,7 @@
  * with a date and time ("2025-12-16T10:30:00Z", offsets and fractions allowed). Unknown extra
  * fields are ignored, so older gateways accept newer clients.
  */
-import { isCanonicalUuid, MAX_INDEX } from "./binary-frame";
+import { isCanonicalUuid, MAX_INDEX } from "./ids";
 import { WireError } from "./errors";
 
 export interface SessionInit {
