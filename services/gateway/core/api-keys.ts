@@ -1,0 +1,101 @@
+/**
+ * @module api-keys
+ * Operator API keys (CANDID_API_KEYS) and the secret lists they share a format with
+ * (CANDID_TOKEN_SECRETS): a comma-separated list, each entry trimmed, each at least 32 bytes.
+ * A list, so a key rotates without downtime: add the new one, move callers over, drop the old one.
+ *
+ * The check hashes both sides with SHA-256 and compares the digests with crypto.timingSafeEqual,
+ * against every configured key without stopping at the first match: the time taken does not
+ * depend on how many leading bytes of a guess are right, nor on which key matched. Keys never
+ * appear in an error, a log line or a metric; problems name the entry by its position.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { AccessError } from "./access-error";
+
+/** The shortest secret accepted, in bytes (UTF-8): 256 bits. */
+export const MIN_SECRET_BYTES = 32;
+
+/** Visible ASCII: what an HTTP header carries unchanged. */
+const VISIBLE_ASCII_RE = /^[\x21-\x7e]+$/;
+
+export interface ParsedSecrets {
+  /** The entries, trimmed, in order, without duplicates. */
+  values: string[];
+  /** One sentence per problem (empty when the list is usable); never contains a secret. */
+  errors: string[];
+}
+
+/**
+ * Parses a comma-separated secret list. Empty entries (a trailing comma) are skipped; an entry
+ * shorter than MIN_SECRET_BYTES, or no entry at all, is an error. A repeated entry is dropped.
+ */
+export function parseSecretList(envName: string, raw: string | undefined | null): ParsedSecrets {
+  const values: string[] = [];
+  const errors: string[] = [];
+  const entries = (raw ?? "").split(",").map((s) => s.trim());
+  entries.forEach((s, i) => {
+    if (s === "") return;
+    const bytes = Buffer.byteLength(s, "utf8");
+    if (bytes < MIN_SECRET_BYTES) errors.push(`${envName}: entry ${i + 1} has ${bytes} bytes; each needs at least ${MIN_SECRET_BYTES}`);
+    else if (!values.includes(s)) values.push(s);
+  });
+  if (values.length === 0 && errors.length === 0) errors.push(`${envName} must hold at least one value of ${MIN_SECRET_BYTES}+ bytes`);
+  return { values, errors };
+}
+
+/** CANDID_API_KEYS → keys, with every problem listed. A key must be visible ASCII (it travels in a header). */
+export function parseApiKeys(raw: string | undefined | null): ParsedSecrets {
+  const parsed = parseSecretList("CANDID_API_KEYS", raw);
+  (raw ?? "").split(",").forEach((s, i) => {
+    const t = s.trim();
+    if (t !== "" && !VISIBLE_ASCII_RE.test(t)) parsed.errors.push(`CANDID_API_KEYS: entry ${i + 1} must be visible ASCII without spaces (it travels in an Authorization header)`);
+  });
+  if (parsed.errors.length) parsed.values = parsed.values.filter((v) => VISIBLE_ASCII_RE.test(v));
+  return parsed;
+}
+
+/** Longest Authorization value looked at; a longer one is refused unhashed. */
+const MAX_AUTHORIZATION_CHARS = 8192;
+const BEARER_RE = /^Bearer +([\x21-\x7e]+) *$/i;
+
+/**
+ * The credential of an `Authorization: Bearer <credential>` header value (scheme case-insensitive,
+ * the credential visible ASCII), or null when the header is absent or not a bearer.
+ */
+export function bearerCredential(header: string | null | undefined): string | null {
+  if (!header || header.length > MAX_AUTHORIZATION_CHARS) return null;
+  return BEARER_RE.exec(header)?.[1] ?? null;
+}
+
+function digest(s: string): Buffer {
+  return createHash("sha256").update(s, "utf8").digest();
+}
+
+export interface ApiKeyChecker {
+  /** True when `credential` is one of the keys (constant time in the credential's content). */
+  matches(credential: string): boolean;
+  /** Checks an Authorization header value; throws AccessError API_KEY_INVALID (missing / malformed / wrong). */
+  check(authorization: string | null | undefined): void;
+}
+
+/** Builds the checker over the configured keys (keeps only their SHA-256 digests). */
+export function createApiKeyChecker(keys: readonly string[]): ApiKeyChecker {
+  if (keys.length === 0) throw new Error("createApiKeyChecker needs at least one key");
+  const digests = keys.map(digest);
+  const matches = (credential: string): boolean => {
+    const d = digest(credential);
+    let ok = false;
+    // No early exit: every key is compared, whatever matched before.
+    for (const k of digests) ok = timingSafeEqual(d, k) || ok;
+    return ok;
+  };
+  return {
+    matches,
+    check(authorization) {
+      if (authorization === null || authorization === undefined || authorization === "") throw new AccessError("API_KEY_INVALID", "missing");
+      const credential = bearerCredential(authorization);
+      if (credential === null) throw new AccessError("API_KEY_INVALID", "malformed");
+      if (!matches(credential)) throw new AccessError("API_KEY_INVALID", "wrong");
+    },
+  };
+}

@@ -1,0 +1,221 @@
+/**
+ * @module tokens
+ * Upload tokens: short-lived JWTs (HS256, through `jose`) that let one candidate's browser write
+ * into one interview's media sessions, and nothing else.
+ *
+ *   header  {"alg":"HS256","typ":"JWT","kid":"<16 hex>"}
+ *   claims  {"iss":"candid","aud":"candid-upload","iat","exp","jti":"<uuid v4>",
+ *            "interview_session_id":<int>,"user_id":<int>,"session_id"?:"<uuid>"}
+ *
+ * Keys come from CANDID_TOKEN_SECRETS, a list: the FIRST secret signs, every secret verifies. A
+ * secret's kid is the first 16 hex digits of SHA-256(secret), so secrets need no names and rotate
+ * by list order (docs/security.md: prepend the new one, wait one max ttl, drop the old one).
+ *
+ * Verification comes before anything else the gateway does with a token: size, kid (unknown
+ * refused), signature, algorithm (HS256 only, so `none`, RS256 or HS512 are refused), typ, iss,
+ * aud, exp / nbf / iat with a 30 s clock tolerance, then the claims' shapes. Every refusal is an
+ * AccessError TOKEN_INVALID whose `reason` says which check failed (for logs and metrics; the
+ * client sees one fixed sentence). Pure apart from the clock, which callers may inject.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from "jose";
+import { isCanonicalUuid } from "../../../proto/wire/ids";
+import { AppError } from "../../shared/errors";
+import { AccessError, type TokenInvalidReason } from "./access-error";
+import { parseSecretList } from "./api-keys";
+
+export const TOKEN_ISSUER = "candid";
+export const TOKEN_AUDIENCE = "candid-upload";
+export const TOKEN_ALGORITHM = "HS256";
+/** Default lifetime of an upload token, in seconds (4 h). */
+export const DEFAULT_TOKEN_TTL_S = 4 * 3600;
+/** Longest lifetime an upload token may have, in seconds (24 h). */
+export const MAX_TOKEN_TTL_S = 24 * 3600;
+/** Clock skew tolerated between the minting and the verifying host, in seconds. */
+export const TOKEN_CLOCK_TOLERANCE_S = 30;
+/** Longest token string looked at; anything longer is malformed (a real one is ~350 chars). */
+export const MAX_TOKEN_CHARS = 4096;
+
+/** The verified content of an upload token. */
+export interface UploadTokenClaims {
+  interviewSessionId: number;
+  userId: number;
+  /** The one media session this token allows, or null for any session of the interview. */
+  sessionId: string | null;
+  /** Token id (uuid v4): the key of the per-token session limit. */
+  jti: string;
+  /** Issued at / expires at, in seconds since the epoch. */
+  iat: number;
+  exp: number;
+}
+
+interface TokenKey {
+  kid: string;
+  key: Uint8Array;
+}
+
+/** The signing key (the first secret) and every verifying key by kid. Opaque: holds the secrets. */
+export interface TokenKeys {
+  readonly signing: TokenKey;
+  readonly byKid: ReadonlyMap<string, TokenKey>;
+}
+
+/** kid of a secret: the first 16 hex digits of SHA-256 over its UTF-8 bytes. */
+export function tokenKid(secret: string): string {
+  return createHash("sha256").update(secret, "utf8").digest("hex").slice(0, 16);
+}
+
+/**
+ * Builds the key set from CANDID_TOKEN_SECRETS' entries (in order: the first signs). Throws an
+ * Error listing every problem (fewer than 32 bytes, none at all, the same secret twice); the
+ * message never contains a secret.
+ */
+export function createTokenKeys(secrets: readonly string[]): TokenKeys {
+  const { values, errors } = parseSecretList("CANDID_TOKEN_SECRETS", secrets.join(","));
+  if (secrets.some((s) => s.includes(","))) errors.push("CANDID_TOKEN_SECRETS: a secret must not contain a comma");
+  if (errors.length) throw new Error(errors.join("; "));
+  const keys = values.map((s) => ({ kid: tokenKid(s), key: new TextEncoder().encode(s) }));
+  const byKid = new Map<string, TokenKey>();
+  for (const k of keys) byKid.set(k.kid, k);
+  return { signing: keys[0]!, byKid };
+}
+
+export interface MintRequest {
+  interviewSessionId: number;
+  userId: number;
+  /** Binds the token to one media session (a canonical uuid). */
+  sessionId?: string | null;
+  /** Lifetime in seconds: an integer in [1, MAX_TOKEN_TTL_S]; default DEFAULT_TOKEN_TTL_S. */
+  ttlS?: number;
+}
+
+export interface MintedToken {
+  token: string;
+  /** Expiry in ms since the epoch (whole seconds, like the `exp` claim). */
+  expiresAt: number;
+  jti: string;
+}
+
+function isId(n: unknown): n is number {
+  return typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
+}
+
+/** An argument an operator can fix: INVALID_MESSAGE naming the field as the HTTP API body does. */
+function mintError(field: string, message: string): AppError {
+  return new AppError("INVALID_MESSAGE", message, { field });
+}
+
+/**
+ * Signs a new upload token with the first secret. `now` is ms since the epoch. Throws AppError
+ * INVALID_MESSAGE (field ttl_s / user_id / session_id / interview_session_id) for a bad argument.
+ */
+export async function mintUploadToken(keys: TokenKeys, req: MintRequest, now: number = Date.now()): Promise<MintedToken> {
+  const ttlS = req.ttlS ?? DEFAULT_TOKEN_TTL_S;
+  if (!Number.isSafeInteger(ttlS) || ttlS < 1 || ttlS > MAX_TOKEN_TTL_S) throw mintError("ttl_s", `ttl_s must be an integer in [1, ${MAX_TOKEN_TTL_S}]`);
+  if (!isId(req.interviewSessionId)) throw mintError("interview_session_id", "interview_session_id must be a non-negative integer");
+  if (!isId(req.userId)) throw mintError("user_id", "user_id must be a non-negative integer");
+  const sessionId = req.sessionId ?? null;
+  if (sessionId !== null && !isCanonicalUuid(sessionId)) throw mintError("session_id", "session_id must be a canonical lowercase UUID");
+  const iat = Math.floor(now / 1000);
+  const exp = iat + ttlS;
+  const jti = randomUUID();
+  const claims: JWTPayload = { interview_session_id: req.interviewSessionId, user_id: req.userId };
+  if (sessionId !== null) claims.session_id = sessionId;
+  const token = await new SignJWT(claims)
+    .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: "JWT", kid: keys.signing.kid })
+    .setIssuer(TOKEN_ISSUER)
+    .setAudience(TOKEN_AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .setJti(jti)
+    .sign(keys.signing.key);
+  return { token, expiresAt: exp * 1000, jti };
+}
+
+/** Marks a kid problem found while resolving the key, before jose looks at the signature. */
+class KidProblem extends Error {}
+
+function invalid(reason: TokenInvalidReason, cause?: unknown): AccessError {
+  return new AccessError("TOKEN_INVALID", reason, undefined, {}, cause === undefined ? undefined : { cause });
+}
+
+/** jose's error codes (and the claim it names) → our reason. */
+function reasonOf(err: unknown): TokenInvalidReason {
+  const e = err as { code?: unknown; claim?: unknown; reason?: unknown };
+  switch (e?.code) {
+    case "ERR_JWS_SIGNATURE_VERIFICATION_FAILED":
+      return "bad_signature";
+    case "ERR_JOSE_ALG_NOT_ALLOWED":
+    case "ERR_JOSE_NOT_SUPPORTED":
+      return "alg";
+    case "ERR_JWT_EXPIRED":
+      return "expired";
+    case "ERR_JWT_CLAIM_VALIDATION_FAILED":
+      // reason "check_failed": present but in the future; "missing" / "invalid" are shape problems.
+      if ((e.claim === "nbf" || e.claim === "iat") && e.reason === "check_failed") return "not_yet_valid";
+      if (e.claim === "aud") return "audience";
+      if (e.claim === "iss") return "issuer";
+      if (e.claim === "typ") return "malformed";
+      return "claims";
+    default:
+      return "malformed";
+  }
+}
+
+/**
+ * Verifies an upload token and returns its claims, or throws AccessError TOKEN_INVALID with the
+ * failed check as `reason`. `now` is ms since the epoch.
+ */
+export async function verifyUploadToken(keys: TokenKeys, token: unknown, now: number = Date.now()): Promise<UploadTokenClaims> {
+  if (token === undefined || token === null || token === "") throw invalid("missing");
+  if (typeof token !== "string" || token.length > MAX_TOKEN_CHARS) throw invalid("malformed");
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(
+      token,
+      (header: JWTHeaderParameters) => {
+        const k = typeof header.kid === "string" ? keys.byKid.get(header.kid) : undefined;
+        if (!k) throw new KidProblem();
+        return k.key;
+      },
+      {
+        algorithms: [TOKEN_ALGORITHM],
+        typ: "JWT",
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE,
+        clockTolerance: TOKEN_CLOCK_TOLERANCE_S,
+        // Also refuses an iat in the future (beyond the tolerance) and a token older than any ttl.
+        maxTokenAge: MAX_TOKEN_TTL_S,
+        requiredClaims: ["iat", "exp", "jti"],
+        currentDate: new Date(now),
+      },
+    ));
+  } catch (err) {
+    if (err instanceof KidProblem) throw invalid("unknown_kid");
+    throw invalid(reasonOf(err), err);
+  }
+  return claimsOf(payload);
+}
+
+/** The claims' shapes, checked after the signature: a valid signature over odd claims is still refused. */
+function claimsOf(p: JWTPayload): UploadTokenClaims {
+  const sessionId = p.session_id === undefined ? null : p.session_id;
+  const ok =
+    isId(p.interview_session_id) &&
+    isId(p.user_id) &&
+    (sessionId === null ? !("session_id" in p) : isCanonicalUuid(sessionId)) &&
+    isCanonicalUuid(p.jti) &&
+    typeof p.iat === "number" &&
+    typeof p.exp === "number" &&
+    p.exp > p.iat &&
+    p.exp - p.iat <= MAX_TOKEN_TTL_S;
+  if (!ok) throw invalid("claims");
+  return {
+    interviewSessionId: p.interview_session_id as number,
+    userId: p.user_id as number,
+    sessionId: sessionId as string | null,
+    jti: p.jti as string,
+    iat: p.iat as number,
+    exp: p.exp as number,
+  };
+}
