@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { WireError } from "./errors";
 import { parseClientMessage } from "./messages";
-import { isJpeg, sniffAudio } from "./sniff";
 
 const SID = "0f8fad5b-d9cb-469f-a165-70867728950e";
 const T0 = "2025-12-16T10:30:00Z";
@@ -82,20 +81,5 @@ describe("parseClientMessage", () => {
     }
     expect(parseClientMessage(JSON.stringify({ ...frame, timestamp: "2025-12-16T10:30:02.123+01:00" }))).toBeTruthy();
     fails({ ...audio, start_timestamp: T1, end_timestamp: T0 }, "INVALID_MESSAGE", "end_timestamp");
-  });
-});
-
-describe("sniff", () => {
-  test("audio", () => {
-    expect(sniffAudio(new Uint8Array([0x1a, 0x45, 0xdf, 0xa3, 0x9f]))).toBe("audio/webm");
-    expect(sniffAudio(new Uint8Array([0, 0, 0, 0x20, 0x66, 0x74, 0x79, 0x70, 0x69]))).toBe("audio/mp4");
-    expect(sniffAudio(new Uint8Array([0xff, 0xd8, 0xff, 0xe0]))).toBeNull();
-    expect(sniffAudio(new Uint8Array([0x1a, 0x45]))).toBeNull();
-    expect(sniffAudio(new TextEncoder().encode("RIFF....WAVE"))).toBeNull();
-  });
-  test("jpeg", () => {
-    expect(isJpeg(new Uint8Array([0xff, 0xd8, 0xff, 0xe0]))).toBe(true);
-    expect(isJpeg(new Uint8Array([0xff, 0xd8]))).toBe(false);
-    expect(isJpeg(new Uint8Array([0x89, 0x50, 0x4e, 0x47]))).toBe(false);
   });
 });

@@ -36,7 +36,7 @@ export const ERRORS = {
   TOO_MANY_PENDING: { ws: 0, http: 429, grpc: status.RESOURCE_EXHAUSTED, description: "Too many metadata messages are waiting for their blobs on this connection; wait for acks." },
   SIZE_MISMATCH: { ws: 0, http: 400, grpc: status.INVALID_ARGUMENT, description: "The blob's length differs from the `size` its metadata announced." },
   BLOB_TOO_LARGE: { ws: 0, http: 413, grpc: status.INVALID_ARGUMENT, description: "The announced or actual size exceeds the limit (audio 8 MiB, frame 2 MiB by default)." },
-  UNSUPPORTED_MEDIA_TYPE: { ws: 0, http: 415, grpc: status.INVALID_ARGUMENT, description: "Audio is not WebM (EBML magic) or MP4 (`ftyp` box), or a frame is not a JPEG (FF D8 FF)." },
+  UNSUPPORTED_MEDIA_TYPE: { ws: 0, http: 415, grpc: status.INVALID_ARGUMENT, description: "Audio is not WebM (an EBML header with DocType `webm`) or MP4 (an `ftyp` box with an audio brand: M4A, mp41, mp42, isom, iso2/4/5/6, dash), or a frame is not a whole JPEG (SOI, marker segments, SOS, EOI at the end)." },
   INDEX_CONFLICT: { ws: 0, http: 409, grpc: status.ALREADY_EXISTS, description: "This index is already stored with different bytes; the stored blob is kept." },
   CHECKSUM_MISMATCH: { ws: 0, http: 400, grpc: status.DATA_LOSS, description: "The bytes received by the storage service do not match their SHA-256." },
   UPSTREAM_UNAVAILABLE: { ws: 0, http: 503, grpc: status.UNAVAILABLE, description: "The storage or metadata service did not answer in time; nothing was acked, send the item again." },

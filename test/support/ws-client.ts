@@ -74,17 +74,32 @@ export class TestClient {
   }
 }
 
-/** Smallest byte strings that pass the gateway's content sniffing, padded to `size`. */
+/**
+ * Smallest byte strings that pass the gateway's content sniffing (proto/wire/sniff.ts), padded to
+ * `size` with seed-dependent bytes: a WebM EBML header (DocType "webm") and a Segment of unknown
+ * size; a JPEG of SOI, a frame header, a scan header, scan bytes and EOI. Not decodable media.
+ */
+const WEBM_PREFIX = [
+  0x1a, 0x45, 0xdf, 0xa3, 0x87, 0x42, 0x82, 0x84, 0x77, 0x65, 0x62, 0x6d, // EBML { DocType "webm" }
+  0x18, 0x53, 0x80, 0x67, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // Segment, unknown size
+];
+const JPEG_PREFIX = [
+  0xff, 0xd8, // SOI
+  0xff, 0xc0, 0x00, 0x0b, 0x08, 0x00, 0x10, 0x00, 0x10, 0x01, 0x01, 0x11, 0x00, // SOF0, 16x16, 1 component
+  0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00, // SOS, 1 component
+];
+
 export function fakeWebm(size: number, seed = 0): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(size);
   for (let i = 0; i < size; i++) b[i] = (i * 31 + seed * 7) & 0xff;
-  b.set([0x1a, 0x45, 0xdf, 0xa3], 0);
+  b.set(WEBM_PREFIX.slice(0, size), 0);
   return b;
 }
 
 export function fakeJpeg(size: number, seed = 0): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(size);
-  for (let i = 0; i < size; i++) b[i] = (i * 17 + seed * 13) & 0xff;
-  b.set([0xff, 0xd8, 0xff, 0xe0], 0);
+  for (let i = 0; i < size; i++) b[i] = (i * 17 + seed * 13) & 0x7f; // scan bytes: no 0xFF
+  b.set(JPEG_PREFIX.slice(0, size), 0);
+  if (size >= JPEG_PREFIX.length + 3) b.set([0xff, 0xd9], size - 2); // EOI
   return b;
 }

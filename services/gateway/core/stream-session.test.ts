@@ -8,9 +8,10 @@ import { type Limits, StreamSession } from "./stream-session";
 
 const SID = "0f8fad5b-d9cb-469f-a165-70867728950e";
 const OTHER = "1b4e28ba-2fa1-41d2-883f-0016d3cca427";
-const WEBM = new Uint8Array([0x1a, 0x45, 0xdf, 0xa3, 1, 2, 3, 4]);
-const MP4 = new Uint8Array([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70, 9]);
-const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 5, 6]);
+// The smallest blobs proto/wire/sniff.ts accepts (EBML DocType webm + Segment; ftyp isom + a box; SOI SOF0 SOS data EOI).
+const WEBM = new Uint8Array([0x1a, 0x45, 0xdf, 0xa3, 0x87, 0x42, 0x82, 0x84, 0x77, 0x65, 0x62, 0x6d, 0x18, 0x53, 0x80, 0x67, 0x81, 0, 1, 2, 3, 4]);
+const MP4 = new Uint8Array([0, 0, 0, 0x10, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d, 0, 0, 2, 0, 0, 0, 0, 0x08, 0x66, 0x72, 0x65, 0x65, 9]);
+const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xc0, 0, 11, 8, 0, 16, 0, 16, 1, 1, 0x11, 0, 0xff, 0xda, 0, 8, 1, 1, 0, 0, 0x3f, 0, 5, 6, 0xff, 0xd9]);
 const T0 = "2025-12-16T10:30:00Z";
 const T1 = "2025-12-16T10:30:10Z";
 
@@ -83,7 +84,7 @@ class FakeMetadata implements MetadataStore {
   }
 }
 
-const limits: Limits = { maxAudioBytes: 64, maxFrameBytes: 32, maxPending: 4, pendingTtlMs: 1000, maxInFlight: 2, maxBufferedBytes: 200 };
+const limits: Limits = { maxAudioBytes: 64, maxFrameBytes: 32, maxPending: 4, pendingTtlMs: 1000, maxInFlight: 2, maxBufferedBytes: 300 };
 
 let storage: FakeStorage;
 let metadata: FakeMetadata;
@@ -263,7 +264,7 @@ describe("audio and frames", () => {
     await c.text(audioMeta(0, WEBM.length));
     await c.bin(encodeBinaryFrame(SID, "audio", 0, WEBM));
     const other = WEBM.slice();
-    other[7] = 99;
+    other[other.length - 1] = 99;
     await c.text(audioMeta(0, other.length));
     await c.bin(encodeBinaryFrame(SID, "audio", 0, other));
     expect(c.last()).toMatchObject({ type: "error", code: "INDEX_CONFLICT", chunk_index: 0 });
@@ -427,11 +428,11 @@ describe("flow control", () => {
     const stalled: BlobStorage = { put: async (ref, d, h) => (await gate, storage.put(ref, d, h)), delete: (r) => storage.delete(r) };
     const c = connect(stalled);
     await c.text(init());
-    const frame = encodeBinaryFrame(SID, "frame", 0, JPEG); // 47 bytes
+    const frame = encodeBinaryFrame(SID, "frame", 0, JPEG); // 70 bytes
     for (let i = 0; i < 4; i++) await c.s.receiveText(JSON.stringify(frameMeta(i, JPEG.length)));
-    for (let i = 0; i < 4; i++) void c.s.receiveBinary(encodeBinaryFrame(SID, "frame", i, JPEG)); // 188 bytes buffered
+    for (let i = 0; i < 4; i++) void c.s.receiveBinary(encodeBinaryFrame(SID, "frame", i, JPEG)); // 280 bytes buffered
     expect(c.closed).toEqual([]);
-    void c.s.receiveBinary(frame); // 235 > 200
+    void c.s.receiveBinary(frame); // 350 > 300
     expect(c.closed).toEqual([{ code: 4429, reason: "BUFFER_LIMIT_EXCEEDED" }]);
     release();
     await c.s.drain();
