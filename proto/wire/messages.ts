@@ -103,10 +103,23 @@ function optUint(o: Obj, field: string): number | null {
   return o[field] === undefined || o[field] === null ? null : uint(o, field);
 }
 
+/**
+ * The instants a timestamp may name, in ms since the epoch: after 1970-01-01T00:00:00Z (the
+ * services carry ms as int64 where 0 means "unset") and up to 9999-12-31T23:59:59.999Z (past it
+ * Date.toISOString writes a six-digit "+010000-…" year that PostgreSQL does not parse). A date
+ * that does not exist ("2025-02-31", which Date.parse rolls over to March 3) is refused too.
+ */
+const MIN_TIMESTAMP_MS = 1;
+const MAX_TIMESTAMP_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 function timestamp(o: Obj, field: string): string {
   const v = o[field];
   if (v === undefined || v === null) throw invalid(field, "is required");
-  if (typeof v !== "string" || !ISO_RE.test(v) || Number.isNaN(Date.parse(v))) throw invalid(field, "must be an ISO 8601 timestamp");
+  const ms = typeof v === "string" && ISO_RE.test(v) ? Date.parse(v) : Number.NaN;
+  if (typeof v !== "string" || Number.isNaN(ms)) throw invalid(field, "must be an ISO 8601 timestamp");
+  if (ms < MIN_TIMESTAMP_MS || ms > MAX_TIMESTAMP_MS) throw invalid(field, "must be after 1970-01-01T00:00:00Z and before the year 10000");
+  const [y, m, d] = v.slice(0, 10).split("-").map(Number) as [number, number, number];
+  if (d > new Date(Date.UTC(y, m, 0)).getUTCDate()) throw invalid(field, "names a day that does not exist");
   return v;
 }
 
