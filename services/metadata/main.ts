@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "../shared/log";
 import { createRegistry, serveOpsHttp } from "../shared/metrics";
 import { createMetadataGrpc } from "./adapters/grpc-server";
 import { connectPostgres, PgSessionRepo, runMigrations } from "./adapters/pg-repo";
+import { Metadata } from "./core/metadata";
 import { PGLITE_POOL_MAX, startPglite, type EmbeddedPostgres } from "./adapters/pglite-server";
 import { loadMetadataConfig, redactDatabaseUrl, type MetadataConfig } from "./config";
 
@@ -29,15 +30,17 @@ async function main(config: MetadataConfig, log: Logger) {
   const applied = await runMigrations(sql);
   log.info("migrations done", { applied });
 
-  const repo = new PgSessionRepo(sql, log);
+  const core = new Metadata(new PgSessionRepo(sql), {
+    onBatchSplit: (size, err) => log.warn("batch failed, retrying items one by one", { size, code: err.code, err: err.cause ?? err }),
+  });
   const registry = createRegistry("metadata");
   // One lane unless configured: fewer, bigger transactions cost PostgreSQL less per row (on the
   // 2-core benchmark machine 4 lanes cost 0.25 ms of PostgreSQL CPU per blob, 1 lane 0.13), and
   // one lane still commits up to maxBatch rows per round trip. Never more than the pool leaves
   // for unary calls; PGlite has exactly one connection.
   const maxInflight = pglite ? 1 : Math.max(1, Math.min(config.recordLanes || 1, poolMax - 1));
-  const metadata = createMetadataGrpc({ repo, log, registry, maxInflight, maxBatch: Math.max(1, config.recordMaxBatch) });
-  const healthy = () => repo.ping().catch(() => false);
+  const metadata = createMetadataGrpc({ metadata: core, log, registry, maxInflight, maxBatch: Math.max(1, config.recordMaxBatch) });
+  const healthy = () => core.ping().catch(() => false);
   const grpcServer = await startGrpcServer({ address: config.grpcAddr, services: [metadata.service], healthy });
   const ops = serveOpsHttp({ port: config.metricsPort, registry, ready: healthy });
 

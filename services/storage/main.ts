@@ -51,8 +51,7 @@ async function main(): Promise<void> {
     grpcPort: grpcServer.port,
     metricsPort: ops.port,
     backend: store.backend,
-    ...(store instanceof FsBlobStore ? { root: store.root, sync: store.syncMode } : {}),
-    ...(store instanceof S3BlobStore ? { bucket: store.bucket, prefix: store.prefix } : {}),
+    ...store.describe(),
   });
   if (!(await store.ready())) log.warn("backend not ready yet", { backend: store.backend });
 
@@ -62,7 +61,7 @@ async function main(): Promise<void> {
     log.info("storage stopping", { signal });
     await grpcServer.stop(STOP_GRACE_MS);
     await ops.stop(true);
-    if (store instanceof S3BlobStore || store instanceof FsBlobStore) store.close();
+    store.close();
     log.info("storage stopped", { signal });
     process.exit(0);
   };

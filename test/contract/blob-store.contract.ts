@@ -1,13 +1,14 @@
 /**
  * @module blob-store.contract
- * The one contract suite every BlobStore implementation must pass (tus `stores.ts` style).
+ * The one contract suite every BlobStore implementation must pass (tus `stores.ts` style), driven
+ * through the storage core (putBlob, getBlob, headBlob, deleteBlob: validation included).
  * Call `blobStoreContract(name, factory)` from a `*.test.ts` file; the factory builds a fresh,
  * empty store and says how to clean it up.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { AppError, type ErrorCode } from "../../services/shared/errors";
 import { type BlobRef, blobKey } from "../../services/storage/core/blob-ref";
-import type { BlobStore } from "../../services/storage/core/blob-store";
+import { type BlobStore, deleteBlob, getBlob, headBlob, putBlob } from "../../services/storage/core/blob-store";
 import { sha256Hex } from "../../services/storage/core/checksum";
 
 export interface ContractSubject {
@@ -57,7 +58,10 @@ export function blobStoreContract(name: string, factory: () => Promise<ContractS
       await subject?.cleanup();
     });
 
-    const put = (ref: BlobRef, data: Uint8Array, sha = sha256Hex(data)) => store.put({ ref, data, sha256Hex: sha });
+    const put = (ref: BlobRef, data: Uint8Array, sha = sha256Hex(data)) => putBlob(store, { ref, data, sha256Hex: sha });
+    const get = (ref: BlobRef) => getBlob(store, ref);
+    const head = (ref: BlobRef) => headBlob(store, ref);
+    const del = (ref: BlobRef) => deleteBlob(store, ref);
 
     test("is ready", async () => {
       expect(await store.ready()).toBe(true);
@@ -67,20 +71,20 @@ export function blobStoreContract(name: string, factory: () => Promise<ContractS
       const ref = audioRef(0);
       const data = randomBytesOf(50 * 1024);
       const r = await put(ref, data);
-      expect(r.outcome).toBe("CREATED");
+      expect(r.outcome).toBe("created");
       expect(r.location.endsWith(blobKey(ref))).toBe(true);
-      const got = await store.get(ref);
+      const got = await get(ref);
       expect(Buffer.from(got.data).equals(Buffer.from(data))).toBe(true);
       expect(got.sha256Hex).toBe(sha256Hex(data));
-      expect(await store.head(ref)).toEqual({ size: data.byteLength, sha256Hex: sha256Hex(data), location: r.location });
+      expect(await head(ref)).toEqual({ size: data.byteLength, sha256Hex: sha256Hex(data), location: r.location });
     });
 
     test("re-put of the same bytes is IDENTICAL", async () => {
       const ref = frameRef(3);
       const data = randomBytesOf(9000);
-      expect((await put(ref, data)).outcome).toBe("CREATED");
+      expect((await put(ref, data)).outcome).toBe("created");
       const again = await put(ref, data);
-      expect(again.outcome).toBe("IDENTICAL");
+      expect(again.outcome).toBe("identical");
       expect(again.location.endsWith(blobKey(ref))).toBe(true);
     });
 
@@ -88,20 +92,20 @@ export function blobStoreContract(name: string, factory: () => Promise<ContractS
       const ref = audioRef(1);
       const original = randomBytesOf(4096);
       const other = randomBytesOf(4096);
-      expect((await put(ref, original)).outcome).toBe("CREATED");
-      expect((await put(ref, other)).outcome).toBe("CONFLICT");
-      const got = await store.get(ref);
+      expect((await put(ref, original)).outcome).toBe("created");
+      expect((await put(ref, other)).outcome).toBe("conflict");
+      const got = await get(ref);
       expect(Buffer.from(got.data).equals(Buffer.from(original))).toBe(true);
-      expect((await store.head(ref))?.sha256Hex).toBe(sha256Hex(original));
+      expect((await head(ref))?.sha256Hex).toBe(sha256Hex(original));
     });
 
     test("checksum mismatch is refused and writes nothing", async () => {
       const ref = audioRef(2);
       const data = randomBytesOf(1000);
       expect(await codeOf(put(ref, data, sha256Hex(randomBytesOf(1000))))).toBe("CHECKSUM_MISMATCH");
-      expect(await store.head(ref)).toBeNull();
+      expect(await head(ref)).toBeNull();
       // ...and the key is still free for the right bytes.
-      expect((await put(ref, data)).outcome).toBe("CREATED");
+      expect((await put(ref, data)).outcome).toBe("created");
     });
 
     test("malformed sha256 is INVALID_MESSAGE", async () => {
@@ -115,7 +119,7 @@ export function blobStoreContract(name: string, factory: () => Promise<ContractS
       expect(await codeOf(put({ ...audioRef(0), mediaType: "image/jpeg" }, data))).toBe("INVALID_MESSAGE");
       expect(await codeOf(put({ ...frameRef(0), mediaType: "audio/webm" }, data))).toBe("INVALID_MESSAGE");
       expect(await codeOf(put({ ...audioRef(0), index: -1 }, data))).toBe("INVALID_MESSAGE");
-      expect(await codeOf(store.get({ ...audioRef(0), sessionId: "x" }))).toBe("INVALID_SESSION_ID");
+      expect(await codeOf(get({ ...audioRef(0), sessionId: "x" }))).toBe("INVALID_SESSION_ID");
     });
 
     test("layout and extension mapping", async () => {
@@ -128,30 +132,30 @@ export function blobStoreContract(name: string, factory: () => Promise<ContractS
       ];
       for (const [ref, key] of cases) {
         const r = await put(ref, randomBytesOf(100));
-        expect(r.outcome).toBe("CREATED");
+        expect(r.outcome).toBe("created");
         expect(r.location.endsWith(key)).toBe(true);
       }
       // webm and mp4 chunks are different keys: chunk 0 as mp4 does not exist.
-      expect(await store.head(audioRef(0, sid, "audio/mp4"))).toBeNull();
+      expect(await head(audioRef(0, sid, "audio/mp4"))).toBeNull();
     });
 
     test("missing blobs: get is NOT_FOUND, head is null, delete is false", async () => {
       const ref = frameRef(99);
-      expect(await codeOf(store.get(ref))).toBe("NOT_FOUND");
-      expect(await store.head(ref)).toBeNull();
-      expect(await store.delete(ref)).toBe(false);
+      expect(await codeOf(get(ref))).toBe("NOT_FOUND");
+      expect(await head(ref)).toBeNull();
+      expect(await del(ref)).toBe(false);
     });
 
     test("delete removes a blob; the key can then be written again", async () => {
       const ref = audioRef(5);
-      expect((await put(ref, randomBytesOf(500))).outcome).toBe("CREATED");
-      expect(await store.delete(ref)).toBe(true);
-      expect(await store.head(ref)).toBeNull();
-      expect(await codeOf(store.get(ref))).toBe("NOT_FOUND");
-      expect(await store.delete(ref)).toBe(false);
+      expect((await put(ref, randomBytesOf(500))).outcome).toBe("created");
+      expect(await del(ref)).toBe(true);
+      expect(await head(ref)).toBeNull();
+      expect(await codeOf(get(ref))).toBe("NOT_FOUND");
+      expect(await del(ref)).toBe(false);
       const fresh = randomBytesOf(700);
-      expect((await put(ref, fresh)).outcome).toBe("CREATED");
-      expect((await store.get(ref)).sha256Hex).toBe(sha256Hex(fresh));
+      expect((await put(ref, fresh)).outcome).toBe("created");
+      expect((await get(ref)).sha256Hex).toBe(sha256Hex(fresh));
     });
 
     test("concurrent puts of the same key and bytes: exactly one CREATED, the rest IDENTICAL", async () => {
@@ -159,20 +163,20 @@ export function blobStoreContract(name: string, factory: () => Promise<ContractS
       const data = randomBytesOf(64 * 1024);
       const results = await Promise.all(Array.from({ length: 12 }, () => put(ref, data)));
       const outcomes = results.map((r) => r.outcome);
-      expect(outcomes.filter((o) => o === "CREATED").length).toBe(1);
-      expect(outcomes.filter((o) => o === "IDENTICAL").length).toBe(11);
-      expect(Buffer.from((await store.get(ref)).data).equals(Buffer.from(data))).toBe(true);
+      expect(outcomes.filter((o) => o === "created").length).toBe(1);
+      expect(outcomes.filter((o) => o === "identical").length).toBe(11);
+      expect(Buffer.from((await get(ref)).data).equals(Buffer.from(data))).toBe(true);
     });
 
     test("concurrent puts of the same key with different bytes: one winner, stored intact", async () => {
       const ref = frameRef(8);
       const candidates = Array.from({ length: 8 }, () => randomBytesOf(32 * 1024));
       const results = await Promise.all(candidates.map((d) => put(ref, d)));
-      const created = results.map((r, i) => [r.outcome, i] as const).filter(([o]) => o === "CREATED");
+      const created = results.map((r, i) => [r.outcome, i] as const).filter(([o]) => o === "created");
       expect(created.length).toBe(1);
-      expect(results.filter((r) => r.outcome === "CONFLICT").length).toBe(7);
+      expect(results.filter((r) => r.outcome === "conflict").length).toBe(7);
       const winner = candidates[created[0]![1]]!;
-      const got = await store.get(ref);
+      const got = await get(ref);
       expect(Buffer.from(got.data).equals(Buffer.from(winner))).toBe(true);
     });
 
@@ -180,19 +184,19 @@ export function blobStoreContract(name: string, factory: () => Promise<ContractS
       const sid = crypto.randomUUID();
       const blobs = Array.from({ length: 100 }, (_, i) => ({ ref: frameRef(i, sid), data: randomBytesOf(2048) }));
       const results = await Promise.all(blobs.map((b) => put(b.ref, b.data)));
-      expect(results.every((r) => r.outcome === "CREATED")).toBe(true);
-      for (const b of blobs.slice(0, 100)) expect((await store.head(b.ref))?.sha256Hex).toBe(sha256Hex(b.data));
+      expect(results.every((r) => r.outcome === "created")).toBe(true);
+      for (const b of blobs.slice(0, 100)) expect((await head(b.ref))?.sha256Hex).toBe(sha256Hex(b.data));
     });
 
     test("large (8 MiB) blob round-trips", async () => {
       const ref = audioRef(9, undefined, "audio/mp4");
       const data = randomBytesOf(8 * 1024 * 1024);
-      expect((await put(ref, data)).outcome).toBe("CREATED");
-      const got = await store.get(ref);
+      expect((await put(ref, data)).outcome).toBe("created");
+      const got = await get(ref);
       expect(got.data.byteLength).toBe(data.byteLength);
       expect(got.sha256Hex).toBe(sha256Hex(data));
-      expect((await store.head(ref))?.size).toBe(8 * 1024 * 1024);
-      expect((await put(ref, data)).outcome).toBe("IDENTICAL");
+      expect((await head(ref))?.size).toBe(8 * 1024 * 1024);
+      expect((await put(ref, data)).outcome).toBe("identical");
     });
   });
 }

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DirSyncer, FsBlobStore, STALE_TEMP_MS } from "../../services/storage/adapters/fs-blob-store";
+import { putBlob } from "../../services/storage/core/blob-store";
 import { sha256Hex } from "../../services/storage/core/checksum";
 import { audioRef, blobStoreContract, randomBytesOf } from "./blob-store.contract";
 
@@ -31,12 +32,12 @@ describe("FsBlobStore durability modes", () => {
     try {
       expect(store.syncMode).toBe(process.platform === "linux" ? "syncfs" : "fsync");
       if (store.syncMode !== "syncfs") return;
-      const writer = (store as unknown as { writer: { batches: number } }).writer;
+      const writer = (store as unknown as { durability: { batches: number } }).durability;
       const before = writer.batches;
       const sid = crypto.randomUUID();
       const items = Array.from({ length: 64 }, (_, i) => randomBytesOf(2000, i + 1));
-      const results = await Promise.all(items.map((data, i) => store.put({ ref: audioRef(i, sid), data, sha256Hex: sha256Hex(data) })));
-      expect(results.every((r) => r.outcome === "CREATED")).toBe(true);
+      const results = await Promise.all(items.map((data, i) => putBlob(store, { ref: audioRef(i, sid), data, sha256Hex: sha256Hex(data) })));
+      expect(results.every((r) => r.outcome === "created")).toBe(true);
       const used = writer.batches - before;
       expect(used).toBeGreaterThanOrEqual(1);
       expect(used).toBeLessThan(64); // group commit, not one per put
@@ -55,12 +56,12 @@ describe("FsBlobStore specifics", () => {
       const store = await FsBlobStore.open(join(dir, "media"));
       const ref = audioRef(4);
       const data = randomBytesOf(50 * 1024);
-      const r = await store.put({ ref, data, sha256Hex: sha256Hex(data) });
+      const r = await putBlob(store, { ref, data, sha256Hex: sha256Hex(data) });
       expect(r.location).toBe(join(dir, "media", ref.sessionId, "audio", "chunk_4.webm"));
       expect(Buffer.from(readFileSync(r.location)).equals(Buffer.from(data))).toBe(true);
-      await store.put({ ref, data: randomBytesOf(10), sha256Hex: sha256Hex(randomBytesOf(10)) }).catch(() => {});
+      await putBlob(store, { ref, data: randomBytesOf(10), sha256Hex: sha256Hex(randomBytesOf(10)) }).catch(() => {});
       const other = randomBytesOf(100);
-      await store.put({ ref, data: other, sha256Hex: sha256Hex(other) }); // CONFLICT
+      await putBlob(store, { ref, data: other, sha256Hex: sha256Hex(other) }); // CONFLICT
       expect(readdirSync(join(dir, "media", ref.sessionId, "audio"))).toEqual(["chunk_4.webm"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -82,7 +83,7 @@ describe("FsBlobStore specifics", () => {
       utimesSync(stale, old, old);
       utimesSync(lookalike, old, old);
       const data = randomBytesOf(1000);
-      await store.put({ ref, data, sha256Hex: sha256Hex(data) });
+      await putBlob(store, { ref, data, sha256Hex: sha256Hex(data) });
       for (let i = 0; i < 50 && readdirSync(folder).includes(".chunk_0.webm.0123456789ab.tmp"); i++) await Bun.sleep(10);
       expect(readdirSync(folder).sort()).toEqual([".chunk_2.webm.ba9876543210.tmp", "chunk_1.webm", "notes.tmp"]);
     } finally {
@@ -96,9 +97,9 @@ describe("FsBlobStore specifics", () => {
       const store = await FsBlobStore.open(dir);
       const ref = audioRef(0);
       const data = randomBytesOf(100);
-      expect((await store.put({ ref, data, sha256Hex: sha256Hex(data) })).outcome).toBe("CREATED");
+      expect((await putBlob(store, { ref, data, sha256Hex: sha256Hex(data) })).outcome).toBe("created");
       rmSync(join(dir, ref.sessionId), { recursive: true });
-      expect((await store.put({ ref, data, sha256Hex: sha256Hex(data) })).outcome).toBe("CREATED");
+      expect((await putBlob(store, { ref, data, sha256Hex: sha256Hex(data) })).outcome).toBe("created");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

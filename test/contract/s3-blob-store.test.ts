@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { S3BlobStore } from "../../services/storage/adapters/s3-blob-store";
+import { putBlob } from "../../services/storage/core/blob-store";
 import { sha256Hex } from "../../services/storage/core/checksum";
 import { type TestS3, startS3 } from "../support/s3";
 import { audioRef, blobStoreContract, randomBytesOf } from "./blob-store.contract";
@@ -44,13 +45,13 @@ describe("S3BlobStore specifics", () => {
     try {
       const ref = audioRef(0);
       const data = randomBytesOf(1024 * 1024);
-      const r = await store.put({ ref, data, sha256Hex: sha256Hex(data) });
+      const r = await putBlob(store, { ref, data, sha256Hex: sha256Hex(data) });
       const key = `pre/fix/${ref.sessionId}/audio/chunk_0.webm`;
       expect(r.location).toBe(`s3://${bucket}/${key}`);
       const head = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       expect(head.ContentLength).toBe(1024 * 1024);
       expect(head.Metadata?.sha256).toBe(sha256Hex(data));
-      expect((await store.put({ ref, data, sha256Hex: sha256Hex(data) })).outcome).toBe("IDENTICAL");
+      expect((await putBlob(store, { ref, data, sha256Hex: sha256Hex(data) })).outcome).toBe("identical");
       // versitygw implements If-None-Match: the create-only path is the conditional one.
       expect(store.usesConditionalWrites).toBe(true);
     } finally {

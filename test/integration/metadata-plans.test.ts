@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import postgres from "postgres";
 import { connectPostgres, PgSessionRepo, runMigrations, type Sql } from "../../services/metadata/adapters/pg-repo";
+import { Metadata } from "../../services/metadata/core/metadata";
 import type { BlobItem, ItemResult } from "../../services/metadata/core/model";
 import { createLogger } from "../../services/shared/log";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
@@ -57,10 +58,10 @@ async function tableStats(): Promise<{ seqScans: Record<string, number>; session
 }
 
 /** Runs fn on a fresh pool and closes it, so the backend exits and flushes its table statistics. */
-async function withRepo(fn: (repo: PgSessionRepo) => Promise<void>): Promise<void> {
+async function withRepo(fn: (repo: Metadata) => Promise<void>): Promise<void> {
   const sql = connectPostgres(db.url, 1);
   try {
-    await fn(new PgSessionRepo(sql));
+    await fn(new Metadata(new PgSessionRepo(sql)));
   } finally {
     await sql.end({ timeout: 5 });
   }
@@ -97,7 +98,7 @@ test("recording a batch into big tables uses indexes only", async () => {
   ]);
   // Re-sends: identical and conflicting.
   await record([audio(s1, 100), audio(s1, 0, sha(999)), frame(s2, 100, 500)]);
-  expect(outcomes).toEqual(["CREATED", "CREATED", "CREATED", "CREATED", "CREATED", "IDENTICAL", "CONFLICT", "IDENTICAL"]);
+  expect(outcomes).toEqual(["created", "created", "created", "created", "created", "identical", "conflict", "identical"]);
   const after = await tableStats();
   expect(after.seqScans).toEqual(before.seqScans);
   // Each batch updated its sessions' totals and last_activity: HOT updates only (migration 002).
@@ -119,12 +120,13 @@ test("recording a batch into big tables uses indexes only", async () => {
 }, 60_000);
 
 /** One pool of one connection for the tests below, and the warnings the repo logged. */
-async function withOneConnection(fn: (repo: PgSessionRepo, sql: Sql, warnings: string[]) => Promise<void>): Promise<void> {
+async function withOneConnection(fn: (repo: Metadata, sql: Sql, warnings: string[]) => Promise<void>): Promise<void> {
   const sql = connectPostgres(db.url, 1);
   const warnings: string[] = [];
   const log = createLogger({}, { level: "warn", write: (line) => warnings.push(JSON.parse(line).msg) });
+  const onBatchSplit = () => log.warn("batch failed, retrying items one by one");
   try {
-    await fn(new PgSessionRepo(sql, log), sql, warnings);
+    await fn(new Metadata(new PgSessionRepo(sql), { onBatchSplit }), sql, warnings);
   } finally {
     await sql.end({ timeout: 5 });
   }
@@ -175,7 +177,7 @@ test("one pipelined batch: every outcome and item error, exact totals", async ()
     await repo.openSession({ sessionId: s1, storagePath: "p" });
     await repo.openSession({ sessionId: done, storagePath: "p" });
     await repo.completeSession(done, 0, 0);
-    expect(answers(await repo.recordBlobs([audio(s1, 0), audio(s1, 1)]))).toEqual(["CREATED", "CREATED"]);
+    expect(answers(await repo.recordBlobs([audio(s1, 0), audio(s1, 1)]))).toEqual(["created", "created"]);
 
     const results = await repo.recordBlobs([
       audio(s1, 2), // new
@@ -192,14 +194,14 @@ test("one pipelined batch: every outcome and item error, exact totals", async ()
       audio(s1, 4, "not-a-sha"),
     ]);
     expect(answers(results)).toEqual([
-      "CREATED",
-      "IDENTICAL",
-      "CONFLICT",
-      "CREATED",
-      "IDENTICAL",
-      "CONFLICT",
-      "CREATED",
-      "CONFLICT",
+      "created",
+      "identical",
+      "conflict",
+      "created",
+      "identical",
+      "conflict",
+      "created",
+      "conflict",
       "SESSION_NOT_FOUND",
       "SESSION_COMPLETED",
       "INVALID_SESSION_ID",
@@ -234,12 +236,12 @@ test("a failing data statement leaves nothing behind and the connection keeps wo
     expect(await chunkShas(s)).toEqual([]);
 
     // The batch fails, then each item alone: the good one is CREATED (its first attempt left no row).
-    expect(answers(await repo.recordBlobs([audio(s, 1), audio(s, 2, sha(2), tooLong)]))).toEqual(["CREATED", "INVALID_MESSAGE"]);
+    expect(answers(await repo.recordBlobs([audio(s, 1), audio(s, 2, sha(2), tooLong)]))).toEqual(["created", "INVALID_MESSAGE"]);
     expect(warnings).toEqual(["batch failed, retrying items one by one"]);
     expect(await chunkShas(s)).toEqual([[1, sha(1)]]);
     expect(await sessionRow(s)).toMatchObject({ status: "active", total_chunks: 1 });
 
-    expect(answers(await repo.recordBlobs([audio(s, 3), audio(s, 1)]))).toEqual(["CREATED", "IDENTICAL"]);
+    expect(answers(await repo.recordBlobs([audio(s, 3), audio(s, 1)]))).toEqual(["created", "identical"]);
     // Same connection, no transaction left open.
     expect(await backend()).toBe(pid);
     const [activity] = await admin<{ state: string }[]>`select state from pg_stat_activity where pid = ${pid}`;
@@ -257,7 +259,7 @@ test("a session created while the batch waits for its locks gets no rows (its lo
       // Committed after the lock statement began (it does not see it) and before the data statement.
       () => admin`insert into media_sessions (session_id, storage_path) values (${late}, 'p')`,
     );
-    expect(answers(results)).toEqual(["CREATED", "SESSION_NOT_FOUND"]);
+    expect(answers(results)).toEqual(["created", "SESSION_NOT_FOUND"]);
     expect(await chunkShas(late)).toEqual([]);
     expect(await sessionRow(late)).toMatchObject({ total_chunks: 0 });
     expect(await sessionRow(s1)).toMatchObject({ total_chunks: 1 });
@@ -278,7 +280,7 @@ test("a connection lost mid-batch answers UPSTREAM_UNAVAILABLE and the pool reco
     // fails the first query of the new connection with the old one's 57P01 (and strands a
     // reserve() that gets it), hence a plain query first.
     await repo.ping().catch(() => false);
-    expect(answers(await repo.recordBlobs([audio(s, 0)]))).toEqual(["CREATED"]);
+    expect(answers(await repo.recordBlobs([audio(s, 0)]))).toEqual(["created"]);
     expect(await sessionRow(s)).toMatchObject({ total_chunks: 1 });
   });
 }, 30_000);

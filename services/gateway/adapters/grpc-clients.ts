@@ -1,9 +1,11 @@
 /**
  * @module grpc-clients
- * The gateway's ports (core/ports.ts) over gRPC. Blob writes and row inserts, the hot path, go
- * through a StreamPool of long-lived bidirectional streams (PutBlobs / RecordBlobs); everything
- * else is a unary call with a deadline. gRPC errors come back as the AppError the service threw
- * (fromGrpcError); a transport failure is UPSTREAM_UNAVAILABLE, so the client re-sends.
+ * The gateway's ports to the remote services (core/ports.ts: StorageService, MetadataService)
+ * over gRPC. Blob writes and row inserts, the hot path, go through a StreamPool of long-lived
+ * bidirectional streams (PutBlobs / RecordBlobs); everything else is a unary call with a
+ * deadline. gRPC errors come back as the AppError the service threw (fromGrpcError); a transport
+ * failure is UPSTREAM_UNAVAILABLE, so the client re-sends. WRITE_OUTCOME_* becomes the shared
+ * WriteOutcome here, once (outcomeOf).
  */
 import * as grpc from "@grpc/grpc-js";
 import { BlobKind, WriteOutcome as PbOutcome } from "../../../proto/gen/media/v1/common";
@@ -28,16 +30,8 @@ import { AppError, isErrorCode } from "../../shared/errors";
 import { CHANNEL_OPTIONS, checkHealth, fromGrpcError, healthClient } from "../../shared/grpc";
 import { StreamPool } from "../../shared/stream-pool";
 import { serializePutBlobsRequest } from "./put-blobs-serializer";
-import type {
-  AudioRecord,
-  BlobRef,
-  BlobStorage,
-  CompleteResult,
-  FrameRecord,
-  MetadataStore,
-  SessionSummary,
-  WriteOutcome,
-} from "../core/ports";
+import type { BlobRef, WriteOutcome } from "../../shared/blob";
+import type { AudioRecord, CompleteResult, FrameRecord, MetadataService, SessionSummary, StorageService } from "../core/ports";
 
 export interface ClientOptions {
   /** Parallel streams for the hot path. */
@@ -131,7 +125,7 @@ const FastStorageClient = grpc.makeGenericClientConstructor(
   "media.v1.StorageService",
 ) as unknown as typeof StorageServiceClient;
 
-export class StorageGrpcClient extends UpstreamClient<StorageServiceClient, PutBlob, PutResult, PutBlobsRequest, PutBlobsResponse> implements BlobStorage {
+export class StorageGrpcClient extends UpstreamClient<StorageServiceClient, PutBlob, PutResult, PutBlobsRequest, PutBlobsResponse> implements StorageService {
   constructor(address: string, opts: ClientOptions) {
     super((o) => new FastStorageClient(address, grpc.credentials.createInsecure(), o), address, (c) => c.putBlobs(), opts, (p) => p.data.byteLength);
   }
@@ -168,7 +162,7 @@ function summary(s: SessionInfo | undefined): SessionSummary {
 
 export class MetadataGrpcClient
   extends UpstreamClient<MetadataServiceClient, BlobRecord, RecordResult, RecordBlobsRequest, RecordBlobsResponse>
-  implements MetadataStore
+  implements MetadataService
 {
   constructor(address: string, opts: ClientOptions) {
     super((o) => new MetadataServiceClient(address, grpc.credentials.createInsecure(), o), address, (c) => c.recordBlobs(), opts);

@@ -9,7 +9,8 @@
  * re-sent as .mp4), the blob this call just created is deleted again so nothing changes.
  */
 import { AppError } from "../../shared/errors";
-import type { BlobRef, BlobStorage, MetadataStore, WriteOutcome } from "./ports";
+import type { BlobRef, WriteOutcome } from "../../shared/blob";
+import type { MetadataService, StorageService } from "./ports";
 
 export interface AudioTiming {
   startMs: number;
@@ -29,7 +30,7 @@ export type IngestItem = { ref: BlobRef; data: Uint8Array; sha256Hex: string } &
 );
 
 /** Resolves with the combined outcome once both halves are durable; throws AppError otherwise. */
-export async function ingest(storage: BlobStorage, metadata: MetadataStore, item: IngestItem): Promise<WriteOutcome> {
+export async function ingest(storage: StorageService, metadata: MetadataService, item: IngestItem): Promise<WriteOutcome> {
   const { ref, data, sha256Hex } = item;
   const stored = await storage.put(ref, data, sha256Hex);
   if (stored.outcome === "conflict") throw indexConflict(ref);

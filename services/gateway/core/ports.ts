@@ -1,22 +1,13 @@
 /**
  * @module ports
- * What the gateway core needs from the outside world. The gRPC clients in ../adapters implement
- * these; unit tests use in-memory fakes.
+ * What the gateway core needs from the outside world: the two remote services. The gRPC clients
+ * in ../adapters implement these; unit tests use in-memory fakes. Blobs are named and outcomes
+ * spelled as everywhere else (services/shared/blob.ts).
  */
-import type { BlobKind } from "../../../proto/wire";
+import type { BlobRef, WriteOutcome } from "../../shared/blob";
 
-export type WriteOutcome = "created" | "identical" | "conflict";
-
-export interface BlobRef {
-  sessionId: string;
-  kind: BlobKind;
-  index: number;
-  /** audio/webm, audio/mp4 or image/jpeg: decides the stored file's extension. */
-  mediaType: string;
-}
-
-/** The storage service. put is create-only: an existing blob is never overwritten. */
-export interface BlobStorage {
+/** The remote storage service (media.v1.StorageService). put is create-only: an existing blob is never overwritten. */
+export interface StorageService {
   put(ref: BlobRef, data: Uint8Array, sha256Hex: string): Promise<{ outcome: WriteOutcome; location: string }>;
   delete(ref: BlobRef): Promise<void>;
 }
@@ -60,8 +51,8 @@ export interface CompleteResult {
   missingFrames: number[];
 }
 
-/** The metadata service. record* are idempotent per (session, index). */
-export interface MetadataStore {
+/** The remote metadata service (media.v1.MetadataService). record* are idempotent per (session, index). */
+export interface MetadataService {
   openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null; storagePath: string }): Promise<{ resumed: boolean }>;
   recordAudio(r: AudioRecord): Promise<WriteOutcome>;
   recordFrame(r: FrameRecord): Promise<WriteOutcome>;

@@ -2,7 +2,8 @@ import { beforeEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { encodeBinaryFrame, type ServerMessage } from "../../../proto/wire";
 import { AppError } from "../../shared/errors";
-import type { AudioRecord, BlobRef, BlobStorage, FrameRecord, MetadataStore, WriteOutcome } from "./ports";
+import type { BlobRef, WriteOutcome } from "../../shared/blob";
+import type { AudioRecord, FrameRecord, MetadataService, StorageService } from "./ports";
 import { SessionRegistry } from "./registry";
 import { type Limits, StreamSession } from "./stream-session";
 
@@ -19,7 +20,7 @@ const sha = (d: Uint8Array) => createHash("sha256").update(d).digest("hex");
 const key = (r: BlobRef) => `${r.sessionId}/${r.kind}/${r.index}`;
 
 /** In-memory fakes of the two services, with the same create-only / idempotent semantics. */
-class FakeStorage implements BlobStorage {
+class FakeStorage implements StorageService {
   blobs = new Map<string, { sha: string; mediaType: string }>();
   puts = 0;
   failNext: AppError | null = null;
@@ -44,7 +45,7 @@ class FakeStorage implements BlobStorage {
   }
 }
 
-class FakeMetadata implements MetadataStore {
+class FakeMetadata implements MetadataService {
   sessions = new Map<string, { completed: boolean; interview: number | null }>();
   audio = new Map<string, AudioRecord>();
   frames = new Map<string, FrameRecord>();
@@ -91,7 +92,7 @@ let metadata: FakeMetadata;
 let registry: SessionRegistry;
 let now: number;
 
-function connect(storagePort: BlobStorage = storage) {
+function connect(storagePort: StorageService = storage) {
   const sent: ServerMessage[] = [];
   const closed: Array<{ code: number; reason: string }> = [];
   const events = { acked: [] as string[], rejected: [] as string[] };
@@ -425,7 +426,7 @@ describe("flow control", () => {
   test("blobs beyond maxBufferedBytes without acks close the connection with 4429", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const stalled: BlobStorage = { put: async (ref, d, h) => (await gate, storage.put(ref, d, h)), delete: (r) => storage.delete(r) };
+    const stalled: StorageService = { put: async (ref, d, h) => (await gate, storage.put(ref, d, h)), delete: (r) => storage.delete(r) };
     const c = connect(stalled);
     await c.text(init());
     const frame = encodeBinaryFrame(SID, "frame", 0, JPEG); // 70 bytes
@@ -454,7 +455,7 @@ describe("concurrency", () => {
   test("blobs of one session are stored concurrently, at most maxInFlight at once; all are acked", async () => {
     let active = 0;
     let peak = 0;
-    const slow: BlobStorage = {
+    const slow: StorageService = {
       put: async (ref, d, h) => {
         active++;
         peak = Math.max(peak, active);

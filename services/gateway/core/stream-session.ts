@@ -29,7 +29,8 @@ import {
 import { AppError, ERRORS, toAppError } from "../../shared/errors";
 import { ingest, type IngestItem } from "./ingest";
 import { PendingMetadata } from "./pending";
-import type { BlobStorage, MetadataStore, WriteOutcome } from "./ports";
+import type { WriteOutcome } from "../../shared/blob";
+import type { MetadataService, StorageService } from "./ports";
 import type { Owner, SessionRegistry } from "./registry";
 
 export interface Limits {
@@ -59,8 +60,8 @@ export interface SessionEvents {
 }
 
 export interface SessionDeps {
-  storage: BlobStorage;
-  metadata: MetadataStore;
+  storage: StorageService;
+  metadata: MetadataService;
   registry: SessionRegistry;
   limits: Limits;
   events: SessionEvents;

@@ -1,7 +1,9 @@
 /**
  * @module metadata/adapters/grpc-server
- * media.v1.MetadataService over grpc-js. Unary calls map 1:1 onto SessionRepo methods through
- * `unary()` (errors -> gRPC status + candid-error-code trailer, shared/grpc.ts).
+ * media.v1.MetadataService over grpc-js, on top of the core (core/metadata.ts). Unary calls map
+ * 1:1 onto its methods through `unary()` (errors -> gRPC status + candid-error-code trailer,
+ * shared/grpc.ts). The core's words are translated here, once: WriteOutcome -> WRITE_OUTCOME_*,
+ * the status name -> SessionStatus, null ids -> 0.
  *
  * RecordBlobs (the hot path) is a bidirectional stream whose messages carry one or more records
  * (shared/item-stream.ts). Each record is handed to ONE LanedCommitter shared by all streams of
@@ -23,6 +25,8 @@ import {
   type RecordBlobsRequest,
   type RecordBlobsResponse,
   type RecordResult,
+  type SessionInfo,
+  SessionStatus,
 } from "../../../proto/gen/media/v1/metadata";
 import { serveItemStream } from "../../shared/item-stream";
 import { WriteOutcome } from "../../../proto/gen/media/v1/common";
@@ -30,20 +34,43 @@ import { AppError, toAppError } from "../../shared/errors";
 import { unary, type GrpcService } from "../../shared/grpc";
 import type { Logger } from "../../shared/log";
 import { BATCH_BUCKETS, Counter, Histogram, LATENCY_BUCKETS_SECONDS, type Registry } from "../../shared/metrics";
+import type { WriteOutcome as CoreOutcome } from "../../shared/blob";
 import { LanedCommitter } from "../core/group-commit";
-import type { BlobItem, ItemResult, OutcomeName, SessionRepo } from "../core/model";
+import type { Metadata } from "../core/metadata";
+import type { BlobItem, ItemResult, Session, SessionStatusName } from "../core/model";
 
-const OUTCOME_TO_PROTO: Record<OutcomeName, WriteOutcome> = {
-  CREATED: WriteOutcome.WRITE_OUTCOME_CREATED,
-  IDENTICAL: WriteOutcome.WRITE_OUTCOME_IDENTICAL,
-  CONFLICT: WriteOutcome.WRITE_OUTCOME_CONFLICT,
+const OUTCOME_TO_PROTO: Record<CoreOutcome, WriteOutcome> = {
+  created: WriteOutcome.WRITE_OUTCOME_CREATED,
+  identical: WriteOutcome.WRITE_OUTCOME_IDENTICAL,
+  conflict: WriteOutcome.WRITE_OUTCOME_CONFLICT,
 };
+
+const STATUS_TO_PROTO: Record<SessionStatusName, SessionStatus> = {
+  active: SessionStatus.SESSION_STATUS_ACTIVE,
+  completed: SessionStatus.SESSION_STATUS_COMPLETED,
+  abandoned: SessionStatus.SESSION_STATUS_ABANDONED,
+};
+
+/** Core Session -> wire SessionInfo (0 = unset, as the proto documents). */
+export function toSessionInfo(s: Session): SessionInfo {
+  return {
+    sessionId: s.sessionId,
+    status: STATUS_TO_PROTO[s.status],
+    totalChunks: s.totalChunks,
+    totalFrames: s.totalFrames,
+    startedAtMs: s.startedAtMs,
+    lastActivityMs: s.lastActivityMs,
+    completedAtMs: s.completedAtMs,
+    interviewSessionId: s.interviewSessionId ?? 0,
+    userId: s.userId ?? 0,
+  };
+}
 
 /** AbandonIdleSessions limit when the request says 0. */
 export const DEFAULT_ABANDON_LIMIT = 1000;
 
 export interface MetadataGrpcOptions {
-  repo: SessionRepo;
+  metadata: Metadata;
   log: Logger;
   registry: Registry;
   /** Items per transaction at most (default 128). */
@@ -68,7 +95,7 @@ export function toBlobItem(req: BlobRecord): BlobItem | null {
 }
 
 export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
-  const { repo, log, registry } = opts;
+  const { metadata, log, registry } = opts;
   const maxStreamPending = opts.maxStreamPending ?? 2048;
 
   const records = new Counter({
@@ -100,7 +127,7 @@ export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
     lanes: opts.maxInflight ?? 4,
     maxBatch: opts.maxBatch ?? 128,
     keyOf: (item) => item.record.sessionId,
-    commit: (items) => repo.recordBlobs(items),
+    commit: (items) => metadata.recordBlobs(items),
     onBatch: (size, seconds) => {
       batchSize.observe(size);
       commitDuration.observe(seconds);
@@ -121,7 +148,7 @@ export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
 
   function answer(requestId: number, kind: string, result: ItemResult): RecordResult {
     if ("outcome" in result) {
-      records.inc({ kind, outcome: result.outcome.toLowerCase() });
+      records.inc({ kind, outcome: result.outcome });
       return { requestId, outcome: OUTCOME_TO_PROTO[result.outcome], error: undefined };
     }
     const err = toAppError(result.error);
@@ -148,20 +175,24 @@ export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
     serveItemStream(call, recordOne, { unwrap: (req) => req.items, wrap: (results) => ({ results }), maxInFlight: maxStreamPending, log });
 
   const implementation: MetadataServiceServer = {
-    createInterviewSession: counted(async (req) => ({ interviewSessionId: await repo.createInterviewSession(req.title) })),
-    openSession: counted(async (req) =>
-      repo.openSession({
+    createInterviewSession: counted(async (req) => ({ interviewSessionId: await metadata.createInterviewSession(req.title) })),
+    openSession: counted(async (req) => {
+      const r = await metadata.openSession({
         sessionId: req.sessionId,
         interviewSessionId: req.hasInterviewSessionId ? req.interviewSessionId : undefined,
         userId: req.hasUserId ? req.userId : undefined,
         storagePath: req.storagePath,
-      }),
-    ),
+      });
+      return { session: toSessionInfo(r.session), resumed: r.resumed };
+    }),
     recordBlobs,
-    completeSession: counted(async (req) => repo.completeSession(req.sessionId, req.totalChunks, req.totalFrames)),
-    getSessionStatus: counted(async (req) => ({ session: await repo.getSessionStatus(req.sessionId) })),
+    completeSession: counted(async (req) => {
+      const r = await metadata.completeSession(req.sessionId, req.totalChunks, req.totalFrames);
+      return { session: toSessionInfo(r.session), missingChunkIndices: r.missingChunkIndices, missingFrameIndices: r.missingFrameIndices };
+    }),
+    getSessionStatus: counted(async (req) => ({ session: toSessionInfo(await metadata.getSessionStatus(req.sessionId)) })),
     abandonIdleSessions: counted(async (req) => ({
-      sessionIds: await repo.abandonIdleSessions(req.idleMs, req.limit === 0 ? DEFAULT_ABANDON_LIMIT : req.limit),
+      sessionIds: await metadata.abandonIdleSessions(req.idleMs, req.limit === 0 ? DEFAULT_ABANDON_LIMIT : req.limit),
     })),
   };
 

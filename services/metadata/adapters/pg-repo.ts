@@ -20,10 +20,11 @@
  *     to total_chunks / total_frames, touches last_activity (reviving an abandoned session), and
  *     answers each row: created or not, and the sha256 now stored under its index;
  *  4. `commit`. If a statement failed, PostgreSQL refuses the rest and answers ROLLBACK; the first
- *     error is thrown (recordBlobs then retries the items one by one).
- * What goes into statement 3 is decided before the sessions are known (`itemsToInsert`: valid
- * items, the first of each key); the answers are then derived from statement 2's rows and
- * statement 3's answers (`planBatch`, `decideOutcomes`).
+ *     error is thrown (the core then retries the items one by one).
+ * What goes into statement 3 is decided by the core before the sessions are known
+ * (`itemsToInsert`: valid items, the first of each key); which statuses accept blobs and what a
+ * blob makes of them is the core's STATUS_AFTER_BLOB, a jsonb parameter of statement 3. The core
+ * derives the answers from statement 2's rows and statement 3's (`planBatch`, `decideOutcomes`).
  * Row sets travel as ONE jsonb parameter (`jsonb_to_recordset`), so each statement has a fixed
  * shape whatever the batch size and prepared statements are reused.
  * Every lookup is written so that it can only run as an index probe per batch row (`= any(array(...))`,
@@ -37,11 +38,20 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import postgres from "postgres";
 import { AppError, toAppError } from "../../shared/errors";
-import type { Logger } from "../../shared/log";
-import { blobKey, decideOutcomes, itemsToInsert, missingIndices, planBatch, validateClaimedTotal, type SessionRef } from "../core/blobs";
+import { blobKey } from "../core/blobs";
 import { parseMigrationFiles, pendingMigrations } from "../core/migrations";
-import type { AudioChunkRecord, BlobItem, CompleteResult, ItemResult, OpenSessionInput, SessionInfo, SessionRepo, VideoFrameRecord } from "../core/model";
-import { decideOpen, msToIso, requireSessionId, rowToSessionInfo, type SessionRow } from "../core/session";
+import type {
+  AudioChunkRecord,
+  BlobItem,
+  BlobRowsWritten,
+  OpenSessionInput,
+  Session,
+  SessionRef,
+  SessionRepo,
+  SessionStatusName,
+  VideoFrameRecord,
+} from "../core/model";
+import { STATUS_AFTER_BLOB } from "../core/session";
 
 export type Sql = postgres.Sql<{}>;
 type Tx = postgres.TransactionSql<{}>;
@@ -144,6 +154,54 @@ function json(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** STATUS_AFTER_BLOB as statement 3 reads it: `(rules ->> status)` is the new status, null = refuses blobs. */
+const BLOB_RULES = json(STATUS_AFTER_BLOB);
+
+/** media_sessions as postgres.js returns it (BIGINT columns arrive as strings). */
+export interface SessionRow {
+  id: string | number;
+  session_id: string;
+  interview_session_id: string | number | null;
+  user_id: string | number | null;
+  status: SessionStatusName;
+  total_chunks: number;
+  total_frames: number;
+  storage_path: string;
+  started_at: Date | null;
+  last_activity: Date | null;
+  completed_at: Date | null;
+}
+
+/** Date (or null) -> Unix epoch milliseconds; 0 when unset. */
+export function dateToMs(d: Date | null | undefined): number {
+  return d ? d.getTime() : 0;
+}
+
+/** Unix epoch milliseconds -> ISO string for a TIMESTAMPTZ column; 0 (unset) and invalid -> null. */
+export function msToIso(ms: number): string | null {
+  if (!Number.isFinite(ms) || ms <= 0) return null;
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+function idOrNull(v: string | number | null): number | null {
+  return v === null ? null : Number(v);
+}
+
+export function rowToSession(row: SessionRow): Session {
+  return {
+    sessionId: row.session_id,
+    status: row.status,
+    totalChunks: Number(row.total_chunks),
+    totalFrames: Number(row.total_frames),
+    startedAtMs: dateToMs(row.started_at),
+    lastActivityMs: dateToMs(row.last_activity),
+    completedAtMs: dateToMs(row.completed_at),
+    interviewSessionId: idOrNull(row.interview_session_id),
+    userId: idOrNull(row.user_id),
+  };
+}
+
 /** An audio_chunks row of the data statement (`chunk_rows`). */
 function chunkRow(r: AudioChunkRecord) {
   return {
@@ -175,10 +233,7 @@ function frameRow(r: VideoFrameRecord) {
 }
 
 export class PgSessionRepo implements SessionRepo {
-  constructor(
-    private readonly sql: Sql,
-    private readonly log?: Logger,
-  ) {}
+  constructor(private readonly sql: Sql) {}
 
   private tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return translated(() => this.sql.begin(fn) as Promise<T>);
@@ -196,8 +251,8 @@ export class PgSessionRepo implements SessionRepo {
     });
   }
 
-  async openSession(input: OpenSessionInput): Promise<{ session: SessionInfo; resumed: boolean }> {
-    const sessionId = requireSessionId(input.sessionId);
+  async openSession(input: OpenSessionInput, decide: (existing: Session) => SessionStatusName): Promise<{ session: Session; created: boolean }> {
+    const sessionId = input.sessionId;
     return this.tx(async (tx) => {
       let [row] = await tx<SessionRow[]>`select * from media_sessions where session_id = ${sessionId} for update`;
       if (!row) {
@@ -210,37 +265,28 @@ export class PgSessionRepo implements SessionRepo {
           values (${sessionId}, ${input.interviewSessionId ?? null}, ${input.userId ?? null}, ${input.storagePath})
           on conflict (session_id) do nothing
           returning *`;
-        if (created) return { session: rowToSessionInfo(created), resumed: false };
+        if (created) return { session: rowToSession(created), created: true };
         // Another OpenSession created it between our SELECT and INSERT: resume that one.
         [row] = await tx<SessionRow[]>`select * from media_sessions where session_id = ${sessionId} for update`;
         if (!row) throw new AppError("INTERNAL", "session vanished during open");
       }
-      decideOpen(row, input); // throws SESSION_MISMATCH / SESSION_COMPLETED
+      const status = decide(rowToSession(row)); // may throw (SESSION_MISMATCH / SESSION_COMPLETED)
       const [updated] = await tx<SessionRow[]>`
-        update media_sessions set status = 'active', last_activity = now() where id = ${row.id} returning *`;
-      return { session: rowToSessionInfo(updated!), resumed: true };
+        update media_sessions set status = ${status}, last_activity = now() where id = ${row.id} returning *`;
+      return { session: rowToSession(updated!), created: false };
     });
   }
 
-  async recordBlobs(items: BlobItem[]): Promise<ItemResult[]> {
-    if (items.length === 0) return [];
+  /** One transaction, one round trip: see the module comment. */
+  async writeBlobRows(toInsert: BlobItem[]): Promise<BlobRowsWritten> {
     try {
-      return await this.recordBatch(items);
+      return await this.writeBatch(toInsert);
     } catch (err) {
-      const app = translatePgError(err);
-      if (items.length === 1 || app.code === "UPSTREAM_UNAVAILABLE") return items.map(() => ({ error: app }));
-      // One bad item must not fail its neighbours: isolate it, one transaction per item.
-      this.log?.warn("batch failed, retrying items one by one", { size: items.length, code: app.code, err: app.cause ?? app });
-      const out: ItemResult[] = [];
-      for (const item of items) out.push(...(await this.recordBlobs([item])));
-      return out;
+      throw translatePgError(err);
     }
   }
 
-  /** One transaction, one round trip: see the module comment. */
-  private async recordBatch(items: BlobItem[]): Promise<ItemResult[]> {
-    const toInsert = itemsToInsert(items);
-    if (toInsert.length === 0) return decideOutcomes(items.length, planBatch(items, new Map()), new Set(), new Map());
+  private async writeBatch(toInsert: BlobItem[]): Promise<BlobRowsWritten> {
     const uuids = [...new Set(toInsert.map((i) => i.record.sessionId))];
     const chunkRows = toInsert.flatMap((i) => (i.kind === "audio" ? [chunkRow(i.record)] : []));
     const frameRows = toInsert.flatMap((i) => (i.kind === "frame" ? [frameRow(i.record)] : []));
@@ -259,13 +305,13 @@ export class PgSessionRepo implements SessionRepo {
           for update`,
         // - sessions: those the lock statement locked (xmax = this transaction: a session created
         //   after that statement began is visible here but was not locked, and planBatch answers
-        //   it SESSION_NOT_FOUND) and that accept blobs;
+        //   it SESSION_NOT_FOUND) and that accept blobs (BLOB_RULES maps their status);
         // - insert the new chunks and frames (ON CONFLICT DO NOTHING: re-sends insert nothing);
         // - a frame gets its chunk's id whether the chunk is older or in this very batch (ins_a:
         //   data-modifying CTEs do not see each other's rows, so the batch's chunks are joined in);
         // - frames stored before their chunk get its id now (link);
-        // - every touched session counts what was inserted, refreshes last_activity, and is revived
-        //   if the reaper had marked it abandoned while the client was away;
+        // - every touched session counts what was inserted, refreshes last_activity, and takes the
+        //   status BLOB_RULES gives it (revived if the reaper had marked it abandoned meanwhile);
         // - answer each row: created, and the sha256 now stored under its index (a row this
         //   statement did not insert is older, hence in its snapshot: writers of a session commit
         //   before its lock is free).
@@ -281,7 +327,7 @@ export class PgSessionRepo implements SessionRepo {
           ), sessions as (
             select m.id, m.session_id from media_sessions m
             where m.session_id = any(array(select session_id from chunk_rows union select session_id from frame_rows))
-              and m.status <> 'completed' and m.xmax = pg_current_xact_id()::xid
+              and (${BLOB_RULES}::text::jsonb ->> m.status) is not null and m.xmax = pg_current_xact_id()::xid
           ), chunks as (
             select s.id as media_session_id, x.* from chunk_rows x join sessions s on s.session_id = x.session_id
           ), frames as (
@@ -314,7 +360,7 @@ export class PgSessionRepo implements SessionRepo {
               total_chunks = m.total_chunks + (select count(*) from ins_a where ins_a.media_session_id = m.id),
               total_frames = m.total_frames + (select count(*) from ins_f where ins_f.media_session_id = m.id),
               last_activity = now(),
-              status = case when m.status = 'abandoned' then 'active' else m.status end
+              status = ${BLOB_RULES}::text::jsonb ->> m.status
             where m.id = any(array(select id from sessions))
           )
           select 'audio' as kind, x.media_session_id, x.chunk_index as idx, i.id is not null as created,
@@ -345,8 +391,8 @@ export class PgSessionRepo implements SessionRepo {
         if (r.created) inserted.add(key);
         if (r.sha256 !== null) stored.set(key, r.sha256);
       }
-      // Session totals were updated in the data statement, from what it inserted (= CREATED).
-      return decideOutcomes(items.length, planBatch(items, sessions), inserted, stored);
+      // Session totals were updated in the data statement, from what it inserted (= created).
+      return { sessions, inserted, stored };
     } finally {
       // A lost connection goes back to the pool by itself; release() would put it in the open
       // queue although closed (postgres.js 3.4.9: the pool then hangs).
@@ -354,13 +400,10 @@ export class PgSessionRepo implements SessionRepo {
     }
   }
 
-  async completeSession(sessionId: string, claimedChunks: number, claimedFrames: number): Promise<CompleteResult> {
-    requireSessionId(sessionId);
-    validateClaimedTotal(claimedChunks, "total_chunks");
-    validateClaimedTotal(claimedFrames, "total_frames");
+  async completeSession(sessionId: string, claimedChunks: number, claimedFrames: number): Promise<{ session: Session; chunkIndices: number[]; frameIndices: number[] } | null> {
     return this.tx(async (tx) => {
       let [row] = await tx<SessionRow[]>`select * from media_sessions where session_id = ${sessionId} for update`;
-      if (!row) throw new AppError("SESSION_NOT_FOUND");
+      if (!row) return null;
       if (row.status !== "completed") {
         [row] = await tx<SessionRow[]>`
           update media_sessions set status = 'completed', completed_at = now(), last_activity = now()
@@ -370,25 +413,18 @@ export class PgSessionRepo implements SessionRepo {
         select chunk_index as i from audio_chunks where media_session_id = ${row!.id} and chunk_index < ${claimedChunks}`;
       const frames = await tx<{ i: string }[]>`
         select frame_index as i from video_frames where media_session_id = ${row!.id} and frame_index < ${claimedFrames}`;
-      return {
-        session: rowToSessionInfo(row!),
-        missingChunkIndices: missingIndices(claimedChunks, chunks.map((r) => Number(r.i))),
-        missingFrameIndices: missingIndices(claimedFrames, frames.map((r) => Number(r.i))),
-      };
+      return { session: rowToSession(row!), chunkIndices: chunks.map((r) => Number(r.i)), frameIndices: frames.map((r) => Number(r.i)) };
     });
   }
 
-  async getSessionStatus(sessionId: string): Promise<SessionInfo> {
-    requireSessionId(sessionId);
+  async getSession(sessionId: string): Promise<Session | null> {
     return translated(async () => {
       const [row] = await this.sql<SessionRow[]>`select * from media_sessions where session_id = ${sessionId}`;
-      if (!row) throw new AppError("SESSION_NOT_FOUND");
-      return rowToSessionInfo(row);
+      return row ? rowToSession(row) : null;
     });
   }
 
   async abandonIdleSessions(idleMs: number, limit: number): Promise<string[]> {
-    if (!Number.isSafeInteger(idleMs) || idleMs < 0) throw new AppError("INVALID_MESSAGE", "idle_ms must be a non-negative integer", { field: "idle_ms" });
     return translated(async () => {
       // SKIP LOCKED: a session busy in a RecordBlobs transaction is not idle; leave it.
       const rows = await this.sql<{ session_id: string }[]>`

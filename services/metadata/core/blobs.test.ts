@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { AppError } from "../../shared/errors";
-import { blobKey, decideOutcome, decideOutcomes, itemsToInsert, missingIndices, planBatch, validateClaimedTotal, validateItem, type SessionRef } from "./blobs";
-import type { BlobItem } from "./model";
+import { blobKey, decideOutcome, decideOutcomes, itemsToInsert, missingIndices, planBatch, validateClaimedTotal, validateItem } from "./blobs";
+import type { BlobItem, SessionRef } from "./model";
 
 const S1 = "11111111-1111-4111-8111-111111111111";
 const S2 = "22222222-2222-4222-8222-222222222222";
@@ -64,10 +64,10 @@ describe("itemsToInsert", () => {
 
 describe("outcomes", () => {
   test("decideOutcome", () => {
-    expect(decideOutcome(SHA_A, true, SHA_A)).toBe("CREATED");
-    expect(decideOutcome(SHA_A, false, SHA_A)).toBe("IDENTICAL");
-    expect(decideOutcome(SHA_A, false, SHA_B)).toBe("CONFLICT");
-    expect(decideOutcome(SHA_A, false, undefined)).toBe("CONFLICT");
+    expect(decideOutcome(SHA_A, true, SHA_A)).toBe("created");
+    expect(decideOutcome(SHA_A, false, SHA_A)).toBe("identical");
+    expect(decideOutcome(SHA_A, false, SHA_B)).toBe("conflict");
+    expect(decideOutcome(SHA_A, false, undefined)).toBe("conflict");
   });
 
   test("decideOutcomes: created, in-batch identical and conflict", () => {
@@ -80,11 +80,11 @@ describe("outcomes", () => {
     ]);
     const results = decideOutcomes(items.length, plan, inserted, stored);
     expect(results.map((r) => ("outcome" in r ? r.outcome : r.error.code))).toEqual([
-      "CREATED",
-      "IDENTICAL",
-      "CONFLICT",
-      "CREATED",
-      "CONFLICT",
+      "created",
+      "identical",
+      "conflict",
+      "created",
+      "conflict",
       "SESSION_NOT_FOUND",
     ]);
   });

@@ -1,15 +1,15 @@
 /**
  * @module metadata/core/blobs
- * The pure half of RecordBlobs and CompleteSession: item validation, which items of a batch are
- * sent to the INSERT, planning a batch once its sessions are known (early answers, in-batch
- * duplicates), the CREATED / IDENTICAL / CONFLICT decision and missing indices. The repository sends `itemsToInsert` to the database, then builds the answers
- * from what came back with `planBatch` and `decideOutcomes`.
+ * The steps of RecordBlobs and CompleteSession: item validation, which items of a batch are
+ * written (`itemsToInsert`), planning a batch once its sessions are known (early answers,
+ * in-batch duplicates), the created / identical / conflict decision and missing indices.
+ * core/metadata.ts runs them around the repository's one write per batch.
  */
+import { isCanonicalUuid, isSha256Hex } from "../../../proto/wire/ids";
+import type { WriteOutcome } from "../../shared/blob";
 import { AppError } from "../../shared/errors";
-import type { BlobItem, BlobKindName, ItemResult, OutcomeName, SessionStatusName } from "./model";
-import { admitBlob, isCanonicalUuid } from "./session";
-
-const SHA256_HEX_RE = /^[0-9a-f]{64}$/;
+import type { BlobItem, BlobKindName, ItemResult, SessionRef } from "./model";
+import { admitBlob } from "./session";
 
 /** Largest claimed total CompleteSession accepts (1M chunks of 10 s is 115 days). */
 export const MAX_CLAIMED_TOTAL = 1_000_000;
@@ -22,18 +22,12 @@ export function itemIndex(item: BlobItem): number {
 export function validateItem(item: BlobItem): AppError | null {
   const r = item.record;
   if (!isCanonicalUuid(r.sessionId)) return new AppError("INVALID_SESSION_ID", undefined, { field: "session_id" });
-  if (!SHA256_HEX_RE.test(r.sha256Hex)) return new AppError("INVALID_MESSAGE", "sha256_hex must be 64 lowercase hex digits", { field: "sha256_hex" });
+  if (!isSha256Hex(r.sha256Hex)) return new AppError("INVALID_MESSAGE", "sha256_hex must be 64 lowercase hex digits", { field: "sha256_hex" });
   if (r.filePath === "") return new AppError("INVALID_MESSAGE", "file_path is required", { field: "file_path" });
   if (!Number.isSafeInteger(r.fileSize) || r.fileSize < 0) return new AppError("INVALID_MESSAGE", "file_size must be a non-negative integer", { field: "file_size" });
   const index = itemIndex(item);
   if (!Number.isSafeInteger(index) || index < 0) return new AppError("INVALID_MESSAGE", "index must be a non-negative integer", { field: item.kind === "audio" ? "chunk_index" : "frame_index" });
   return null;
-}
-
-export interface SessionRef {
-  /** media_sessions.id */
-  id: string;
-  status: SessionStatusName;
 }
 
 export interface PlannedItem {
@@ -54,7 +48,7 @@ export interface BatchPlan {
   admitted: PlannedItem[];
 }
 
-/** `session` is a media_sessions.id, or the session UUID before the ids are known. */
+/** `session` is a SessionRef.id, or the session UUID before the ids are known. */
 export function blobKey(session: string, kind: BlobKindName, index: number): string {
   return `${session}:${kind}:${index}`;
 }
@@ -94,12 +88,12 @@ export function planBatch(items: BlobItem[], sessions: ReadonlyMap<string, Sessi
 }
 
 /**
- * Same index: CREATED when this item's INSERT produced the row, else IDENTICAL when the stored
- * SHA-256 equals the item's, else CONFLICT (the stored row is kept).
+ * Same index: created when this item's INSERT produced the row, else identical when the stored
+ * SHA-256 equals the item's, else a conflict (the stored row is kept).
  */
-export function decideOutcome(sha256Hex: string, createdByThisItem: boolean, storedSha256: string | undefined): OutcomeName {
-  if (createdByThisItem) return "CREATED";
-  return storedSha256 === sha256Hex ? "IDENTICAL" : "CONFLICT";
+export function decideOutcome(sha256Hex: string, createdByThisItem: boolean, storedSha256: string | undefined): WriteOutcome {
+  if (createdByThisItem) return "created";
+  return storedSha256 === sha256Hex ? "identical" : "conflict";
 }
 
 /**

@@ -138,10 +138,6 @@ export class LanedCommitter<I, R> {
     return this.lanes[fnv1a(this.keyOf(item)) % this.lanes.length]!.submit(item);
   }
 
-  get queued(): number {
-    return this.lanes.reduce((n, l) => n + l.queued, 0);
-  }
-
   async idle(): Promise<void> {
     await Promise.all(this.lanes.map((l) => l.idle()));
   }

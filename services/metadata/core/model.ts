@@ -1,22 +1,64 @@
 /**
  * @module metadata/core/model
  * The metadata service's domain types and its one port, `SessionRepo`. Pure: no SQL, no gRPC.
- * Records use the generated proto message shapes (type-only imports) so nothing is copied
- * field by field between the transport and the repository.
+ * The records have the field names and types of the media.v1 messages, so the gRPC adapter
+ * hands the decoded messages through without copying them, but nothing here imports proto/gen:
+ * the adapter maps what differs (the status enum, 0 for "unset") at its boundary.
  */
+import type { WriteOutcome } from "../../shared/blob";
 import type { AppError } from "../../shared/errors";
-import type { AudioChunkRecord, SessionInfo, VideoFrameRecord } from "../../../proto/gen/media/v1/metadata";
-
-export type { AudioChunkRecord, SessionInfo, VideoFrameRecord };
 
 export type SessionStatusName = "active" | "completed" | "abandoned";
+
+/** A media session as the core sees it. Timestamps in Unix epoch ms, 0 when unset. */
+export interface Session {
+  sessionId: string;
+  status: SessionStatusName;
+  /** Rows actually stored (counted on "created" only), not what the client claims. */
+  totalChunks: number;
+  totalFrames: number;
+  startedAtMs: number;
+  lastActivityMs: number;
+  completedAtMs: number;
+  interviewSessionId: number | null;
+  userId: number | null;
+}
+
+/** One audio chunk's row, as RecordBlobs receives it (media.v1 AudioChunkRecord). */
+export interface AudioChunkRecord {
+  sessionId: string;
+  chunkIndex: number;
+  filePath: string;
+  fileSize: number;
+  mimeType: string;
+  /** Unix epoch ms; 0 = unset. */
+  startTimestampMs: number;
+  endTimestampMs: number;
+  durationMs: number;
+  sha256Hex: string;
+}
+
+/** One camera frame's row, as RecordBlobs receives it (media.v1 VideoFrameRecord). */
+export interface VideoFrameRecord {
+  sessionId: string;
+  frameIndex: number;
+  /** The audio chunk the frame was taken during. */
+  chunkIndex: number;
+  filePath: string;
+  fileSize: number;
+  mimeType: string;
+  /** Unix epoch ms; 0 = unset. */
+  timestampMs: number;
+  /** Milliseconds into the audio chunk. */
+  offsetMs: number;
+  sha256Hex: string;
+}
 
 export type BlobItem = { kind: "audio"; record: AudioChunkRecord } | { kind: "frame"; record: VideoFrameRecord };
 export type BlobKindName = BlobItem["kind"];
 
-export type OutcomeName = "CREATED" | "IDENTICAL" | "CONFLICT";
 /** One answer per recorded item, in the order of the items. */
-export type ItemResult = { outcome: OutcomeName } | { error: AppError };
+export type ItemResult = { outcome: WriteOutcome } | { error: AppError };
 
 export interface OpenSessionInput {
   sessionId: string;
@@ -27,30 +69,60 @@ export interface OpenSessionInput {
 }
 
 export interface CompleteResult {
-  session: SessionInfo;
+  session: Session;
   missingChunkIndices: number[];
   missingFrameIndices: number[];
 }
 
+/** A session as the RecordBlobs transaction found it. */
+export interface SessionRef {
+  /** The repository's own id of the session (media_sessions.id). */
+  id: string;
+  /** Its status before this batch. */
+  status: SessionStatusName;
+}
+
+/** What the RecordBlobs transaction wrote and found (`SessionRepo.writeBlobRows`). */
+export interface BlobRowsWritten {
+  /** The batch's sessions that exist, locked for the transaction, by session UUID. */
+  sessions: ReadonlyMap<string, SessionRef>;
+  /** Keys (`blobKey(SessionRef.id, kind, index)`, core/blobs.ts) of the rows this transaction inserted. */
+  inserted: ReadonlySet<string>;
+  /** The SHA-256 stored under every key written to, inserted now or found. */
+  stored: ReadonlyMap<string, string>;
+}
+
 /**
- * Where sessions and their blob rows live (PgSessionRepo: PostgreSQL or PGlite).
- * Every method throws AppError for the caller's mistakes (codes from services/shared/errors.ts).
+ * Where sessions and their blob rows live (PgSessionRepo: PostgreSQL or PGlite;
+ * MemorySessionRepo for unit tests). Row-level: the rules (which session accepts what, what an
+ * item's answer is) are the core's (core/metadata.ts, session.ts, blobs.ts); a method applies
+ * the decision it is given, atomically. Throws AppError (services/shared/errors.ts).
  */
 export interface SessionRepo {
-  /** CreateInterviewSession: returns the new id. */
+  /** Inserts an interview session; returns its id. */
   createInterviewSession(title: string): Promise<number>;
-  /** OpenSession: creates the media session or resumes it (reconnect). */
-  openSession(input: OpenSessionInput): Promise<{ session: SessionInfo; resumed: boolean }>;
   /**
-   * RecordBlobs: records many items in ONE transaction (group commit) and answers each item.
-   * Resolves only after the commit; per-item failures are results, not rejections.
+   * One transaction: locks the session's row. When there is none, creates it from `input`
+   * (INTERVIEW_SESSION_NOT_FOUND when `input` names an interview session that does not exist)
+   * and answers `created: true`. Otherwise `decide(existing)` (which may throw) gives the
+   * status the session takes; it is set, and last_activity touched.
    */
-  recordBlobs(items: BlobItem[]): Promise<ItemResult[]>;
-  /** CompleteSession: idempotent; missing indices are computed against the claimed totals. */
-  completeSession(sessionId: string, claimedChunks: number, claimedFrames: number): Promise<CompleteResult>;
-  /** GetSessionStatus. */
-  getSessionStatus(sessionId: string): Promise<SessionInfo>;
-  /** AbandonIdleSessions: active sessions idle for more than idleMs become abandoned; returns their ids. */
+  openSession(input: OpenSessionInput, decide: (existing: Session) => SessionStatusName): Promise<{ session: Session; created: boolean }>;
+  /**
+   * RecordBlobs' one transaction: locks the sessions `items` name, inserts the rows of those
+   * whose status STATUS_AFTER_BLOB (session.ts) maps to a status (create-only: a stored row is
+   * kept), moves each such session to that status, adds what was inserted to its totals and
+   * touches last_activity. `items` are valid and unique per (session, kind, index): `itemsToInsert`.
+   */
+  writeBlobRows(items: BlobItem[]): Promise<BlobRowsWritten>;
+  /**
+   * One transaction: marks the session completed unless it already is; null when it does not
+   * exist. Returns the stored indices below the claimed totals.
+   */
+  completeSession(sessionId: string, claimedChunks: number, claimedFrames: number): Promise<{ session: Session; chunkIndices: number[]; frameIndices: number[] } | null>;
+  /** null when there is no such session. */
+  getSession(sessionId: string): Promise<Session | null>;
+  /** Active sessions idle for more than idleMs become abandoned (at most `limit`); returns their ids. */
   abandonIdleSessions(idleMs: number, limit: number): Promise<string[]>;
   /** True when the database answers. */
   ping(): Promise<boolean>;

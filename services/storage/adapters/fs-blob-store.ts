@@ -15,13 +15,13 @@
  *      (CREATED / IDENTICAL) is given only after that folder fsync, so an IDENTICAL answer to a
  *      re-send racing the first write is just as durable as the CREATED one.
  *
- * Two ways to make it durable (`FsSyncMode`):
- *  - syncfs (the default on Linux): puts go to FsWriter (fs-writer.ts), one worker thread that
- *    does the steps above for a whole batch of puts with blocking calls and makes each step
- *    durable with ONE syncfs(2) for the batch: group commit, nothing on the event loop;
- *  - fsync (elsewhere, or STORAGE_FS_SYNC=fsync): each put fdatasyncs its temp file on the thread
- *    pool, and `DirSyncer` coalesces the folder fsyncs: while one runs, every put that finishes
- *    its link waits for the NEXT fsync, and all of them share it.
+ * Two strategies make it durable (`FsDurability`, fs-durability.ts), chosen once by `FsSyncMode`:
+ *  - syncfs (the default on Linux, `SyncfsDurability` in fs-writer.ts): one worker thread makes
+ *    each step durable with ONE syncfs(2) for a whole batch of puts: group commit, nothing
+ *    blocking on the event loop but the page-cache writes;
+ *  - fsync (elsewhere, or STORAGE_FS_SYNC=fsync, `FsyncDurability`): each put fdatasyncs its
+ *    temp file on the thread pool, and `DirSyncer` coalesces the folder fsyncs: while one runs,
+ *    every put that finishes its link waits for the NEXT fsync, and all of them share it.
  * New folders are created once with mkdir -p and their parents fsynced once (also coalesced);
  * the "already created" set is a bounded cache, and a folder removed behind our back (e.g. by
  * the reaper) is recreated on the ENOENT.
@@ -35,10 +35,11 @@ import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { AppError } from "../../shared/errors";
-import { type BlobRef, blobDir, blobFileName, validateRef } from "../core/blob-ref";
-import { type BlobData, type BlobHead, type BlobStore, type PutInput, type PutResult, checkPut, outcomeForExisting } from "../core/blob-store";
+import type { CheckedRef } from "../core/blob-ref";
+import { type BlobData, type BlobHead, type BlobStore, type CheckedPut, type PutResult, outcomeForExisting } from "../core/blob-store";
 import { sha256Hex } from "../core/checksum";
-import { FsWriter } from "./fs-writer";
+import { type FsDurability, FsyncDurability } from "./fs-durability";
+import { SyncfsDurability } from "./fs-writer";
 
 /** How puts are made durable: one syncfs per round of puts, or an fdatasync per file. */
 export type FsSyncMode = "auto" | "syncfs" | "fsync";
@@ -111,8 +112,8 @@ export class FsBlobStore implements BlobStore {
   readonly root: string;
   private readonly syncers = new Map<string, DirSyncer>();
   private readonly knownDirs = new Map<string, Promise<void>>();
-  /** Set in syncfs mode: the worker that writes puts in batches (group commit). */
-  private writer: FsWriter | null = null;
+  /** Set once by `open`. */
+  private durability!: FsDurability;
 
   /** `root` may be relative (resolved against the working folder). Use `FsBlobStore.open`. */
   private constructor(root: string) {
@@ -127,20 +128,32 @@ export class FsBlobStore implements BlobStore {
     const store = new FsBlobStore(root);
     await store.makeDurableDir(store.root, dirname(store.root));
     const mode = opts.sync ?? "auto";
-    if (mode !== "fsync") {
-      store.writer = await FsWriter.start(store.root);
-      if (!store.writer && mode === "syncfs") throw new Error("syncfs is not available on this platform (set STORAGE_FS_SYNC=fsync)");
-    }
+    const syncfs = mode === "fsync" ? null : await SyncfsDurability.start(store.root);
+    if (!syncfs && mode === "syncfs") throw new Error("syncfs is not available on this platform (set STORAGE_FS_SYNC=fsync)");
+    store.durability =
+      syncfs ??
+      new FsyncDurability({
+        syncDir: (dir) => store.syncDir(dir),
+        // The folder vanished after we cached it (deleted session): make it durable again.
+        dirRecreated: (dir) => {
+          store.knownDirs.delete(dir);
+          return store.ensureDir(dir);
+        },
+      });
     return store;
   }
 
   /** "syncfs" or "fsync": what this store actually uses. */
   get syncMode(): "syncfs" | "fsync" {
-    return this.writer ? "syncfs" : "fsync";
+    return this.durability.mode;
+  }
+
+  describe(): Record<string, unknown> {
+    return { root: this.root, sync: this.syncMode };
   }
 
   close(): void {
-    this.writer?.terminate();
+    this.durability.close();
   }
 
   async ready(): Promise<boolean> {
@@ -152,48 +165,18 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async put(input: PutInput): Promise<PutResult> {
-    const c = checkPut(input);
-    const dir = join(this.root, blobDir(c.ref));
-    const final = join(dir, blobFileName(c.ref));
-    const temp = join(dir, `.${blobFileName(c.ref)}.${randomBytes(6).toString("hex")}.tmp`);
-
+  async write(put: CheckedPut): Promise<PutResult> {
+    const dir = join(this.root, put.dir);
+    const final = join(dir, put.name);
+    const temp = join(dir, `.${put.name}.${randomBytes(6).toString("hex")}.tmp`);
     await this.ensureDir(dir);
-    if (this.writer) {
-      const written = await this.writer.write({ dir, temp, final, data: c.data });
-      const outcome = written === "created" ? "CREATED" : outcomeForExisting(await fileSha256(final), c.sha256Hex);
-      return { outcome, location: final };
-    }
-
-    // fsync mode: fdatasync the temp file, so its content is on disk before any name points at it.
-    try {
-      await writeTemp(temp, c.data);
-    } catch (err) {
-      if (errno(err) !== "ENOENT") throw err;
-      // The folder vanished after we cached it (deleted session): create it again, once.
-      this.knownDirs.delete(dir);
-      await this.ensureDir(dir);
-      await writeTemp(temp, c.data);
-    }
-
-    let outcome: PutResult["outcome"] = "CREATED";
-    try {
-      await fsp.link(temp, final);
-    } catch (err) {
-      if (errno(err) !== "EEXIST") {
-        await fsp.unlink(temp).catch(() => {});
-        throw err;
-      }
-      outcome = outcomeForExisting(await fileSha256(final), c.sha256Hex);
-    }
-    await fsp.unlink(temp);
-    // Covers our link and unlink, and, for IDENTICAL, the link of whoever created the file.
-    await this.syncDir(dir);
+    const written = await this.durability.write({ dir, temp, final, data: put.data });
+    const outcome = written === "created" ? "created" : outcomeForExisting(await fileSha256(final), put.sha256Hex);
     return { outcome, location: final };
   }
 
-  async get(ref: BlobRef): Promise<BlobData> {
-    const path = this.pathOf(ref);
+  async get(at: CheckedRef): Promise<BlobData> {
+    const path = this.pathOf(at);
     try {
       const data = await fsp.readFile(path);
       return { data, sha256Hex: sha256Hex(data) };
@@ -203,8 +186,8 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async head(ref: BlobRef): Promise<BlobHead | null> {
-    const path = this.pathOf(ref);
+  async head(at: CheckedRef): Promise<BlobHead | null> {
+    const path = this.pathOf(at);
     try {
       const data = await fsp.readFile(path);
       return { size: data.byteLength, sha256Hex: sha256Hex(data), location: path };
@@ -214,8 +197,8 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async delete(ref: BlobRef): Promise<boolean> {
-    const path = this.pathOf(ref);
+  async delete(at: CheckedRef): Promise<boolean> {
+    const path = this.pathOf(at);
     try {
       await fsp.unlink(path);
     } catch (err) {
@@ -226,9 +209,8 @@ export class FsBlobStore implements BlobStore {
     return true;
   }
 
-  private pathOf(ref: BlobRef): string {
-    validateRef(ref);
-    return join(this.root, blobDir(ref), blobFileName(ref));
+  private pathOf(at: CheckedRef): string {
+    return join(this.root, at.key);
   }
 
   private syncDir(dir: string): Promise<void> {
@@ -281,21 +263,6 @@ export async function sweepStaleTemps(dir: string, now = Date.now()): Promise<nu
     }
   }
   return removed;
-}
-
-/** Temp file write: create-only open, write, fdatasync, close (on the thread pool). */
-async function writeTemp(path: string, data: Uint8Array): Promise<void> {
-  const fh = await fsp.open(path, "wx", 0o644);
-  try {
-    let off = 0;
-    while (off < data.byteLength) off += (await fh.write(data, off, data.byteLength - off)).bytesWritten;
-    await fh.datasync();
-  } catch (err) {
-    await fh.close().catch(() => {});
-    await fsp.unlink(path).catch(() => {});
-    throw err;
-  }
-  await fh.close();
 }
 
 function closeQuietly(fd: number): void {

@@ -1,5 +1,5 @@
 /**
- * Worker thread of FsWriter (fs-writer.ts): calls syncfs(2) through bun:ffi on request. It runs
+ * Worker thread of SyncfsDurability (fs-writer.ts): calls syncfs(2) through bun:ffi on request. It runs
  * on its own thread because syncfs blocks for the whole flush (milliseconds), which must not
  * stall the event loop. Messages: in `{ root }` once, then `null` per flush; out `true` / `false`.
  */

@@ -1,6 +1,7 @@
 /**
  * @module fs-writer
- * Group commit for the local-disk store on Linux. A put writes its temp file at once, with
+ * SyncfsDurability, the FsDurability strategy (fs-durability.ts) of the local-disk store on
+ * Linux: group commit. A put writes its temp file at once, with
  * blocking calls on the event loop (create, write, close: tens of microseconds into the page
  * cache, cheaper than three thread-pool round trips), and joins the current batch. A batch is
  * made durable by two syncfs(2) calls, run on a worker thread: the first puts every temp file's
@@ -11,19 +12,9 @@
  *
  * syncfs flushes the whole filesystem, including other programs' dirty data: give the media
  * folder its own volume in production (the Helm chart's PVC does). Where syncfs is unavailable
- * (another OS, no FFI), `FsWriter.start` returns null and the store fdatasyncs each file.
+ * (another OS, no FFI), `SyncfsDurability.start` returns null and the store uses FsyncDurability.
  */
-import { closeSync, linkSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
-
-export interface WriterPut {
-  dir: string;
-  temp: string;
-  final: string;
-  data: Uint8Array;
-}
-
-/** "created": linked under its name; "exists": the name was already taken (EEXIST). */
-export type Written = "created" | "exists";
+import { type FsDurability, type WriterPut, type Written, linkFinal, removeQuietly, writeTemp } from "./fs-durability";
 
 interface Job {
   put: WriterPut;
@@ -33,7 +24,8 @@ interface Job {
 
 const MAX_BATCH = 1024;
 
-export class FsWriter {
+export class SyncfsDurability implements FsDurability {
+  readonly mode = "syncfs";
   private queue: Job[] = [];
   private running = false;
   private closed = false;
@@ -47,12 +39,12 @@ export class FsWriter {
   }
 
   /** A writer whose first syncfs of `root` succeeded, or null where syncfs is unavailable. */
-  static async start(root: string): Promise<FsWriter | null> {
+  static async start(root: string): Promise<SyncfsDurability | null> {
     if (process.platform !== "linux") return null;
     let worker: Worker | undefined;
     try {
       worker = new Worker(new URL("./fs-writer-worker.ts", import.meta.url).href);
-      const w = new FsWriter(worker);
+      const w = new SyncfsDurability(worker);
       const ok = await Promise.race([w.flush({ root }), Bun.sleep(10_000).then(() => false)]);
       if (!ok) throw new Error("syncfs unavailable");
       (worker as unknown as { unref?: () => void }).unref?.(); // never keeps the process alive
@@ -76,7 +68,7 @@ export class FsWriter {
     });
   }
 
-  terminate(): void {
+  close(): void {
     this.closed = true;
     this.worker.terminate();
     this.onFlushed(false);
@@ -127,47 +119,4 @@ function stopped(): Error {
 /** The batch could not be made durable: none of its puts may be answered as stored. */
 function flushFailed(): Error {
   return Object.assign(new Error("syncfs failed"), { code: "EIO" });
-}
-
-function writeFile(path: string, data: Uint8Array): void {
-  const fd = openSync(path, "wx", 0o644);
-  try {
-    for (let off = 0; off < data.byteLength; ) off += writeSync(fd, data, off, data.byteLength - off);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Create-only temp file; a folder removed behind our back is created again, once. */
-function writeTemp(p: WriterPut): void {
-  try {
-    writeFile(p.temp, p.data);
-  } catch (err) {
-    removeQuietly(p.temp);
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    mkdirSync(p.dir, { recursive: true });
-    try {
-      writeFile(p.temp, p.data);
-    } catch (again) {
-      removeQuietly(p.temp);
-      throw again;
-    }
-  }
-}
-
-function linkFinal(p: WriterPut): Written | Error {
-  try {
-    linkSync(p.temp, p.final);
-    return "created";
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EEXIST" ? "exists" : (err as Error);
-  } finally {
-    removeQuietly(p.temp);
-  }
-}
-
-function removeQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {}
 }

@@ -1,7 +1,8 @@
 /**
  * @module grpc-server
- * media.v1.StorageService over gRPC, on top of the BlobStore port. Transport only: validation,
- * checksums and outcomes live in core/ and the stores.
+ * media.v1.StorageService over gRPC, on top of the storage core (core/blob-store.ts: putBlob and
+ * its siblings over a BlobStore backend). Transport only: validation, checksums and outcomes live
+ * in core/ and the backends; the core's words (WriteOutcome, BlobKind) are translated here, once.
  *
  * PutBlobs (the hot path) is a long-lived bidirectional stream (a few per gateway); a message
  * carries one or more puts (shared/item-stream.ts):
@@ -30,8 +31,8 @@ import { AppError, toAppError } from "../../shared/errors";
 import { unary } from "../../shared/grpc";
 import type { Logger } from "../../shared/log";
 import { Counter, Histogram, LATENCY_BUCKETS_SECONDS, type Registry } from "../../shared/metrics";
-import type { BlobKind as CoreKind, BlobRef } from "../core/blob-ref";
-import type { BlobStore, PutOutcome } from "../core/blob-store";
+import type { BlobKind as CoreKind, BlobRef, WriteOutcome as CoreOutcome } from "../../shared/blob";
+import { type BlobStore, deleteBlob, getBlob, headBlob, putBlob } from "../core/blob-store";
 
 /** Default bound of concurrently processed items per PutBlobs stream. */
 export const DEFAULT_MAX_IN_FLIGHT_PER_STREAM = 64;
@@ -72,10 +73,11 @@ export function createStorageMetrics(registry: Registry): StorageMetrics {
   };
 }
 
-const OUTCOMES: Record<PutOutcome, WriteOutcome> = {
-  CREATED: WriteOutcome.WRITE_OUTCOME_CREATED,
-  IDENTICAL: WriteOutcome.WRITE_OUTCOME_IDENTICAL,
-  CONFLICT: WriteOutcome.WRITE_OUTCOME_CONFLICT,
+/** The one translation of the core's write outcome to the wire. */
+const OUTCOMES: Record<CoreOutcome, WriteOutcome> = {
+  created: WriteOutcome.WRITE_OUTCOME_CREATED,
+  identical: WriteOutcome.WRITE_OUTCOME_IDENTICAL,
+  conflict: WriteOutcome.WRITE_OUTCOME_CONFLICT,
 };
 
 function kindOf(kind: BlobKind): CoreKind {
@@ -119,10 +121,10 @@ export function createStorageServer(opts: {
     const kind = kindLabel(req.ref);
     try {
       const ref = toCoreRef(req.ref);
-      const r = await store.put({ ref, data: req.data, sha256Hex: req.sha256Hex });
-      metrics.puts.inc({ kind, outcome: r.outcome.toLowerCase() });
-      if (r.outcome === "CREATED") metrics.putBytes.inc({ kind }, req.data.byteLength);
-      if (r.outcome === "CONFLICT") {
+      const r = await putBlob(store, { ref, data: req.data, sha256Hex: req.sha256Hex });
+      metrics.puts.inc({ kind, outcome: r.outcome });
+      if (r.outcome === "created") metrics.putBytes.inc({ kind }, req.data.byteLength);
+      if (r.outcome === "conflict") {
         log.warn("blob conflict: stored blob kept", { streamId, requestId: req.requestId, sessionId: ref.sessionId, kind, index: ref.index, size: req.data.byteLength });
       }
       return { requestId: req.requestId, outcome: OUTCOMES[r.outcome], location: r.location, error: undefined };
@@ -172,16 +174,16 @@ export function createStorageServer(opts: {
   return {
     putBlobs,
     getBlob: counted("GetBlob", async (req) => {
-      const r = await store.get(toCoreRef(req.ref));
+      const r = await getBlob(store, toCoreRef(req.ref));
       return { data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), sha256Hex: r.sha256Hex };
     }),
     headBlob: counted("HeadBlob", async (req) => {
-      const h = await store.head(toCoreRef(req.ref));
+      const h = await headBlob(store, toCoreRef(req.ref));
       return h ? { exists: true, size: h.size, sha256Hex: h.sha256Hex, location: h.location } : { exists: false, size: 0, sha256Hex: "", location: "" };
     }),
     deleteBlob: counted("DeleteBlob", async (req) => {
       const ref = toCoreRef(req.ref);
-      const deleted = await store.delete(ref);
+      const deleted = await deleteBlob(store, ref);
       if (deleted) log.info("blob deleted", { sessionId: ref.sessionId, kind: ref.kind, index: ref.index });
       return { deleted };
     }),

@@ -30,8 +30,8 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { AppError } from "../../shared/errors";
-import { type BlobRef, blobKey } from "../core/blob-ref";
-import { type BlobData, type BlobHead, type BlobStore, type CheckedPut, type PutInput, type PutResult, checkPut, outcomeForExisting } from "../core/blob-store";
+import type { CheckedRef } from "../core/blob-ref";
+import { type BlobData, type BlobHead, type BlobStore, type CheckedPut, type PutResult, outcomeForExisting } from "../core/blob-store";
 import { hexToBase64, sha256Hex } from "../core/checksum";
 
 export interface S3BlobStoreOptions {
@@ -122,8 +122,12 @@ export class S3BlobStore implements BlobStore {
     this.client = new S3Client(config);
   }
 
-  keyOf(ref: BlobRef): string {
-    return this.prefix + blobKey(ref);
+  keyOf(at: CheckedRef): string {
+    return this.prefix + at.key;
+  }
+
+  describe(): Record<string, unknown> {
+    return { bucket: this.bucket, prefix: this.prefix };
   }
 
   locationOf(key: string): string {
@@ -139,14 +143,13 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async put(input: PutInput): Promise<PutResult> {
-    const c = checkPut(input);
+  async write(c: CheckedPut): Promise<PutResult> {
     const key = this.prefix + c.key;
     try {
       if (!this.conditionalWrites) return await this.putAfterHead(c, key);
       try {
         await this.send(c, key, true);
-        return { outcome: "CREATED", location: this.locationOf(key) };
+        return { outcome: "created", location: this.locationOf(key) };
       } catch (err) {
         const s = statusOf(err);
         if (s === 412 || s === 409 || nameOf(err) === "PreconditionFailed") return await this.compareExisting(c, key);
@@ -190,7 +193,7 @@ export class S3BlobStore implements BlobStore {
     const head = await this.headKey(key);
     if (head) return { outcome: outcomeForExisting(head.sha256Hex, c.sha256Hex), location: this.locationOf(key) };
     await this.send(c, key, false);
-    return { outcome: "CREATED", location: this.locationOf(key) };
+    return { outcome: "created", location: this.locationOf(key) };
   }
 
   private async headKey(key: string): Promise<BlobHead | null> {
@@ -203,8 +206,8 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async get(ref: BlobRef): Promise<BlobData> {
-    const key = this.keyOf(ref);
+  async get(at: CheckedRef): Promise<BlobData> {
+    const key = this.keyOf(at);
     try {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       const data = await r.Body!.transformToByteArray();
@@ -217,8 +220,8 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async head(ref: BlobRef): Promise<BlobHead | null> {
-    const key = this.keyOf(ref);
+  async head(at: CheckedRef): Promise<BlobHead | null> {
+    const key = this.keyOf(at);
     try {
       return await this.headKey(key);
     } catch (err) {
@@ -226,8 +229,8 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async delete(ref: BlobRef): Promise<boolean> {
-    const key = this.keyOf(ref);
+  async delete(at: CheckedRef): Promise<boolean> {
+    const key = this.keyOf(at);
     try {
       // DeleteObject answers 204 whether or not the key existed: HEAD first to report `deleted`.
       if (!(await this.headKey(key))) return false;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { AppError } from "../../shared/errors";
-import { type BlobRef, baseMediaType, blobDir, blobKey, extensionFor, validateRef } from "./blob-ref";
+import { type BlobRef, baseMediaType, blobKey, checkRef, extensionFor } from "./blob-ref";
 
 const SID = "0b6f3c2e-8d1a-4f5b-9c7e-123456789abc";
 const ref = (over: Partial<BlobRef> = {}): BlobRef => ({ sessionId: SID, kind: "audio", index: 0, mediaType: "audio/webm", ...over });
@@ -23,7 +23,7 @@ describe("blobKey", () => {
   });
   test("frames are jpg", () => {
     expect(blobKey(ref({ kind: "frame", index: 42, mediaType: "image/jpeg" }))).toBe(`${SID}/frames/frame_42.jpg`);
-    expect(blobDir(ref({ kind: "frame", mediaType: "image/jpeg" }))).toBe(`${SID}/frames`);
+    expect(checkRef(ref({ kind: "frame", index: 42, mediaType: "image/jpeg" }))).toMatchObject({ dir: `${SID}/frames`, name: "frame_42.jpg" });
   });
   test("largest index", () => {
     expect(blobKey(ref({ index: 4294967295 }))).toBe(`${SID}/audio/chunk_4294967295.webm`);
@@ -44,12 +44,12 @@ describe("validation", () => {
     expect(codeOf(() => extensionFor("video" as never, "audio/webm"))).toBe("INVALID_MESSAGE");
   });
   test("index must be a uint32", () => {
-    for (const bad of [-1, 1.5, Number.NaN, 2 ** 32]) expect(codeOf(() => validateRef(ref({ index: bad })))).toBe("INVALID_MESSAGE");
-    expect(codeOf(() => validateRef(ref({ index: 7 })))).toBeUndefined();
+    for (const bad of [-1, 1.5, Number.NaN, 2 ** 32]) expect(codeOf(() => checkRef(ref({ index: bad })))).toBe("INVALID_MESSAGE");
+    expect(codeOf(() => checkRef(ref({ index: 7 })))).toBeUndefined();
   });
   test("error details name the field", () => {
     try {
-      validateRef(ref({ kind: "frame", mediaType: "audio/webm" }));
+      checkRef(ref({ kind: "frame", mediaType: "audio/webm" }));
       throw new Error("expected a throw");
     } catch (e) {
       expect((e as AppError).details).toEqual({ field: "media_type" });

@@ -9,37 +9,31 @@
  * key can never contain "..", "/" or anything else that escapes its session folder.
  *
  * @example
- * blobKey({ sessionId: "0b6f…", kind: "audio", index: 3, mediaType: "audio/webm;codecs=opus" })
- * // -> "0b6f…/audio/chunk_3.webm"
+ * checkRef({ sessionId: "0b6f…", kind: "audio", index: 3, mediaType: "audio/webm;codecs=opus" })
+ * // -> { ref, dir: "0b6f…/audio", name: "chunk_3.webm", key: "0b6f…/audio/chunk_3.webm" }
  */
+import { type BlobKind, isBlobIndex, isCanonicalUuid } from "../../../proto/wire/ids";
 import { AppError } from "../../shared/errors";
+import type { BlobRef } from "../../shared/blob";
 
-export type SessionId = string & { readonly __brand: "SessionId" };
-export type BlobKind = "audio" | "frame";
+export type { BlobKind, BlobRef };
 
-/** What a caller names a blob by. `mediaType` may carry parameters ("audio/webm;codecs=opus"). */
-export interface BlobRef {
-  sessionId: string;
-  kind: BlobKind;
-  /** Chunk or frame number, a non-negative 32-bit integer. */
-  index: number;
-  mediaType: string;
+/** A ref that has been validated, with its place in the layout. Only `checkRef` makes one. */
+export interface CheckedRef {
+  ref: BlobRef;
+  /** "<session>/audio" or "<session>/frames", relative to the storage root. */
+  dir: string;
+  /** "chunk_<N>.<ext>" or "frame_<N>.jpg". */
+  name: string;
+  /** `${dir}/${name}`. */
+  key: string;
 }
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Extension of each accepted media type, per kind. */
 export const EXTENSIONS: Readonly<Record<BlobKind, Readonly<Record<string, string>>>> = {
   audio: { "audio/webm": "webm", "audio/mp4": "mp4" },
   frame: { "image/jpeg": "jpg" },
 };
-
-const MAX_INDEX = 0xffff_ffff;
-
-export function parseSessionId(v: string): SessionId {
-  if (!UUID_RE.test(v)) throw new AppError("INVALID_SESSION_ID", undefined, { field: "session_id" });
-  return v as SessionId;
-}
 
 /** "Audio/WebM; codecs=opus" -> "audio/webm". */
 export function baseMediaType(mediaType: string): string {
@@ -59,30 +53,17 @@ export function extensionFor(kind: BlobKind, mediaType: string): string {
   return ext;
 }
 
-/** Validates every field of a ref; returns it unchanged or throws AppError. */
-export function validateRef(ref: BlobRef): BlobRef {
-  parseSessionId(ref.sessionId);
-  if (!Number.isInteger(ref.index) || ref.index < 0 || ref.index > MAX_INDEX) {
-    throw new AppError("INVALID_MESSAGE", "index must be a non-negative 32-bit integer", { field: "index" });
-  }
-  extensionFor(ref.kind, ref.mediaType);
-  return ref;
-}
-
-/** The folder of a ref relative to the storage root: "<session>/audio" or "<session>/frames". */
-export function blobDir(ref: BlobRef): string {
-  parseSessionId(ref.sessionId);
-  return `${ref.sessionId}/${ref.kind === "audio" ? "audio" : "frames"}`;
-}
-
-/** The file name inside blobDir: "chunk_<N>.<ext>" or "frame_<N>.jpg". */
-export function blobFileName(ref: BlobRef): string {
-  validateRef(ref);
+/** Validates every field of a ref, once, and places it in the layout; throws AppError. */
+export function checkRef(ref: BlobRef): CheckedRef {
+  if (!isCanonicalUuid(ref.sessionId)) throw new AppError("INVALID_SESSION_ID", undefined, { field: "session_id" });
+  if (!isBlobIndex(ref.index)) throw new AppError("INVALID_MESSAGE", "index must be a non-negative 32-bit integer", { field: "index" });
   const ext = extensionFor(ref.kind, ref.mediaType);
-  return ref.kind === "audio" ? `chunk_${ref.index}.${ext}` : `frame_${ref.index}.${ext}`;
+  const dir = `${ref.sessionId}/${ref.kind === "audio" ? "audio" : "frames"}`;
+  const name = ref.kind === "audio" ? `chunk_${ref.index}.${ext}` : `frame_${ref.index}.${ext}`;
+  return { ref, dir, name, key: `${dir}/${name}` };
 }
 
 /** The full key relative to the storage root (validates the ref). */
 export function blobKey(ref: BlobRef): string {
-  return `${blobDir(ref)}/${blobFileName(ref)}`;
+  return checkRef(ref).key;
 }

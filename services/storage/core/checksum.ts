@@ -4,12 +4,11 @@
  * recomputes it before writing anything, so bytes damaged between gateway and disk are refused
  * (CHECKSUM_MISMATCH) instead of stored.
  */
+import { isSha256Hex } from "../../../proto/wire/ids";
 import { AppError } from "../../shared/errors";
 import { sha256Hex } from "../../shared/sha256";
 
 export { sha256Hex };
-
-const HEX_RE = /^[0-9a-f]{64}$/;
 
 /** Hex digest -> base64 digest (what S3's x-amz-checksum-sha256 carries). */
 export function hexToBase64(hex: string): string {
@@ -19,7 +18,7 @@ export function hexToBase64(hex: string): string {
 /** Accepts upper- or lowercase hex, returns lowercase; throws INVALID_MESSAGE if it is not 64 hex digits. */
 export function normalizeSha256Hex(hex: string): string {
   const v = hex.trim().toLowerCase();
-  if (!HEX_RE.test(v)) throw new AppError("INVALID_MESSAGE", "sha256_hex must be 64 hex digits", { field: "sha256_hex" });
+  if (!isSha256Hex(v)) throw new AppError("INVALID_MESSAGE", "sha256_hex must be 64 hex digits", { field: "sha256_hex" });
   return v;
 }
 

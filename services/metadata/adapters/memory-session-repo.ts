@@ -1,0 +1,123 @@
+/**
+ * @module memory-session-repo
+ * SessionRepo in process memory, for unit tests of the metadata core's rules
+ * (core/metadata.test.ts). It applies the decisions it is given the way PgSessionRepo does
+ * (STATUS_AFTER_BLOB for blobs, `decide` for OpenSession, create-only rows, totals counted on
+ * insert), without PostgreSQL's locking: every call runs to completion before the next one.
+ * test/integration/ keeps checking the real thing.
+ */
+import { AppError } from "../../shared/errors";
+import { blobKey } from "../core/blobs";
+import type { BlobItem, BlobRowsWritten, OpenSessionInput, Session, SessionRef, SessionRepo, SessionStatusName } from "../core/model";
+import { STATUS_AFTER_BLOB } from "../core/session";
+
+interface Stored {
+  id: string;
+  session: Session;
+}
+
+export class MemorySessionRepo implements SessionRepo {
+  private readonly sessions = new Map<string, Stored>();
+  /** blobKey(session id, kind, index) -> sha256 */
+  private readonly rows = new Map<string, string>();
+  private readonly interviews = new Set<number>();
+  private nextId = 1;
+
+  /** `now` in Unix epoch ms (tests move it to make sessions idle). */
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async createInterviewSession(_title: string): Promise<number> {
+    const id = this.nextId++;
+    this.interviews.add(id);
+    return id;
+  }
+
+  async openSession(input: OpenSessionInput, decide: (existing: Session) => SessionStatusName): Promise<{ session: Session; created: boolean }> {
+    const found = this.sessions.get(input.sessionId);
+    if (!found) {
+      if (input.interviewSessionId !== undefined && !this.interviews.has(input.interviewSessionId)) {
+        throw new AppError("INTERVIEW_SESSION_NOT_FOUND", undefined, { field: "interview_session_id" });
+      }
+      const t = this.now();
+      const session: Session = {
+        sessionId: input.sessionId,
+        status: "active",
+        totalChunks: 0,
+        totalFrames: 0,
+        startedAtMs: t,
+        lastActivityMs: t,
+        completedAtMs: 0,
+        interviewSessionId: input.interviewSessionId ?? null,
+        userId: input.userId ?? null,
+      };
+      this.sessions.set(input.sessionId, { id: String(this.nextId++), session });
+      return { session: { ...session }, created: true };
+    }
+    const status = decide({ ...found.session });
+    found.session.status = status;
+    found.session.lastActivityMs = this.now();
+    return { session: { ...found.session }, created: false };
+  }
+
+  async writeBlobRows(items: BlobItem[]): Promise<BlobRowsWritten> {
+    const sessions = new Map<string, SessionRef>();
+    const inserted = new Set<string>();
+    const stored = new Map<string, string>();
+    const touched = new Set<Stored>();
+    for (const item of items) {
+      const s = this.sessions.get(item.record.sessionId);
+      if (!s) continue;
+      // Statuses change after the loop: every item sees its session as the batch found it.
+      sessions.set(item.record.sessionId, { id: s.id, status: s.session.status });
+      if (STATUS_AFTER_BLOB[s.session.status] === null) continue;
+      const key = blobKey(s.id, item.kind, item.kind === "audio" ? item.record.chunkIndex : item.record.frameIndex);
+      touched.add(s);
+      if (!this.rows.has(key)) {
+        this.rows.set(key, item.record.sha256Hex);
+        inserted.add(key);
+        if (item.kind === "audio") s.session.totalChunks++;
+        else s.session.totalFrames++;
+      }
+      stored.set(key, this.rows.get(key)!);
+    }
+    for (const s of touched) {
+      s.session.status = STATUS_AFTER_BLOB[s.session.status] ?? s.session.status;
+      s.session.lastActivityMs = this.now();
+    }
+    return { sessions, inserted, stored };
+  }
+
+  async completeSession(sessionId: string, claimedChunks: number, claimedFrames: number) {
+    const s = this.sessions.get(sessionId);
+    if (!s) return null;
+    if (s.session.status !== "completed") {
+      s.session.status = "completed";
+      s.session.completedAtMs = s.session.lastActivityMs = this.now();
+    }
+    const present = (kind: "audio" | "frame", claimed: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < claimed; i++) if (this.rows.has(blobKey(s.id, kind, i))) out.push(i);
+      return out;
+    };
+    return { session: { ...s.session }, chunkIndices: present("audio", claimedChunks), frameIndices: present("frame", claimedFrames) };
+  }
+
+  async getSession(sessionId: string): Promise<Session | null> {
+    const s = this.sessions.get(sessionId);
+    return s ? { ...s.session } : null;
+  }
+
+  async abandonIdleSessions(idleMs: number, limit: number): Promise<string[]> {
+    const cutoff = this.now() - idleMs;
+    const idle = [...this.sessions.values()]
+      .filter((s) => s.session.status === "active" && s.session.lastActivityMs < cutoff)
+      .sort((a, b) => a.session.lastActivityMs - b.session.lastActivityMs)
+      .slice(0, limit);
+    for (const s of idle) s.session.status = "abandoned";
+    return idle.map((s) => s.session.sessionId);
+  }
+
+  async ping(): Promise<boolean> {
+    return true;
+  }
+}

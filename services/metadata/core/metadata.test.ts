@@ -1,0 +1,163 @@
+import { describe, expect, test } from "bun:test";
+import { AppError } from "../../shared/errors";
+import { MemorySessionRepo } from "../adapters/memory-session-repo";
+import { Metadata } from "./metadata";
+import type { BlobItem, ItemResult } from "./model";
+
+const S1 = "11111111-1111-4111-8111-111111111111";
+const S2 = "22222222-2222-4222-8222-222222222222";
+const sha = (n: number) => n.toString(16).padStart(64, "0");
+
+function audio(sessionId: string, chunkIndex: number, s = sha(chunkIndex)): BlobItem {
+  return {
+    kind: "audio",
+    record: { sessionId, chunkIndex, filePath: `a/${chunkIndex}`, fileSize: 1, mimeType: "audio/webm", startTimestampMs: 0, endTimestampMs: 0, durationMs: 0, sha256Hex: s },
+  };
+}
+function frame(sessionId: string, frameIndex: number, s = sha(frameIndex)): BlobItem {
+  return {
+    kind: "frame",
+    record: { sessionId, frameIndex, chunkIndex: 0, filePath: `f/${frameIndex}`, fileSize: 1, mimeType: "image/jpeg", timestampMs: 0, offsetMs: 0, sha256Hex: s },
+  };
+}
+const answers = (rs: ItemResult[]) => rs.map((r) => ("outcome" in r ? r.outcome : r.error.code));
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "NO_ERROR";
+  } catch (e) {
+    return e instanceof AppError ? e.code : "NOT_APP_ERROR";
+  }
+}
+
+function setup() {
+  let now = 1_000_000;
+  const repo = new MemorySessionRepo(() => now);
+  return { repo, core: new Metadata(repo), tick: (ms: number) => (now += ms) };
+}
+
+describe("openSession", () => {
+  test("creates, then resumes; another interview id is a mismatch; unknown interview refused", async () => {
+    const { core } = setup();
+    const iv = await core.createInterviewSession("t");
+    expect((await core.openSession({ sessionId: S1, interviewSessionId: iv, storagePath: "p" })).resumed).toBe(false);
+    const again = await core.openSession({ sessionId: S1, interviewSessionId: iv, storagePath: "p" });
+    expect(again.resumed).toBe(true);
+    expect(again.session).toMatchObject({ sessionId: S1, status: "active", interviewSessionId: iv, userId: null });
+    expect(await codeOf(core.openSession({ sessionId: S1, interviewSessionId: iv + 1, storagePath: "p" }))).toBe("SESSION_MISMATCH");
+    expect(await codeOf(core.openSession({ sessionId: S2, interviewSessionId: 999, storagePath: "p" }))).toBe("INTERVIEW_SESSION_NOT_FOUND");
+    expect(await codeOf(core.openSession({ sessionId: "nope", storagePath: "p" }))).toBe("INVALID_SESSION_ID");
+  });
+
+  test("an abandoned session comes back to life; a completed one refuses", async () => {
+    const { core, tick } = setup();
+    await core.openSession({ sessionId: S1, storagePath: "p" });
+    await core.openSession({ sessionId: S2, storagePath: "p" });
+    tick(10_000);
+    expect(await core.abandonIdleSessions(5_000, 10)).toEqual([S1, S2]);
+    expect((await core.getSessionStatus(S1)).status).toBe("abandoned");
+    expect((await core.openSession({ sessionId: S1, storagePath: "p" })).session.status).toBe("active");
+    await core.completeSession(S2, 0, 0);
+    expect(await codeOf(core.openSession({ sessionId: S2, storagePath: "p" }))).toBe("SESSION_COMPLETED");
+  });
+});
+
+describe("recordBlobs", () => {
+  test("every outcome and item error of one batch, exact totals", async () => {
+    const { core } = setup();
+    await core.openSession({ sessionId: S1, storagePath: "p" });
+    await core.openSession({ sessionId: S2, storagePath: "p" });
+    await core.completeSession(S2, 0, 0);
+    expect(answers(await core.recordBlobs([audio(S1, 0), audio(S1, 1)]))).toEqual(["created", "created"]);
+    const results = await core.recordBlobs([
+      audio(S1, 2),
+      audio(S1, 0),
+      audio(S1, 1, sha(99)),
+      audio(S1, 3),
+      audio(S1, 3),
+      audio(S1, 3, sha(98)),
+      frame(S1, 0),
+      frame(S1, 0, sha(97)),
+      audio(crypto.randomUUID(), 0),
+      audio(S2, 0),
+      audio("not-a-uuid", 0),
+      audio(S1, 4, "not-a-sha"),
+    ]);
+    expect(answers(results)).toEqual([
+      "created",
+      "identical",
+      "conflict",
+      "created",
+      "identical",
+      "conflict",
+      "created",
+      "conflict",
+      "SESSION_NOT_FOUND",
+      "SESSION_COMPLETED",
+      "INVALID_SESSION_ID",
+      "INVALID_MESSAGE",
+    ]);
+    expect(await core.getSessionStatus(S1)).toMatchObject({ status: "active", totalChunks: 4, totalFrames: 1 });
+    expect(await core.getSessionStatus(S2)).toMatchObject({ status: "completed", totalChunks: 0, totalFrames: 0 });
+  });
+
+  test("a blob revives an abandoned session", async () => {
+    const { core, tick } = setup();
+    await core.openSession({ sessionId: S1, storagePath: "p" });
+    tick(10_000);
+    await core.abandonIdleSessions(5_000, 10);
+    expect(answers(await core.recordBlobs([audio(S1, 0)]))).toEqual(["created"]);
+    expect((await core.getSessionStatus(S1)).status).toBe("active");
+  });
+
+  test("a batch with nothing to write reaches no repository", async () => {
+    const { repo, core } = setup();
+    let writes = 0;
+    const write = repo.writeBlobRows.bind(repo);
+    repo.writeBlobRows = (items) => (writes++, write(items));
+    expect(answers(await core.recordBlobs([audio("bad", 0), audio(S1, 0, "bad")]))).toEqual(["INVALID_SESSION_ID", "INVALID_MESSAGE"]);
+    expect(await core.recordBlobs([])).toEqual([]);
+    expect(writes).toBe(0);
+  });
+
+  test("a failed batch is retried item by item, except when the database is gone", async () => {
+    const repo = new MemorySessionRepo();
+    const splits: number[] = [];
+    // Fails any batch of several items, and the item with sha(66) alone (a bad value).
+    let failWith = new AppError("INVALID_MESSAGE", "a field value is out of range");
+    const write = repo.writeBlobRows.bind(repo);
+    repo.writeBlobRows = (items) => (items.length > 1 || items[0]!.record.sha256Hex === sha(66) ? Promise.reject(failWith) : write(items));
+    const core = new Metadata(repo, { onBatchSplit: (size) => splits.push(size) });
+    await core.openSession({ sessionId: S1, storagePath: "p" });
+    expect(answers(await core.recordBlobs([audio(S1, 0), audio(S1, 1, sha(66)), audio(S1, 2)]))).toEqual(["created", "INVALID_MESSAGE", "created"]);
+    expect(splits).toEqual([3]);
+    failWith = new AppError("UPSTREAM_UNAVAILABLE");
+    expect(answers(await core.recordBlobs([audio(S1, 3), audio(S1, 4)]))).toEqual(["UPSTREAM_UNAVAILABLE", "UPSTREAM_UNAVAILABLE"]);
+    expect(splits).toEqual([3]);
+  });
+});
+
+describe("completeSession", () => {
+  test("idempotent, missing indices against the claims", async () => {
+    const { core, tick } = setup();
+    await core.openSession({ sessionId: S1, storagePath: "p" });
+    await core.recordBlobs([audio(S1, 0), audio(S1, 2), frame(S1, 1), audio(S1, 9)]);
+    const first = await core.completeSession(S1, 4, 3);
+    expect(first).toMatchObject({ missingChunkIndices: [1, 3], missingFrameIndices: [0, 2] });
+    expect(first.session.status).toBe("completed");
+    tick(1000);
+    const again = await core.completeSession(S1, 4, 3);
+    expect(again.session.completedAtMs).toBe(first.session.completedAtMs);
+    expect(answers(await core.recordBlobs([audio(S1, 1)]))).toEqual(["SESSION_COMPLETED"]);
+  });
+
+  test("refusals", async () => {
+    const { core } = setup();
+    expect(await codeOf(core.completeSession(S1, 0, 0))).toBe("SESSION_NOT_FOUND");
+    expect(await codeOf(core.completeSession("x", 0, 0))).toBe("INVALID_SESSION_ID");
+    expect(await codeOf(core.completeSession(S1, -1, 0))).toBe("INVALID_MESSAGE");
+    expect(await codeOf(core.getSessionStatus(S1))).toBe("SESSION_NOT_FOUND");
+    expect(await codeOf(core.abandonIdleSessions(-1, 1))).toBe("INVALID_MESSAGE");
+  });
+});

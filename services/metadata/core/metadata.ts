@@ -1,0 +1,100 @@
+/**
+ * @module metadata/core/metadata
+ * The metadata service's core: each call of media.v1.MetadataService as a flow over the
+ * `SessionRepo` port. The gRPC adapter talks only to this; the repository only stores.
+ *
+ * RecordBlobs (the hot path, one call per group-commit batch): validate and de-duplicate
+ * (`itemsToInsert`), ONE repository write for the batch (`writeBlobRows`: one transaction, one
+ * round trip on PostgreSQL), then plan and decide every item's answer from what the write found
+ * (`planBatch`, `decideOutcomes`). If the write fails, the items are retried one transaction
+ * each, so one bad item cannot fail its neighbours (not when the database is unreachable:
+ * every item then answers UPSTREAM_UNAVAILABLE and the client re-sends).
+ */
+import { AppError, toAppError } from "../../shared/errors";
+import { decideOutcomes, itemsToInsert, missingIndices, planBatch, validateClaimedTotal } from "./blobs";
+import type { BlobItem, CompleteResult, ItemResult, OpenSessionInput, Session, SessionRef, SessionRepo } from "./model";
+import { decideOpen, requireSessionId } from "./session";
+
+export interface MetadataHooks {
+  /** A batch write failed and its items are retried one by one (for the log). */
+  onBatchSplit?(size: number, err: AppError): void;
+}
+
+const NO_SESSIONS: ReadonlyMap<string, SessionRef> = new Map();
+const NO_KEYS: ReadonlySet<string> = new Set();
+const NO_ROWS: ReadonlyMap<string, string> = new Map();
+
+export class Metadata {
+  constructor(
+    private readonly repo: SessionRepo,
+    private readonly hooks: MetadataHooks = {},
+  ) {}
+
+  createInterviewSession(title: string): Promise<number> {
+    return this.repo.createInterviewSession(title);
+  }
+
+  /** Creates the media session or resumes it (a reconnect): `resumed` says which. */
+  async openSession(input: OpenSessionInput): Promise<{ session: Session; resumed: boolean }> {
+    requireSessionId(input.sessionId);
+    const { session, created } = await this.repo.openSession(input, (existing) => decideOpen(existing, input));
+    return { session, resumed: !created };
+  }
+
+  /** Records a batch; resolves once it is committed, with one answer per item (failures are answers). */
+  async recordBlobs(items: BlobItem[]): Promise<ItemResult[]> {
+    if (items.length === 0) return [];
+    try {
+      return await this.recordBatch(items);
+    } catch (err) {
+      const app = toAppError(err);
+      if (items.length === 1 || app.code === "UPSTREAM_UNAVAILABLE") return items.map(() => ({ error: app }));
+      this.hooks.onBatchSplit?.(items.length, app);
+      const out: ItemResult[] = [];
+      for (const item of items) out.push(...(await this.recordBlobs([item])));
+      return out;
+    }
+  }
+
+  private async recordBatch(items: BlobItem[]): Promise<ItemResult[]> {
+    const toInsert = itemsToInsert(items);
+    if (toInsert.length === 0) return decideOutcomes(items.length, planBatch(items, NO_SESSIONS), NO_KEYS, NO_ROWS);
+    const written = await this.repo.writeBlobRows(toInsert);
+    return decideOutcomes(items.length, planBatch(items, written.sessions), written.inserted, written.stored);
+  }
+
+  /** Idempotent; missing indices are computed against the claimed totals. */
+  async completeSession(sessionId: string, claimedChunks: number, claimedFrames: number): Promise<CompleteResult> {
+    requireSessionId(sessionId);
+    validateClaimedTotal(claimedChunks, "total_chunks");
+    validateClaimedTotal(claimedFrames, "total_frames");
+    const done = await this.repo.completeSession(sessionId, claimedChunks, claimedFrames);
+    if (!done) throw notFound();
+    return {
+      session: done.session,
+      missingChunkIndices: missingIndices(claimedChunks, done.chunkIndices),
+      missingFrameIndices: missingIndices(claimedFrames, done.frameIndices),
+    };
+  }
+
+  async getSessionStatus(sessionId: string): Promise<Session> {
+    requireSessionId(sessionId);
+    const session = await this.repo.getSession(sessionId);
+    if (!session) throw notFound();
+    return session;
+  }
+
+  /** Active sessions idle for more than idleMs become abandoned; returns their ids. */
+  async abandonIdleSessions(idleMs: number, limit: number): Promise<string[]> {
+    if (!Number.isSafeInteger(idleMs) || idleMs < 0) throw new AppError("INVALID_MESSAGE", "idle_ms must be a non-negative integer", { field: "idle_ms" });
+    return this.repo.abandonIdleSessions(idleMs, limit);
+  }
+
+  ping(): Promise<boolean> {
+    return this.repo.ping();
+  }
+}
+
+function notFound(): AppError {
+  return new AppError("SESSION_NOT_FOUND");
+}
