@@ -8,6 +8,7 @@ import { startGrpcServer } from "../shared/grpc";
 import { createLogger, type Logger } from "../shared/log";
 import { createRegistry, serveOpsHttp } from "../shared/metrics";
 import { createMetadataGrpc } from "./adapters/grpc-server";
+import { metadataMetrics } from "./adapters/metrics";
 import { connectPostgres, PgSessionRepo, runMigrations } from "./adapters/pg-repo";
 import { PGLITE_POOL_MAX, startPglite, type EmbeddedPostgres } from "./adapters/pglite-server";
 import { loadMetadataConfig, redactDatabaseUrl, type MetadataConfig } from "./config";
@@ -36,7 +37,7 @@ async function main(config: MetadataConfig, log: Logger) {
   // one lane still commits up to maxBatch rows per round trip. Never more than the pool leaves
   // for unary calls; PGlite has exactly one connection.
   const maxInflight = pglite ? 1 : Math.max(1, Math.min(config.recordLanes || 1, poolMax - 1));
-  const metadata = createMetadataGrpc({ repo, log, registry, maxInflight, maxBatch: Math.max(1, config.recordMaxBatch) });
+  const metadata = createMetadataGrpc({ repo, log, metrics: metadataMetrics(registry), maxInflight, maxBatch: Math.max(1, config.recordMaxBatch) });
   const healthy = () => repo.ping().catch(() => false);
   const grpcServer = await startGrpcServer({ address: config.grpcAddr, services: [metadata.service], healthy });
   const ops = serveOpsHttp({ port: config.metricsPort, registry, ready: healthy });

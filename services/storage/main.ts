@@ -5,11 +5,12 @@
  */
 import { configOrExit } from "../shared/config";
 import { startGrpcServer } from "../shared/grpc";
-import { createLogger, parseLevel } from "../shared/log";
+import { createLogger } from "../shared/log";
 import { createRegistry, serveOpsHttp } from "../shared/metrics";
 import { StorageServiceService } from "../../proto/gen/media/v1/storage";
 import { FsBlobStore } from "./adapters/fs-blob-store";
-import { createStorageMetrics, createStorageServer } from "./adapters/grpc-server";
+import { createStorageServer } from "./adapters/grpc-server";
+import { storageMetrics } from "./adapters/metrics";
 import { S3BlobStore } from "./adapters/s3-blob-store";
 import { type StorageConfig, loadStorageConfig } from "./config";
 import type { BlobStore } from "./core/blob-store";
@@ -34,9 +35,9 @@ async function buildStore(config: StorageConfig): Promise<BlobStore> {
 
 async function main(): Promise<void> {
   const config: StorageConfig = configOrExit("storage", () => loadStorageConfig());
-  const log = createLogger({ service: "storage" }, { level: parseLevel(config.logLevel) });
+  const log = createLogger({ service: "storage" }, { level: config.logLevel });
   const registry = createRegistry("storage");
-  const metrics = createStorageMetrics(registry);
+  const metrics = storageMetrics(registry);
   const store = await buildStore(config);
   let stopping = false;
 

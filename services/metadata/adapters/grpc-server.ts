@@ -29,9 +29,9 @@ import { WriteOutcome } from "../../../proto/gen/media/v1/common";
 import { AppError, toAppError } from "../../shared/errors";
 import { unary, type GrpcService } from "../../shared/grpc";
 import type { Logger } from "../../shared/log";
-import { BATCH_BUCKETS, Counter, Histogram, LATENCY_BUCKETS_SECONDS, type Registry } from "../../shared/metrics";
 import { LanedCommitter } from "../core/group-commit";
 import type { BlobItem, ItemResult, OutcomeName, SessionRepo } from "../core/model";
+import type { MetadataMetrics } from "./metrics";
 
 const OUTCOME_TO_PROTO: Record<OutcomeName, WriteOutcome> = {
   CREATED: WriteOutcome.WRITE_OUTCOME_CREATED,
@@ -45,7 +45,7 @@ export const DEFAULT_ABANDON_LIMIT = 1000;
 export interface MetadataGrpcOptions {
   repo: SessionRepo;
   log: Logger;
-  registry: Registry;
+  metrics: MetadataMetrics;
   /** Items per transaction at most (default 128). */
   maxBatch?: number;
   /** RecordBlobs transactions running at once (default 4; 1 for PGlite). */
@@ -68,33 +68,10 @@ export function toBlobItem(req: BlobRecord): BlobItem | null {
 }
 
 export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
-  const { repo, log, registry } = opts;
+  const { repo, log } = opts;
   const maxStreamPending = opts.maxStreamPending ?? 2048;
 
-  const records = new Counter({
-    name: "candid_metadata_records_total",
-    help: "RecordBlobs items answered, by kind (audio|frame|unknown) and outcome (created|identical|conflict|error).",
-    labelNames: ["kind", "outcome"] as const,
-    registers: [registry],
-  });
-  const batchSize = new Histogram({
-    name: "candid_metadata_batch_size",
-    help: "RecordBlobs items per database transaction (group commit).",
-    buckets: BATCH_BUCKETS,
-    registers: [registry],
-  });
-  const commitDuration = new Histogram({
-    name: "candid_metadata_commit_duration_seconds",
-    help: "Duration of one RecordBlobs batch transaction, in seconds.",
-    buckets: LATENCY_BUCKETS_SECONDS,
-    registers: [registry],
-  });
-  const errors = new Counter({
-    name: "candid_metadata_errors_total",
-    help: "Errors answered by the metadata service (per item on RecordBlobs, per call otherwise), by error code.",
-    labelNames: ["code"] as const,
-    registers: [registry],
-  });
+  const { records, batchSize, commitDuration, errors } = opts.metrics;
 
   const committer = new LanedCommitter<BlobItem, ItemResult>({
     lanes: opts.maxInflight ?? 4,
