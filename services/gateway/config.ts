@@ -1,5 +1,5 @@
 /** The gateway's configuration: every variable it reads, with its default. */
-import { int, list, optStr, str } from "../shared/config";
+import { int, list, logLevel, str } from "../shared/config";
 
 export const gatewayConfigShape = {
   port: int("GATEWAY_PORT", 8000),
@@ -26,5 +26,5 @@ export const gatewayConfigShape = {
   corsAllowedOrigins: list("CORS_ALLOWED_ORIGINS", ["*"]),
   /** How long shutdown waits for in-flight blobs, ms. */
   shutdownGraceMs: int("GATEWAY_SHUTDOWN_GRACE_MS", 10_000),
-  logLevel: optStr("LOG_LEVEL"),
+  logLevel: logLevel(),
 };

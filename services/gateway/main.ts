@@ -4,7 +4,7 @@
  */
 import type { ServerWebSocket } from "bun";
 import { loadEnvOrExit } from "../shared/config";
-import { createLogger, parseLevel } from "../shared/log";
+import { createLogger } from "../shared/log";
 import { createRegistry } from "../shared/metrics";
 import { sha256Hex } from "../shared/sha256";
 import { MetadataGrpcClient, StorageGrpcClient } from "./adapters/grpc-clients";
@@ -16,7 +16,7 @@ import { SessionRegistry } from "./core/registry";
 import { gatewayConfigShape } from "./config";
 
 const config = loadEnvOrExit("gateway", gatewayConfigShape);
-const log = createLogger({ service: "gateway" }, { level: parseLevel(config.logLevel) });
+const log = createLogger({ service: "gateway" }, { level: config.logLevel });
 const registry = createRegistry("gateway");
 const metrics = gatewayMetrics(registry);
 const upstream = { streams: config.upstreamStreams, timeoutMs: config.upstreamTimeoutMs };

@@ -2,7 +2,7 @@
  * @module metadata/config
  * Every setting of the metadata service, read once at start-up by main.ts.
  */
-import { int, loadEnv, oneOf, optStr, str, type Config } from "../shared/config";
+import { int, loadEnv, logLevel, optStr, str, type Config } from "../shared/config";
 
 export const metadataConfigShape = {
   /** host:port of the gRPC server. */
@@ -21,7 +21,7 @@ export const metadataConfigShape = {
   recordLanes: int("METADATA_RECORD_LANES", 0),
   /** RecordBlobs items per transaction at most. */
   recordMaxBatch: int("METADATA_RECORD_MAX_BATCH", 128),
-  logLevel: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
+  logLevel: logLevel(),
 };
 
 export type MetadataConfig = Config<typeof metadataConfigShape>;

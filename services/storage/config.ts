@@ -18,7 +18,7 @@
  * | S3_SECRET_ACCESS_KEY   | (none)            |                                                      |
  * | LOG_LEVEL              | info              | debug, info, warn or error                           |
  */
-import { ConfigError, bool, int, loadEnv, oneOf, optStr, str } from "../shared/config";
+import { ConfigError, bool, int, loadEnv, logLevel, oneOf, optStr, str } from "../shared/config";
 
 export const storageConfigShape = {
   grpcAddr: str("STORAGE_GRPC_ADDR", "0.0.0.0:50051"),
@@ -34,7 +34,7 @@ export const storageConfigShape = {
   s3ForcePathStyle: bool("S3_FORCE_PATH_STYLE", true),
   s3AccessKeyId: optStr("S3_ACCESS_KEY_ID"),
   s3SecretAccessKey: optStr("S3_SECRET_ACCESS_KEY"),
-  logLevel: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
+  logLevel: logLevel(),
 };
 
 export type StorageConfig = ReturnType<typeof loadEnv<typeof storageConfigShape>>;
