@@ -7,7 +7,8 @@
  * @example
  * const config = loadEnv({ port: int("GATEWAY_PORT", 8000), storageAddr: str("STORAGE_ADDR", "127.0.0.1:50051") });
  */
-import { LEVELS, type Level, createLogger } from "./log";
+// With its extension: web/vite.config.ts loads this file too, and Vite's native loader wants one.
+import { LEVELS, type Level, createLogger } from "./log.ts";
 
 type Reader<T> = (env: Record<string, string | undefined>) => T;
 

@@ -16,6 +16,7 @@
  * | S3_FORCE_PATH_STYLE    | true              | path-style URLs (needed by most non-AWS servers)     |
  * | S3_ACCESS_KEY_ID       | (none)            | with S3_SECRET_ACCESS_KEY; else SDK credential chain |
  * | S3_SECRET_ACCESS_KEY   | (none)            |                                                      |
+ * | STORAGE_SHUTDOWN_GRACE_MS | 10000          | SIGTERM: how long running calls may finish, ms       |
  * | LOG_LEVEL              | info              | debug, info, warn or error                           |
  */
 import { ConfigError, bool, int, loadEnv, logLevel, oneOf, optStr, str } from "../shared/config";
@@ -34,6 +35,8 @@ export const storageConfigShape = {
   s3ForcePathStyle: bool("S3_FORCE_PATH_STYLE", true),
   s3AccessKeyId: optStr("S3_ACCESS_KEY_ID"),
   s3SecretAccessKey: optStr("S3_SECRET_ACCESS_KEY"),
+  /** How long a graceful stop waits for running calls before forcing, ms. */
+  shutdownGraceMs: int("STORAGE_SHUTDOWN_GRACE_MS", 10_000),
   logLevel: logLevel(),
 };
 

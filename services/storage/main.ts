@@ -15,9 +15,6 @@ import { S3BlobStore } from "./adapters/s3-blob-store";
 import { type StorageConfig, loadStorageConfig } from "./config";
 import type { BlobStore } from "./core/blob-store";
 
-/** How long a graceful stop waits for running calls before forcing, in ms. */
-const STOP_GRACE_MS = 10_000;
-
 async function buildStore(config: StorageConfig): Promise<BlobStore> {
   if (config.backend === "s3") {
     return new S3BlobStore({
@@ -61,7 +58,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info("storage stopping", { signal });
-    await grpcServer.stop(STOP_GRACE_MS);
+    await grpcServer.stop(config.shutdownGraceMs);
     await ops.stop(true);
     if (store instanceof S3BlobStore || store instanceof FsBlobStore) store.close();
     log.info("storage stopped", { signal });

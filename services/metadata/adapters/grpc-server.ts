@@ -5,7 +5,7 @@
  *
  * RecordBlobs (the hot path) is a bidirectional stream whose messages carry one or more records
  * (shared/item-stream.ts). Each record is handed to ONE LanedCommitter shared by all streams of
- * the process: `maxInflight` lanes, a session always in the same lane, each lane running one
+ * the process: `recordLanes` lanes, a session always in the same lane, each lane running one
  * transaction at a time and cutting batches of up to `maxBatch` items (or whatever arrived by the
  * next event-loop turn). Lanes never share a session, so concurrent transactions never wait on
  * each other's session row locks. The answer `{requestId, outcome}` or `{requestId, error}` is
@@ -46,10 +46,10 @@ export interface MetadataGrpcOptions {
   repo: SessionRepo;
   log: Logger;
   metrics: MetadataMetrics;
-  /** Items per transaction at most (default 128). */
-  maxBatch?: number;
-  /** RecordBlobs transactions running at once (default 4; 1 for PGlite). */
-  maxInflight?: number;
+  /** Items per transaction at most (METADATA_RECORD_MAX_BATCH). */
+  maxBatch: number;
+  /** RecordBlobs transactions running at once (METADATA_RECORD_LANES; 1 for PGlite). */
+  recordLanes: number;
   /** Unanswered items per stream before it stops reading (default 2048). */
   maxStreamPending?: number;
 }
@@ -74,8 +74,8 @@ export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
   const { records, batchSize, commitDuration, errors } = opts.metrics;
 
   const committer = new LanedCommitter<BlobItem, ItemResult>({
-    lanes: opts.maxInflight ?? 4,
-    maxBatch: opts.maxBatch ?? 128,
+    lanes: opts.recordLanes,
+    maxBatch: opts.maxBatch,
     keyOf: (item) => item.record.sessionId,
     commit: (items) => repo.recordBlobs(items),
     onBatch: (size, seconds) => {
