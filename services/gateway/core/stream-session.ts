@@ -26,7 +26,7 @@ import {
   sniffAudio,
   WireError,
 } from "../../../proto/wire";
-import { AppError, ERRORS, toAppError } from "../../shared/errors";
+import { AppError, toAppError } from "../../shared/errors";
 import { ingest, type IngestItem } from "./ingest";
 import { PendingMetadata } from "./pending";
 import type { BlobStorage, MetadataStore, WriteOutcome } from "./ports";
@@ -89,10 +89,6 @@ export class StreamSession implements Owner {
 
   get sessionId(): string | null {
     return this.id;
-  }
-
-  get isClosed(): boolean {
-    return this.state === "closed";
   }
 
   /** Queues a text frame; the promise settles once it has been handled (not stored). */
@@ -295,5 +291,3 @@ function indexFields(msg: AudioMetadata | FrameMetadata | SessionComplete): Reco
   if (msg.type === "frame_metadata") return { frame_index: msg.frame_index };
   return {};
 }
-
-export { ERRORS };
