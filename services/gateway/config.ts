@@ -1,5 +1,9 @@
-/** The gateway's configuration: every variable it reads, with its default. */
-import { int, list, optStr, str } from "../shared/config";
+/**
+ * @module gateway/config
+ * The gateway's configuration: every variable it reads, with its default and unit. main.ts reads
+ * it once (loadEnvOrExit) and hands plain values to the adapters and the core.
+ */
+import { int, list, logLevel, str } from "../shared/config";
 
 export const gatewayConfigShape = {
   port: int("GATEWAY_PORT", 8000),
@@ -22,9 +26,21 @@ export const gatewayConfigShape = {
   upstreamStreams: int("GATEWAY_UPSTREAM_STREAMS", 4),
   /** Deadline of one upstream call, ms. */
   upstreamTimeoutMs: int("GATEWAY_UPSTREAM_TIMEOUT_MS", 10_000),
+  /** Items per upstream stream message at most (the items of one event-loop turn travel together). */
+  upstreamBatchItems: int("GATEWAY_UPSTREAM_BATCH_ITEMS", 64),
+  /** Bytes per upstream stream message at most (4 MiB); a bigger blob travels alone. */
+  upstreamBatchBytes: int("GATEWAY_UPSTREAM_BATCH_BYTES", 4 * 1024 * 1024),
+  /** Bytes Bun may queue for one WebSocket before it drops a send and the gateway closes 1013 (16 MiB). */
+  wsBackpressureLimitBytes: int("GATEWAY_WS_BACKPRESSURE_LIMIT_BYTES", 16 * 1024 * 1024),
+  /** A WebSocket silent this long is closed, seconds (Bun pings it meanwhile); at most 960, 0 = never. */
+  wsIdleTimeoutSeconds: int("GATEWAY_WS_IDLE_TIMEOUT_SECONDS", 120),
+  /** Largest HTTP request body (POST /interview-sessions), bytes (64 KiB). */
+  maxRequestBodyBytes: int("GATEWAY_MAX_REQUEST_BODY_BYTES", 64 * 1024),
   /** Origins allowed to call the HTTP API from a browser; "*" for any. */
   corsAllowedOrigins: list("CORS_ALLOWED_ORIGINS", ["*"]),
   /** How long shutdown waits for in-flight blobs, ms. */
   shutdownGraceMs: int("GATEWAY_SHUTDOWN_GRACE_MS", 10_000),
-  logLevel: optStr("LOG_LEVEL"),
+  /** After the 1001 closes at shutdown, how long the close frames get to leave before exit, ms. */
+  shutdownCloseFlushMs: int("GATEWAY_SHUTDOWN_CLOSE_FLUSH_MS", 50),
+  logLevel: logLevel(),
 };

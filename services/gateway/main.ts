@@ -4,7 +4,7 @@
  */
 import type { ServerWebSocket } from "bun";
 import { loadEnvOrExit } from "../shared/config";
-import { createLogger, parseLevel } from "../shared/log";
+import { createLogger } from "../shared/log";
 import { createRegistry } from "../shared/metrics";
 import { sha256Hex } from "../shared/sha256";
 import { MetadataGrpcClient, StorageGrpcClient } from "./adapters/grpc-clients";
@@ -16,10 +16,15 @@ import { SessionRegistry } from "./core/registry";
 import { gatewayConfigShape } from "./config";
 
 const config = loadEnvOrExit("gateway", gatewayConfigShape);
-const log = createLogger({ service: "gateway" }, { level: parseLevel(config.logLevel) });
+const log = createLogger({ service: "gateway" }, { level: config.logLevel });
 const registry = createRegistry("gateway");
 const metrics = gatewayMetrics(registry);
-const upstream = { streams: config.upstreamStreams, timeoutMs: config.upstreamTimeoutMs };
+const upstream = {
+  streams: config.upstreamStreams,
+  timeoutMs: config.upstreamTimeoutMs,
+  batchItems: config.upstreamBatchItems,
+  batchBytes: config.upstreamBatchBytes,
+};
 const storage = new StorageGrpcClient(config.storageAddr, upstream);
 const metadata = new MetadataGrpcClient(config.metadataAddr, upstream);
 const sessions = new SessionRegistry();
@@ -42,7 +47,7 @@ const http = createHttpHandler({
 const server = Bun.serve<WsData, never>({
   port: config.port,
   hostname: config.host,
-  maxRequestBodySize: 64 * 1024,
+  maxRequestBodySize: config.maxRequestBodyBytes,
   fetch(req, srv) {
     if (new URL(req.url).pathname === MEDIA_STREAM_PATH) {
       if (draining) return Response.json({ type: "error", code: "UPSTREAM_UNAVAILABLE", message: "shutting down" }, { status: 503 });
@@ -71,6 +76,8 @@ const server = Bun.serve<WsData, never>({
     metrics,
     log,
     maxPayloadBytes: Math.max(config.maxAudioBytes, config.maxFrameBytes) + HEADER_BYTES,
+    backpressureLimitBytes: config.wsBackpressureLimitBytes,
+    idleTimeoutSeconds: config.wsIdleTimeoutSeconds,
     open,
   }),
 });
@@ -88,7 +95,7 @@ async function shutdown(signal: string) {
     Bun.sleep(Math.max(0, deadline - Date.now())),
   ]);
   for (const ws of open) ws.close(1001, "GOING_AWAY");
-  await Bun.sleep(50);
+  await Bun.sleep(config.shutdownCloseFlushMs);
   storage.close();
   metadata.close();
   server.stop(true);

@@ -10,9 +10,9 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
-import { int, loadEnvOrExit, optStr, str } from "../shared/config";
+import { int, loadEnvOrExit, logLevel, optStr, str } from "../shared/config";
 import { checkHealth, healthClient } from "../shared/grpc";
-import { createLogger, parseLevel } from "../shared/log";
+import { createLogger } from "../shared/log";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const config = loadEnvOrExit("launcher", {
@@ -22,11 +22,11 @@ const config = loadEnvOrExit("launcher", {
   metadataGrpcAddr: str("METADATA_GRPC_ADDR", "127.0.0.1:50052"),
   publicGatewayUrl: optStr("PUBLIC_GATEWAY_URL"),
   webHost: str("WEB_HOST", "0.0.0.0"),
-  logLevel: optStr("LOG_LEVEL"),
+  logLevel: logLevel(),
   /** Set to 0 to skip the web app (backend only). */
   startWeb: int("CANDID_START_WEB", 1),
 });
-const log = createLogger({ service: "launcher" }, { level: parseLevel(config.logLevel) });
+const log = createLogger({ service: "launcher" }, { level: config.logLevel });
 
 const portOf = (addr: string) => addr.slice(addr.lastIndexOf(":") + 1);
 const dial = (addr: string) => `127.0.0.1:${portOf(addr)}`;
@@ -140,7 +140,7 @@ async function main() {
   launch("storage");
   await Promise.all([waitHealthy(config.metadataGrpcAddr, "metadata"), waitHealthy(config.storageGrpcAddr, "storage")]);
   launch("gateway");
-  if (existsSync(join(ROOT, "services/reaper/main.ts"))) launch("reaper");
+  launch("reaper");
   if (await webBuilt) launch("web");
   log.info("candid is up", {
     gateway: `http://localhost:${config.gatewayPort}`,

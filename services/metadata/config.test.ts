@@ -10,8 +10,9 @@ test("defaults", () => {
     databasePoolMax: 10,
     pgliteDataDir: "./data/pglite",
     pglitePort: 0,
-    recordLanes: 0,
+    recordLanes: 1,
     recordMaxBatch: 128,
+    shutdownGraceMs: 5000,
     logLevel: "info",
   });
 });

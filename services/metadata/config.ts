@@ -2,7 +2,7 @@
  * @module metadata/config
  * Every setting of the metadata service, read once at start-up by main.ts.
  */
-import { int, loadEnv, oneOf, optStr, str, type Config } from "../shared/config";
+import { int, loadEnv, logLevel, optStr, str, type Config } from "../shared/config";
 
 export const metadataConfigShape = {
   /** host:port of the gRPC server. */
@@ -17,11 +17,16 @@ export const metadataConfigShape = {
   pgliteDataDir: str("PGLITE_DATA_DIR", "./data/pglite"),
   /** Port of the PGlite wire-protocol server on 127.0.0.1; 0 = pick a free one. */
   pglitePort: int("PGLITE_PORT", 0),
-  /** RecordBlobs transactions running at once (session-sharded lanes); 0 = auto (1). At most pool - 1; PGlite 1. */
-  recordLanes: int("METADATA_RECORD_LANES", 0),
+  /**
+   * RecordBlobs transactions running at once (session-sharded lanes). At most pool - 1 (0 reads
+   * as 1); PGlite always 1. One lane: fewer, bigger transactions cost PostgreSQL less per row.
+   */
+  recordLanes: int("METADATA_RECORD_LANES", 1),
   /** RecordBlobs items per transaction at most. */
   recordMaxBatch: int("METADATA_RECORD_MAX_BATCH", 128),
-  logLevel: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
+  /** How long a graceful stop waits for running calls before forcing, ms. */
+  shutdownGraceMs: int("METADATA_SHUTDOWN_GRACE_MS", 5000),
+  logLevel: logLevel(),
 };
 
 export type MetadataConfig = Config<typeof metadataConfigShape>;

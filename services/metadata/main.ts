@@ -8,6 +8,7 @@ import { startGrpcServer } from "../shared/grpc";
 import { createLogger, type Logger } from "../shared/log";
 import { createRegistry, serveOpsHttp } from "../shared/metrics";
 import { createMetadataGrpc } from "./adapters/grpc-server";
+import { metadataMetrics } from "./adapters/metrics";
 import { connectPostgres, PgSessionRepo, runMigrations } from "./adapters/pg-repo";
 import { Metadata } from "./core/metadata";
 import { PGLITE_POOL_MAX, startPglite, type EmbeddedPostgres } from "./adapters/pglite-server";
@@ -34,12 +35,11 @@ async function main(config: MetadataConfig, log: Logger) {
     onBatchSplit: (size, err) => log.warn("batch failed, retrying items one by one", { size, code: err.code, err: err.cause ?? err }),
   });
   const registry = createRegistry("metadata");
-  // One lane unless configured: fewer, bigger transactions cost PostgreSQL less per row (on the
-  // 2-core benchmark machine 4 lanes cost 0.25 ms of PostgreSQL CPU per blob, 1 lane 0.13), and
-  // one lane still commits up to maxBatch rows per round trip. Never more than the pool leaves
-  // for unary calls; PGlite has exactly one connection.
-  const maxInflight = pglite ? 1 : Math.max(1, Math.min(config.recordLanes || 1, poolMax - 1));
-  const metadata = createMetadataGrpc({ metadata: core, log, registry, maxInflight, maxBatch: Math.max(1, config.recordMaxBatch) });
+  // Lanes (METADATA_RECORD_LANES, default 1: on the 2-core benchmark machine 4 lanes cost 0.25 ms
+  // of PostgreSQL CPU per blob, 1 lane 0.13, and one lane still commits up to maxBatch rows per
+  // round trip). Never more than the pool leaves for unary calls; PGlite has exactly one connection.
+  const recordLanes = pglite ? 1 : Math.max(1, Math.min(config.recordLanes, poolMax - 1));
+  const metadata = createMetadataGrpc({ metadata: core, log, metrics: metadataMetrics(registry), recordLanes, maxBatch: Math.max(1, config.recordMaxBatch) });
   const healthy = () => core.ping().catch(() => false);
   const grpcServer = await startGrpcServer({ address: config.grpcAddr, services: [metadata.service], healthy });
   const ops = serveOpsHttp({ port: config.metricsPort, registry, ready: healthy });
@@ -55,7 +55,7 @@ async function main(config: MetadataConfig, log: Logger) {
     if (stopping) return;
     stopping = true;
     log.info("shutting down", { signal });
-    await grpcServer.stop(5000);
+    await grpcServer.stop(config.shutdownGraceMs);
     await metadata.idle();
     ops.stop(true);
     await sql.end({ timeout: 5 });

@@ -6,49 +6,20 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { MetadataServiceClient } from "../../proto/gen/media/v1/metadata";
-import { int, loadEnvOrExit, oneOf, str } from "../shared/config";
+import { configOrExit } from "../shared/config";
 import { toAppError } from "../shared/errors";
 import { CHANNEL_OPTIONS, checkHealth, healthClient } from "../shared/grpc";
 import { createLogger } from "../shared/log";
-import { Counter, Histogram, LATENCY_BUCKETS_SECONDS, createRegistry, serveOpsHttp } from "../shared/metrics";
+import { createRegistry, serveOpsHttp } from "../shared/metrics";
 import { grpcSessionReaper } from "./adapters/grpc-session-reaper";
+import { reaperMetrics } from "./adapters/metrics";
+import { loadReaperConfig } from "./config";
 import { type RunResult, startReapLoop } from "./core/reap-loop";
 
-const config = loadEnvOrExit("reaper", {
-  metadataAddr: str("METADATA_ADDR", "127.0.0.1:50052"),
-  intervalMs: int("REAPER_INTERVAL_MS", 30_000),
-  idleMs: int("REAPER_IDLE_MS", 300_000),
-  batchLimit: int("REAPER_BATCH_LIMIT", 1000),
-  metricsPort: int("REAPER_METRICS_PORT", 9103),
-  logLevel: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
-});
+const config = configOrExit("reaper", () => loadReaperConfig());
 const log = createLogger({ service: "reaper" }, { level: config.logLevel });
-if (config.intervalMs < 1 || config.batchLimit < 1) {
-  log.error("REAPER_INTERVAL_MS and REAPER_BATCH_LIMIT must be at least 1");
-  process.exit(2);
-}
-
 const registry = createRegistry("reaper");
-const abandonedTotal = new Counter({
-  name: "candid_reaper_sessions_abandoned_total",
-  help: "Media sessions marked abandoned after REAPER_IDLE_MS without activity.",
-  registers: [registry],
-});
-const runsTotal = new Counter({
-  name: "candid_reaper_runs_total",
-  help: "Reaper runs by result (ok, error).",
-  labelNames: ["result"] as const,
-  registers: [registry],
-});
-const runDuration = new Histogram({
-  name: "candid_reaper_run_duration_seconds",
-  help: "Duration of one AbandonIdleSessions call, successful or not.",
-  buckets: LATENCY_BUCKETS_SECONDS,
-  registers: [registry],
-});
-// Both series exist from the start, so rate() and absent-based alerts work before the first error.
-runsTotal.inc({ result: "ok" }, 0);
-runsTotal.inc({ result: "error" }, 0);
+const metrics = reaperMetrics(registry);
 
 const client = new MetadataServiceClient(config.metadataAddr, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
 const health = healthClient(config.metadataAddr);
@@ -58,14 +29,14 @@ const health = healthClient(config.metadataAddr);
 const callTimeoutMs = Math.min(Math.max(config.intervalMs, 5_000), 30_000);
 
 function onRun(r: RunResult) {
-  runDuration.observe(r.durationMs / 1000);
+  metrics.runDuration.observe(r.durationMs / 1000);
   if (r.ok) {
-    runsTotal.inc({ result: "ok" });
-    abandonedTotal.inc(r.sessionIds.length);
+    metrics.runs.inc({ result: "ok" });
+    metrics.abandoned.inc(r.sessionIds.length);
     for (const sessionId of r.sessionIds) log.info("session abandoned", { sessionId, idleMs: config.idleMs });
     log.debug("reaper run", { abandoned: r.sessionIds.length, durationMs: Math.round(r.durationMs) });
   } else {
-    runsTotal.inc({ result: "error" });
+    metrics.runs.inc({ result: "error" });
     const err = toAppError(r.error);
     log.warn("reaper run failed", { code: err.code, err: err.code === "INTERNAL" ? (err.cause ?? err) : err.message, durationMs: Math.round(r.durationMs) });
   }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { bool, ConfigError, int, list, loadEnv, oneOf, optStr, str } from "./config";
+import { bool, ConfigError, int, list, loadEnv, logLevel, oneOf, optStr, str } from "./config";
 
 describe("loadEnv", () => {
   const shape = { port: int("PORT", 8000), addr: str("ADDR"), on: bool("ON", false), mode: oneOf("MODE", ["a", "b"] as const, "a"), tags: list("TAGS"), opt: optStr("OPT") };
@@ -28,4 +28,10 @@ describe("loadEnv", () => {
   test("empty strings count as unset", () => {
     expect(loadEnv({ p: int("P", 5) }, { P: "" }).p).toBe(5);
   });
+});
+
+test("logLevel: one reader of LOG_LEVEL for every service, info by default, a typo is a problem", () => {
+  expect(loadEnv({ level: logLevel() }, {}).level).toBe("info");
+  expect(loadEnv({ level: logLevel() }, { LOG_LEVEL: "debug" }).level).toBe("debug");
+  expect(() => loadEnv({ level: logLevel() }, { LOG_LEVEL: "verbose" })).toThrow(/LOG_LEVEL must be one of debug, info, warn, error/);
 });

@@ -7,7 +7,8 @@
  * @example
  * const config = loadEnv({ port: int("GATEWAY_PORT", 8000), storageAddr: str("STORAGE_ADDR", "127.0.0.1:50051") });
  */
-import { createLogger } from "./log";
+// With its extension: web/vite.config.ts loads this file too, and Vite's native loader wants one.
+import { LEVELS, type Level, createLogger } from "./log.ts";
 
 type Reader<T> = (env: Record<string, string | undefined>) => T;
 
@@ -69,6 +70,11 @@ export function oneOf<const T extends string>(name: string, choices: readonly T[
     if (!(choices as readonly string[]).includes(v)) throw new Problem(`${name} must be one of ${choices.join(", ")}, got ${JSON.stringify(v)}`);
     return v as T;
   };
+}
+
+/** LOG_LEVEL, read the same way by every service: debug, info, warn or error; default info. */
+export function logLevel(): Reader<Level> {
+  return oneOf("LOG_LEVEL", LEVELS, "info");
 }
 
 /** A comma-separated list (empty entries dropped). */

@@ -13,7 +13,7 @@ import {
   HealthService,
   type HealthServer,
 } from "../../proto/gen/grpc/health/v1/health";
-import { AppError, ERRORS, isErrorCode, toAppError } from "./errors";
+import { AppError, isErrorCode, toAppError } from "./errors";
 import type { Logger } from "./log";
 
 export const ERROR_CODE_KEY = "candid-error-code";
@@ -128,4 +128,3 @@ export function healthClient(address: string): HealthClient {
   return new HealthClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
 }
 
-export { ERRORS };

@@ -1,9 +1,11 @@
 /**
  * @module log
- * JSON lines on stdout: one root logger per service (created in main.ts), child loggers carry ids.
+ * JSON lines on stdout: one root logger per service (created in main.ts, at the level its
+ * config read from LOG_LEVEL); ids travel as fields.
  * Log ids, sizes and durations, never payloads or secrets.
  */
-export type Level = "debug" | "info" | "warn" | "error";
+export const LEVELS = ["debug", "info", "warn", "error"] as const;
+export type Level = (typeof LEVELS)[number];
 const rank: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export type Fields = Record<string, unknown>;
@@ -13,7 +15,6 @@ export interface Logger {
   info(msg: string, fields?: Fields): void;
   warn(msg: string, fields?: Fields): void;
   error(msg: string, fields?: Fields): void;
-  child(fields: Fields): Logger;
 }
 
 function serializeError(err: unknown): unknown {
@@ -39,10 +40,5 @@ export function createLogger(base: Fields, opts: { level?: Level; write?: (line:
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
-    child: (fields) => createLogger({ ...base, ...fields }, opts),
   };
-}
-
-export function parseLevel(v: string | undefined): Level {
-  return v === "debug" || v === "warn" || v === "error" ? v : "info";
 }

@@ -53,8 +53,8 @@ function pool(opts: { streams?: number; maxItems?: number; maxBytes?: number; ti
     idOf: (r) => r.requestId,
     withId: (item, id) => ({ ...item, requestId: id }),
     sizeOf: (item) => item.bytes,
-    maxItems: opts.maxItems,
-    maxBytes: opts.maxBytes,
+    maxItems: opts.maxItems ?? 64,
+    maxBytes: opts.maxBytes ?? 4 * 1024 * 1024,
   });
   pools.push(p);
   return { p, streams };

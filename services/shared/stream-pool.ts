@@ -50,10 +50,10 @@ export interface StreamPoolOptions<Item, Result, Req, Res> {
   withId: (item: Item, id: number) => Item;
   /** Bytes an item adds to a message (default 0: only `maxItems` limits a message). */
   sizeOf?: (item: Item) => number;
-  /** Items per message at most (default 64). */
-  maxItems?: number;
-  /** Bytes per message at most (default 4 MiB); a larger item travels alone. */
-  maxBytes?: number;
+  /** Items per message at most. */
+  maxItems: number;
+  /** Bytes per message at most; a larger item travels alone. */
+  maxBytes: number;
 }
 
 export class StreamPool<Item, Result, Req, Res> {
@@ -66,8 +66,8 @@ export class StreamPool<Item, Result, Req, Res> {
 
   constructor(private readonly opts: StreamPoolOptions<Item, Result, Req, Res>) {
     this.lanes = new Array(Math.max(1, opts.streams)).fill(undefined);
-    this.maxItems = Math.max(1, opts.maxItems ?? 64);
-    this.maxBytes = opts.maxBytes ?? 4 * 1024 * 1024;
+    this.maxItems = Math.max(1, opts.maxItems);
+    this.maxBytes = opts.maxBytes;
   }
 
   /** Items waiting for an answer, over all streams. */

@@ -16,9 +16,10 @@
  * | S3_FORCE_PATH_STYLE    | true              | path-style URLs (needed by most non-AWS servers)     |
  * | S3_ACCESS_KEY_ID       | (none)            | with S3_SECRET_ACCESS_KEY; else SDK credential chain |
  * | S3_SECRET_ACCESS_KEY   | (none)            |                                                      |
+ * | STORAGE_SHUTDOWN_GRACE_MS | 10000          | SIGTERM: how long running calls may finish, ms       |
  * | LOG_LEVEL              | info              | debug, info, warn or error                           |
  */
-import { ConfigError, bool, int, loadEnv, oneOf, optStr, str } from "../shared/config";
+import { ConfigError, bool, int, loadEnv, logLevel, oneOf, optStr, str } from "../shared/config";
 
 export const storageConfigShape = {
   grpcAddr: str("STORAGE_GRPC_ADDR", "0.0.0.0:50051"),
@@ -34,7 +35,9 @@ export const storageConfigShape = {
   s3ForcePathStyle: bool("S3_FORCE_PATH_STYLE", true),
   s3AccessKeyId: optStr("S3_ACCESS_KEY_ID"),
   s3SecretAccessKey: optStr("S3_SECRET_ACCESS_KEY"),
-  logLevel: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
+  /** How long a graceful stop waits for running calls before forcing, ms. */
+  shutdownGraceMs: int("STORAGE_SHUTDOWN_GRACE_MS", 10_000),
+  logLevel: logLevel(),
 };
 
 export type StorageConfig = ReturnType<typeof loadEnv<typeof storageConfigShape>>;

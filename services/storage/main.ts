@@ -5,17 +5,15 @@
  */
 import { configOrExit } from "../shared/config";
 import { startGrpcServer } from "../shared/grpc";
-import { createLogger, parseLevel } from "../shared/log";
+import { createLogger } from "../shared/log";
 import { createRegistry, serveOpsHttp } from "../shared/metrics";
 import { StorageServiceService } from "../../proto/gen/media/v1/storage";
 import { FsBlobStore } from "./adapters/fs-blob-store";
-import { createStorageMetrics, createStorageServer } from "./adapters/grpc-server";
+import { createStorageServer } from "./adapters/grpc-server";
+import { storageMetrics } from "./adapters/metrics";
 import { S3BlobStore } from "./adapters/s3-blob-store";
 import { type StorageConfig, loadStorageConfig } from "./config";
 import type { BlobStore } from "./core/blob-store";
-
-/** How long a graceful stop waits for running calls before forcing, in ms. */
-const STOP_GRACE_MS = 10_000;
 
 async function buildStore(config: StorageConfig): Promise<BlobStore> {
   if (config.backend === "s3") {
@@ -34,9 +32,9 @@ async function buildStore(config: StorageConfig): Promise<BlobStore> {
 
 async function main(): Promise<void> {
   const config: StorageConfig = configOrExit("storage", () => loadStorageConfig());
-  const log = createLogger({ service: "storage" }, { level: parseLevel(config.logLevel) });
+  const log = createLogger({ service: "storage" }, { level: config.logLevel });
   const registry = createRegistry("storage");
-  const metrics = createStorageMetrics(registry);
+  const metrics = storageMetrics(registry);
   const store = await buildStore(config);
   let stopping = false;
 
@@ -59,7 +57,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info("storage stopping", { signal });
-    await grpcServer.stop(STOP_GRACE_MS);
+    await grpcServer.stop(config.shutdownGraceMs);
     await ops.stop(true);
     store.close();
     log.info("storage stopped", { signal });

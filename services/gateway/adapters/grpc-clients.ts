@@ -38,6 +38,10 @@ export interface ClientOptions {
   streams: number;
   /** Deadline of one call or stream item, in ms. */
   timeoutMs: number;
+  /** Items per hot-path stream message at most. */
+  batchItems: number;
+  /** Bytes per hot-path stream message at most (a bigger item travels alone). */
+  batchBytes: number;
 }
 
 function outcomeOf(o: PbOutcome, error: { code: string; message: string } | undefined): WriteOutcome {
@@ -96,6 +100,8 @@ abstract class UpstreamClient<
       idOf: (result) => result.requestId,
       withId: (item, id) => ((item.requestId = id), item),
       sizeOf,
+      maxItems: opts.batchItems,
+      maxBytes: opts.batchBytes,
     });
   }
 

@@ -9,7 +9,8 @@
 import { isCanonicalUuid } from "../../../proto/wire";
 import { AppError, toAppError } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
-import { metricsResponse, type Registry } from "../../shared/metrics";
+import type { Registry } from "prom-client";
+import { metricsResponse } from "../../shared/metrics";
 import type { SessionSummary } from "../core/ports";
 import type { SessionRegistry } from "../core/registry";
 

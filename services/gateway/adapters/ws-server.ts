@@ -26,13 +26,17 @@ export function createWsHandler(opts: {
   metrics: GatewayMetrics;
   log: Logger;
   maxPayloadBytes: number;
+  /** Bytes queued per socket before Bun drops a send (then we close 1013). */
+  backpressureLimitBytes: number;
+  /** Seconds of silence before Bun closes a socket; 0 = never. */
+  idleTimeoutSeconds: number;
   open: Set<ServerWebSocket<WsData>>;
 }): WebSocketHandler<WsData> {
   const { log, metrics } = opts;
   return {
     maxPayloadLength: opts.maxPayloadBytes,
-    backpressureLimit: 16 * 1024 * 1024,
-    idleTimeout: 120,
+    backpressureLimit: opts.backpressureLimitBytes,
+    idleTimeout: opts.idleTimeoutSeconds,
     sendPings: true,
     perMessageDeflate: false,
     open(ws) {

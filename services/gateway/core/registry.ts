@@ -27,8 +27,4 @@ export class SessionRegistry {
   isConnected(sessionId: string): boolean {
     return this.owners.has(sessionId);
   }
-
-  get size(): number {
-    return this.owners.size;
-  }
 }

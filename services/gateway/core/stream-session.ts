@@ -26,7 +26,7 @@ import {
   sniffAudio,
   WireError,
 } from "../../../proto/wire";
-import { AppError, ERRORS, toAppError } from "../../shared/errors";
+import { AppError, toAppError } from "../../shared/errors";
 import { ingest, type IngestItem } from "./ingest";
 import { PendingMetadata } from "./pending";
 import type { WriteOutcome } from "../../shared/blob";
@@ -90,10 +90,6 @@ export class StreamSession implements Owner {
 
   get sessionId(): string | null {
     return this.id;
-  }
-
-  get isClosed(): boolean {
-    return this.state === "closed";
   }
 
   /** Queues a text frame; the promise settles once it has been handled (not stored). */
@@ -296,5 +292,3 @@ function indexFields(msg: AudioMetadata | FrameMetadata | SessionComplete): Reco
   if (msg.type === "frame_metadata") return { frame_index: msg.frame_index };
   return {};
 }
-
-export { ERRORS };

@@ -7,7 +7,7 @@
  *
  * RecordBlobs (the hot path) is a bidirectional stream whose messages carry one or more records
  * (shared/item-stream.ts). Each record is handed to ONE LanedCommitter shared by all streams of
- * the process: `maxInflight` lanes, a session always in the same lane, each lane running one
+ * the process: `recordLanes` lanes, a session always in the same lane, each lane running one
  * transaction at a time and cutting batches of up to `maxBatch` items (or whatever arrived by the
  * next event-loop turn). Lanes never share a session, so concurrent transactions never wait on
  * each other's session row locks. The answer `{requestId, outcome}` or `{requestId, error}` is
@@ -33,11 +33,11 @@ import { WriteOutcome } from "../../../proto/gen/media/v1/common";
 import { AppError, toAppError } from "../../shared/errors";
 import { unary, type GrpcService } from "../../shared/grpc";
 import type { Logger } from "../../shared/log";
-import { BATCH_BUCKETS, Counter, Histogram, LATENCY_BUCKETS_SECONDS, type Registry } from "../../shared/metrics";
 import type { WriteOutcome as CoreOutcome } from "../../shared/blob";
 import { LanedCommitter } from "../core/group-commit";
 import type { Metadata } from "../core/metadata";
 import type { BlobItem, ItemResult, Session, SessionStatusName } from "../core/model";
+import type { MetadataMetrics } from "./metrics";
 
 const OUTCOME_TO_PROTO: Record<CoreOutcome, WriteOutcome> = {
   created: WriteOutcome.WRITE_OUTCOME_CREATED,
@@ -72,11 +72,11 @@ export const DEFAULT_ABANDON_LIMIT = 1000;
 export interface MetadataGrpcOptions {
   metadata: Metadata;
   log: Logger;
-  registry: Registry;
-  /** Items per transaction at most (default 128). */
-  maxBatch?: number;
-  /** RecordBlobs transactions running at once (default 4; 1 for PGlite). */
-  maxInflight?: number;
+  metrics: MetadataMetrics;
+  /** Items per transaction at most (METADATA_RECORD_MAX_BATCH). */
+  maxBatch: number;
+  /** RecordBlobs transactions running at once (METADATA_RECORD_LANES; 1 for PGlite). */
+  recordLanes: number;
   /** Unanswered items per stream before it stops reading (default 2048). */
   maxStreamPending?: number;
 }
@@ -95,37 +95,14 @@ export function toBlobItem(req: BlobRecord): BlobItem | null {
 }
 
 export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
-  const { metadata, log, registry } = opts;
+  const { metadata, log } = opts;
   const maxStreamPending = opts.maxStreamPending ?? 2048;
 
-  const records = new Counter({
-    name: "candid_metadata_records_total",
-    help: "RecordBlobs items answered, by kind (audio|frame|unknown) and outcome (created|identical|conflict|error).",
-    labelNames: ["kind", "outcome"] as const,
-    registers: [registry],
-  });
-  const batchSize = new Histogram({
-    name: "candid_metadata_batch_size",
-    help: "RecordBlobs items per database transaction (group commit).",
-    buckets: BATCH_BUCKETS,
-    registers: [registry],
-  });
-  const commitDuration = new Histogram({
-    name: "candid_metadata_commit_duration_seconds",
-    help: "Duration of one RecordBlobs batch transaction, in seconds.",
-    buckets: LATENCY_BUCKETS_SECONDS,
-    registers: [registry],
-  });
-  const errors = new Counter({
-    name: "candid_metadata_errors_total",
-    help: "Errors answered by the metadata service (per item on RecordBlobs, per call otherwise), by error code.",
-    labelNames: ["code"] as const,
-    registers: [registry],
-  });
+  const { records, batchSize, commitDuration, errors } = opts.metrics;
 
   const committer = new LanedCommitter<BlobItem, ItemResult>({
-    lanes: opts.maxInflight ?? 4,
-    maxBatch: opts.maxBatch ?? 128,
+    lanes: opts.recordLanes,
+    maxBatch: opts.maxBatch,
     keyOf: (item) => item.record.sessionId,
     commit: (items) => metadata.recordBlobs(items),
     onBatch: (size, seconds) => {

@@ -9,7 +9,7 @@ function deferred() {
 
 test("items submitted in one turn share one batch", async () => {
   const batches: number[][] = [];
-  const gc = new GroupCommitter<number, number>({ maxBatch: 100, maxInflight: 1, commit: async (xs) => (batches.push(xs), xs.map((x) => x * 2)) });
+  const gc = new GroupCommitter<number, number>({ maxBatch: 100, maxInFlight: 1, commit: async (xs) => (batches.push(xs), xs.map((x) => x * 2)) });
   const results = await Promise.all([1, 2, 3].map((x) => gc.submit(x)));
   expect(results).toEqual([2, 4, 6]);
   expect(batches).toEqual([[1, 2, 3]]);
@@ -17,7 +17,7 @@ test("items submitted in one turn share one batch", async () => {
 
 test("full batches are cut at maxBatch", async () => {
   const sizes: number[] = [];
-  const gc = new GroupCommitter<number, number>({ maxBatch: 4, maxInflight: 8, commit: async (xs) => (sizes.push(xs.length), xs) });
+  const gc = new GroupCommitter<number, number>({ maxBatch: 4, maxInFlight: 8, commit: async (xs) => (sizes.push(xs.length), xs) });
   await Promise.all(Array.from({ length: 10 }, (_, i) => gc.submit(i)));
   expect(sizes).toEqual([4, 4, 2]);
 });
@@ -27,7 +27,7 @@ test("items queued while a transaction runs go out together afterwards (group co
   const batches: number[][] = [];
   const gc = new GroupCommitter<number, number>({
     maxBatch: 100,
-    maxInflight: 1,
+    maxInFlight: 1,
     commit: async (xs) => {
       batches.push(xs);
       if (batches.length === 1) await gate.promise;
@@ -51,7 +51,7 @@ test("a failed commit rejects exactly its batch; the next one still runs", async
   const seen: Array<[number, boolean]> = [];
   const gc = new GroupCommitter<number, number>({
     maxBatch: 2,
-    maxInflight: 1,
+    maxInFlight: 1,
     commit: async (xs) => {
       if (n++ === 0) throw new Error("db down");
       return xs;

@@ -2,7 +2,7 @@
  * @module metadata/core/group-commit
  * Group commit for the RecordBlobs hot path. Items submitted by any number of streams queue up;
  * a batch is cut when it is full (`maxBatch`) or on the next turn of the event loop, and at most
- * `maxInflight` batches (transactions) run at once. While those run, new items accumulate, so
+ * `maxInFlight` batches (transactions) run at once. While those run, new items accumulate, so
  * the batch size grows with the load: one item per transaction when idle, `maxBatch` per
  * transaction under pressure. Each submit() resolves once ITS batch's commit resolved.
  *
@@ -13,7 +13,7 @@ export interface GroupCommitOptions<I, R> {
   /** Items per transaction at most. */
   maxBatch: number;
   /** Transactions running at once at most (>= 1). */
-  maxInflight: number;
+  maxInFlight: number;
   /** Commits a batch; must return one result per item, in order. */
   commit(items: I[]): Promise<R[]>;
   /** Called after every batch with its size and duration in seconds (metrics). */
@@ -28,12 +28,12 @@ interface Waiter<I, R> {
 
 export class GroupCommitter<I, R> {
   private queue: Waiter<I, R>[] = [];
-  private inflight = 0;
+  private inFlight = 0;
   private scheduled = false;
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly opts: GroupCommitOptions<I, R>) {
-    if (opts.maxBatch < 1 || opts.maxInflight < 1) throw new RangeError("maxBatch and maxInflight must be >= 1");
+    if (opts.maxBatch < 1 || opts.maxInFlight < 1) throw new RangeError("maxBatch and maxInFlight must be >= 1");
   }
 
   /** Items queued, not yet in a transaction. */
@@ -42,7 +42,7 @@ export class GroupCommitter<I, R> {
   }
 
   get running(): number {
-    return this.inflight;
+    return this.inFlight;
   }
 
   submit(item: I): Promise<R> {
@@ -55,7 +55,7 @@ export class GroupCommitter<I, R> {
 
   /** Resolves when nothing is queued or running. */
   idle(): Promise<void> {
-    if (this.queue.length === 0 && this.inflight === 0) return Promise.resolve();
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
@@ -70,9 +70,9 @@ export class GroupCommitter<I, R> {
   }
 
   private pump() {
-    while (this.queue.length > 0 && this.inflight < this.opts.maxInflight) {
+    while (this.queue.length > 0 && this.inFlight < this.opts.maxInFlight) {
       const batch = this.queue.splice(0, this.opts.maxBatch);
-      this.inflight++;
+      this.inFlight++;
       void this.run(batch);
     }
     this.checkIdle();
@@ -91,14 +91,14 @@ export class GroupCommitter<I, R> {
       this.opts.onBatch?.(batch.length, (performance.now() - t0) / 1000, false);
       for (const w of batch) w.reject(err);
     } finally {
-      this.inflight--;
+      this.inFlight--;
       // Whatever queued while this transaction ran goes out now, as one batch.
       this.pump();
     }
   }
 
   private checkIdle() {
-    if (this.queue.length === 0 && this.inflight === 0 && this.idleWaiters.length) {
+    if (this.queue.length === 0 && this.inFlight === 0 && this.idleWaiters.length) {
       const ws = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of ws) w();
@@ -125,10 +125,10 @@ export class LanedCommitter<I, R> {
   private readonly lanes: GroupCommitter<I, R>[];
 
   constructor(
-    opts: Omit<GroupCommitOptions<I, R>, "maxInflight"> & { lanes: number; keyOf(item: I): string },
+    opts: Omit<GroupCommitOptions<I, R>, "maxInFlight"> & { lanes: number; keyOf(item: I): string },
   ) {
     if (opts.lanes < 1) throw new RangeError("lanes must be >= 1");
-    this.lanes = Array.from({ length: opts.lanes }, () => new GroupCommitter<I, R>({ ...opts, maxInflight: 1 }));
+    this.lanes = Array.from({ length: opts.lanes }, () => new GroupCommitter<I, R>({ ...opts, maxInFlight: 1 }));
     this.keyOf = opts.keyOf;
   }
 

@@ -30,48 +30,12 @@ import type {
 import { AppError, toAppError } from "../../shared/errors";
 import { unary } from "../../shared/grpc";
 import type { Logger } from "../../shared/log";
-import { Counter, Histogram, LATENCY_BUCKETS_SECONDS, type Registry } from "../../shared/metrics";
 import type { BlobKind as CoreKind, BlobRef, WriteOutcome as CoreOutcome } from "../../shared/blob";
 import { type BlobStore, deleteBlob, getBlob, headBlob, putBlob } from "../core/blob-store";
+import type { StorageMetrics } from "./metrics";
 
 /** Default bound of concurrently processed items per PutBlobs stream. */
 export const DEFAULT_MAX_IN_FLIGHT_PER_STREAM = 64;
-
-export interface StorageMetrics {
-  puts: Counter<"kind" | "outcome">;
-  putBytes: Counter<"kind">;
-  putDuration: Histogram<string>;
-  errors: Counter<"code">;
-}
-
-export function createStorageMetrics(registry: Registry): StorageMetrics {
-  return {
-    puts: new Counter({
-      name: "candid_storage_puts_total",
-      help: "PutBlobs items by blob kind and outcome (created, identical, conflict, error).",
-      labelNames: ["kind", "outcome"] as const,
-      registers: [registry],
-    }),
-    putBytes: new Counter({
-      name: "candid_storage_put_bytes_total",
-      help: "Bytes of newly stored blobs (outcome created), by kind.",
-      labelNames: ["kind"] as const,
-      registers: [registry],
-    }),
-    putDuration: new Histogram({
-      name: "candid_storage_put_duration_seconds",
-      help: "Time from receiving a PutBlobs item to its answer (durable), in seconds.",
-      buckets: LATENCY_BUCKETS_SECONDS,
-      registers: [registry],
-    }),
-    errors: new Counter({
-      name: "candid_storage_errors_total",
-      help: "Failed storage requests (stream items and unary calls) by error code.",
-      labelNames: ["code"] as const,
-      registers: [registry],
-    }),
-  };
-}
 
 /** The one translation of the core's write outcome to the wire. */
 const OUTCOMES: Record<CoreOutcome, WriteOutcome> = {

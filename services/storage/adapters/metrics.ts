@@ -1,0 +1,19 @@
+/**
+ * @module storage/metrics
+ * The storage service's Prometheus metrics: the one place they are declared (the gRPC server
+ * feeds them).
+ */
+import { LATENCY_BUCKETS_SECONDS, counter, defineMetrics, histogram } from "../../shared/metrics";
+
+export const storageMetrics = defineMetrics("storage", {
+  puts: counter("candid_storage_puts_total", "PutBlobs items by blob kind and outcome (created, identical, conflict, error).", {
+    labelNames: ["kind", "outcome"],
+  }),
+  putBytes: counter("candid_storage_put_bytes_total", "Bytes of newly stored blobs (outcome created), by kind.", { labelNames: ["kind"] }),
+  putDuration: histogram("candid_storage_put_duration_seconds", "Time from receiving a PutBlobs item to its answer (durable), in seconds.", {
+    buckets: LATENCY_BUCKETS_SECONDS,
+  }),
+  errors: counter("candid_storage_errors_total", "Failed storage requests (stream items and unary calls) by error code.", { labelNames: ["code"] }),
+});
+
+export type StorageMetrics = ReturnType<typeof storageMetrics>;
