@@ -27,7 +27,7 @@ import type {
   StorageServiceServer,
 } from "../../../proto/gen/media/v1/storage";
 import { AppError, toAppError } from "../../shared/errors";
-import { unary } from "../../shared/grpc";
+import { toItemError, unary } from "../../shared/grpc";
 import type { Logger } from "../../shared/log";
 import { Counter, Histogram, LATENCY_BUCKETS_SECONDS, type Registry } from "../../shared/metrics";
 import type { BlobKind as CoreKind, BlobRef } from "../core/blob-ref";
@@ -135,7 +135,7 @@ export function createStorageServer(opts: {
         requestId: req.requestId,
         outcome: WriteOutcome.WRITE_OUTCOME_UNSPECIFIED,
         location: "",
-        error: { code: app.code, message: app.code === "INTERNAL" ? "internal error" : app.message },
+        error: toItemError(app),
       };
     } finally {
       metrics.putDuration.observe((performance.now() - started) / 1000);
