@@ -12,13 +12,13 @@ describe("wire error table", () => {
   });
 
   test("the closing codes, and the transport's own closes", () => {
-    const closing = Object.entries(WIRE_ERRORS).flatMap(([c, e]) => (e.close === null ? [] : [[c, e.close]]));
+    const closing = Object.entries(WIRE_ERRORS).flatMap(([c, e]) => (e.close === null ? [] : [[c, e.close.code, e.close.then]]));
     expect(closing).toEqual([
-      ["MALFORMED_BINARY_HEADER", 4400],
-      ["SESSION_NOT_INITIALIZED", 4401],
-      ["INVALID_SESSION_ID", 4402],
-      ["SESSION_TAKEN_OVER", 4409],
-      ["BUFFER_LIMIT_EXCEEDED", 4429],
+      ["MALFORMED_BINARY_HEADER", 4400, "reconnect"],
+      ["SESSION_NOT_INITIALIZED", 4401, "reconnect"],
+      ["INVALID_SESSION_ID", 4402, "stop"],
+      ["SESSION_TAKEN_OVER", 4409, "stop"],
+      ["BUFFER_LIMIT_EXCEEDED", 4429, "reconnect"],
     ]);
     expect(Object.values(CLOSES).map((c) => [c.code, c.reason])).toEqual([
       [1000, ""],

@@ -12,11 +12,12 @@
 
 export interface WireErrorSpec {
   /**
-   * The WebSocket close code when the error makes the stream meaningless (the error message is
-   * sent first, then the socket closes with this code and the error code as reason); null: the
-   * gateway answers `{"type":"error",...}` and the connection stays open.
+   * When the error makes the stream meaningless, the WebSocket close that follows its error
+   * message (the error code is the close reason), and whether the client then reconnects and
+   * re-sends or stops (no connection of its can continue); null: the gateway answers
+   * `{"type":"error",...}` and the connection stays open.
    */
-  readonly close: number | null;
+  readonly close: { readonly code: number; readonly then: "reconnect" | "stop" } | null;
   /** An item refused with this code will never be accepted as it was sent: the client drops it (else it sends it again later). */
   readonly dropsItem: boolean;
   /** Sent without an item index, the session cannot go on: the client stops instead of reconnecting. */
@@ -28,11 +29,11 @@ const open = { close: null, dropsItem: false, endsSession: false } as const;
 
 const table = {
   // --- close the connection: the stream cannot be interpreted any further ---
-  MALFORMED_BINARY_HEADER: { ...open, close: 4400, description: "A binary frame is shorter than its 41-byte header, has a type other than 'a' or 'f', or its session id is not a canonical UUID." },
-  SESSION_NOT_INITIALIZED: { ...open, close: 4401, description: "Media metadata, a blob or session_complete arrived before a successful session_init." },
-  INVALID_SESSION_ID: { ...open, close: 4402, endsSession: true, description: "A session_id is not a canonical lowercase UUID (8-4-4-4-12 hex digits)." },
-  SESSION_TAKEN_OVER: { ...open, close: 4409, description: "Another connection sent session_init for this session; the newest connection wins." },
-  BUFFER_LIMIT_EXCEEDED: { ...open, close: 4429, description: "More than GATEWAY_MAX_BUFFERED_BYTES (64 MiB) of blobs arrived without waiting for their acks; a client must keep a send window." },
+  MALFORMED_BINARY_HEADER: { ...open, close: { code: 4400, then: "reconnect" }, description: "A binary frame is shorter than its 41-byte header, has a type other than 'a' or 'f', or its session id is not a canonical UUID." },
+  SESSION_NOT_INITIALIZED: { ...open, close: { code: 4401, then: "reconnect" }, description: "Media metadata, a blob or session_complete arrived before a successful session_init." },
+  INVALID_SESSION_ID: { ...open, close: { code: 4402, then: "stop" }, endsSession: true, description: "A session_id is not a canonical lowercase UUID (8-4-4-4-12 hex digits)." },
+  SESSION_TAKEN_OVER: { ...open, close: { code: 4409, then: "stop" }, description: "Another connection sent session_init for this session; the newest connection wins." },
+  BUFFER_LIMIT_EXCEEDED: { ...open, close: { code: 4429, then: "reconnect" }, description: "More than GATEWAY_MAX_BUFFERED_BYTES (64 MiB) of blobs arrived without waiting for their acks; a client must keep a send window." },
   // --- answer with an error message; the connection stays usable ---
   INVALID_JSON: { ...open, description: "A text frame is not valid JSON or not a JSON object." },
   UNKNOWN_MESSAGE_TYPE: { ...open, description: "The `type` field is missing or not one of the protocol's message types." },
@@ -55,8 +56,8 @@ const table = {
 
 export type ErrorCode = keyof typeof table;
 
-/** The error table's wire columns, by code (in the order docs/errors.md lists them). */
-export const WIRE_ERRORS: Readonly<Record<ErrorCode, WireErrorSpec>> = table;
+/** The error table's wire columns, by code (in the order docs/errors.md lists them); literal types kept. */
+export const WIRE_ERRORS = table;
 
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === "string" && Object.hasOwn(WIRE_ERRORS, code);

@@ -23,8 +23,14 @@ export function renderErrorTable(): string {
     "| code | WebSocket | web client | HTTP | gRPC | meaning |",
     "|---|---|---|---|---|---|",
     ...Object.entries(ERRORS).map(([code, e]) => {
-      const ws = e.close === null ? "error message, stays open" : `closes with ${e.close}`;
-      const client = e.dropsItem ? "drops the item" : e.endsSession ? "stops the session (an item's error: retries it)" : "retries";
+      const ws = e.close === null ? "error message, stays open" : `closes with ${e.close.code}`;
+      const client = e.dropsItem
+        ? "drops the item"
+        : e.close
+          ? `${e.close.then === "stop" ? "stops" : "reconnects and re-sends"}`
+          : e.endsSession
+            ? "stops the session (an item's error: retries the item)"
+            : "retries";
       return `| \`${code}\` | ${ws} | ${client} | ${e.http} | ${status[e.grpc]} | ${cell(e.description)} |`;
     }),
   ].join("\n");
@@ -35,7 +41,9 @@ export function renderCloseTable(): string {
   const rows = [
     ...Object.values(CLOSES).map((c) => ({ code: c.code, by: c.by, reason: c.reason ? `\`${c.reason}\`` : "", meaning: c.description })),
     ...Object.entries(ERRORS).flatMap(([code, e]) =>
-      e.close === null ? [] : [{ code: e.close, by: "gateway", reason: `\`${code}\``, meaning: `After the \`${code}\` error message (above).` }],
+      e.close === null
+        ? []
+        : [{ code: e.close.code, by: "gateway", reason: `\`${code}\``, meaning: `After the \`${code}\` error message (above); the client ${e.close.then === "stop" ? "stops" : "reconnects and re-sends what was not acked"}.` }],
     ),
   ].sort((a, b) => a.code - b.code);
   return [

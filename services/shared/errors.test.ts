@@ -26,7 +26,7 @@ describe("error table", () => {
     expect(Object.keys(ERRORS)).toEqual(Object.keys(WIRE_ERRORS));
     for (const [code, e] of Object.entries(ERRORS)) {
       expect(code).toMatch(/^[A-Z][A-Z0-9_]*$/);
-      if (e.close !== null) expect(e.close >= 4000 && e.close <= 4999).toBe(true);
+      if (e.close !== null) expect(e.close.code >= 4000 && e.close.code <= 4999).toBe(true);
       expect(e.http).toBeGreaterThanOrEqual(400);
       expect(e.grpc).toBeGreaterThan(0);
       expect(e.grpc).toBeLessThanOrEqual(16);
@@ -35,7 +35,7 @@ describe("error table", () => {
   });
 
   test("every close code has one meaning, and its reason fits a close frame", () => {
-    const closes = [...Object.values(CLOSES).map((c) => c.code), ...Object.values(ERRORS).flatMap((e) => (e.close === null ? [] : [e.close]))];
+    const closes = [...Object.values(CLOSES).map((c) => c.code), ...Object.values(ERRORS).flatMap((e) => (e.close === null ? [] : [e.close.code]))];
     expect(new Set(closes).size).toBe(closes.length);
     for (const c of Object.values(CLOSES)) {
       expect(c.code === 1000 || c.code === 1001 || c.code === 1009 || c.code === 1013 || (c.code >= 4000 && c.code <= 4999)).toBe(true);

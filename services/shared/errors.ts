@@ -109,8 +109,8 @@ export function toErrorMessage(err: AppError, extra: Record<string, string | num
 
 /** WebSocket: the close frame that follows the error message, or null when the connection stays open. */
 export function toCloseFrame(err: AppError): { code: number; reason: string } | null {
-  const code = err.spec.close;
-  return code === null ? null : { code, reason: err.code };
+  const close = err.spec.close;
+  return close === null ? null : { code: close.code, reason: err.code };
 }
 
 /** HTTP: the status and JSON body of an error answer. */

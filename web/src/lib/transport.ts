@@ -59,7 +59,7 @@ export interface TransportOptions {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
-const TAKEN_OVER_CLOSE = WIRE_ERRORS.SESSION_TAKEN_OVER.close;
+const TAKEN_OVER_CLOSE = WIRE_ERRORS.SESSION_TAKEN_OVER.close.code;
 /** What an item whose bytes vanished from the store (evicted, deleted) is reported as: it can never be sent. */
 const BLOB_VANISHED: ErrorCode = 'NOT_FOUND';
 
