@@ -1,23 +1,107 @@
 /**
  * @module wire/errors
- * The protocol-level subset of Candid's error table (services/shared/errors.ts holds the whole
- * table, with close codes and statuses). Kept here, free of server dependencies, so the browser
- * client shares the codec. A test checks every code below exists in the full table.
+ * Every error code and close code of the media WebSocket, with what the connection does about it:
+ * the browser side of Candid's one error table. services/shared/errors.ts adds the HTTP and gRPC
+ * columns on top of this table (its type requires a row for every code here), and
+ * services/shared/errors-doc.ts renders both into docs/errors.md. Pure and dependency-free, so the
+ * web client imports the same codes the gateway sends.
+ *
+ * To add an error code: a row here (the compiler then asks for its HTTP/gRPC row in
+ * services/shared/errors.ts), then `bun services/shared/errors-doc.ts --write`.
  */
-export const WIRE_ERROR_CODES = [
-  "MALFORMED_BINARY_HEADER",
-  "INVALID_SESSION_ID",
-  "INVALID_JSON",
-  "UNKNOWN_MESSAGE_TYPE",
-  "INVALID_MESSAGE",
-] as const;
 
-export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];
+export interface WireErrorSpec {
+  /**
+   * When the error makes the stream meaningless, the WebSocket close that follows its error
+   * message (the error code is the close reason), and whether the client then reconnects and
+   * re-sends or stops (no connection of its can continue); null: the gateway answers
+   * `{"type":"error",...}` and the connection stays open.
+   */
+  readonly close: { readonly code: number; readonly then: "reconnect" | "stop" } | null;
+  /** An item refused with this code will never be accepted as it was sent: the client drops it (else it sends it again later). */
+  readonly dropsItem: boolean;
+  /** Sent without an item index, the session cannot go on: the client stops instead of reconnecting. */
+  readonly endsSession: boolean;
+  readonly description: string;
+}
 
+const open = { close: null, dropsItem: false, endsSession: false } as const;
+
+const table = {
+  // --- close the connection: the stream cannot be interpreted any further ---
+  MALFORMED_BINARY_HEADER: { ...open, close: { code: 4400, then: "reconnect" }, description: "A binary frame is shorter than its 41-byte header, has a type other than 'a' or 'f', or its session id is not a canonical UUID." },
+  SESSION_NOT_INITIALIZED: { ...open, close: { code: 4401, then: "reconnect" }, description: "Media metadata, a blob or session_complete arrived before a successful session_init." },
+  INVALID_SESSION_ID: { ...open, close: { code: 4402, then: "stop" }, endsSession: true, description: "A session_id is not a canonical lowercase UUID (8-4-4-4-12 hex digits)." },
+  SESSION_TAKEN_OVER: { ...open, close: { code: 4409, then: "stop" }, description: "Another connection sent session_init for this session; the newest connection wins." },
+  BUFFER_LIMIT_EXCEEDED: { ...open, close: { code: 4429, then: "reconnect" }, description: "More than GATEWAY_MAX_BUFFERED_BYTES (64 MiB) of blobs arrived without waiting for their acks; a client must keep a send window." },
+  // --- answer with an error message; the connection stays usable ---
+  INVALID_JSON: { ...open, description: "A text frame is not valid JSON or not a JSON object." },
+  UNKNOWN_MESSAGE_TYPE: { ...open, description: "The `type` field is missing or not one of the protocol's message types." },
+  INVALID_MESSAGE: { ...open, dropsItem: true, description: "A field is missing or malformed (integers must be non-negative integers, timestamps ISO 8601); `field` names it." },
+  SESSION_MISMATCH: { ...open, endsSession: true, description: "A message or binary header names a different session than this connection's, or session_init repeats with other details." },
+  SESSION_COMPLETED: { ...open, dropsItem: true, description: "The session was already completed; it accepts no more media." },
+  SESSION_NOT_FOUND: { ...open, description: "No media session has this id." },
+  INTERVIEW_SESSION_NOT_FOUND: { ...open, endsSession: true, description: "session_init names an interview_session_id that does not exist." },
+  METADATA_MISSING: { ...open, description: "A blob arrived without its audio_metadata / frame_metadata (or that metadata expired); send the metadata, then the blob." },
+  TOO_MANY_PENDING: { ...open, description: "Too many metadata messages are waiting for their blobs on this connection; wait for acks." },
+  SIZE_MISMATCH: { ...open, dropsItem: true, description: "The blob's length differs from the `size` its metadata announced." },
+  BLOB_TOO_LARGE: { ...open, dropsItem: true, description: "The announced or actual size exceeds the limit (audio 8 MiB, frame 2 MiB by default)." },
+  UNSUPPORTED_MEDIA_TYPE: { ...open, dropsItem: true, description: "Audio is not WebM (an EBML header with DocType `webm`) or MP4 (an `ftyp` box with an audio brand: M4A, mp41, mp42, isom, iso2/4/5/6, dash), or a frame is not a whole JPEG (SOI, marker segments, SOS, EOI at the end)." },
+  INDEX_CONFLICT: { ...open, dropsItem: true, description: "This index is already stored with different bytes; the stored blob is kept." },
+  CHECKSUM_MISMATCH: { ...open, description: "The bytes received by the storage service do not match their SHA-256." },
+  UPSTREAM_UNAVAILABLE: { ...open, description: "The storage or metadata service did not answer in time; nothing was acked, send the item again." },
+  NOT_FOUND: { ...open, dropsItem: true, description: "No such route or blob. The web client also reports a queued item whose bytes vanished from its local store with this code." },
+  INTERNAL: { ...open, description: "An unexpected failure; it is logged on the server and its details are not sent." },
+} as const satisfies Record<string, WireErrorSpec>;
+
+export type ErrorCode = keyof typeof table;
+
+/** The error table's wire columns, by code (in the order docs/errors.md lists them); literal types kept. */
+export const WIRE_ERRORS = table;
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && Object.hasOwn(WIRE_ERRORS, code);
+}
+
+/** True when an item refused with this code (any string from the wire) will never be accepted as sent. */
+export function dropsItem(code: string): boolean {
+  return isErrorCode(code) && WIRE_ERRORS[code].dropsItem;
+}
+
+/** True when this code, sent without an item index, means the session cannot go on. */
+export function endsSession(code: string): boolean {
+  return isErrorCode(code) && WIRE_ERRORS[code].endsSession;
+}
+
+export interface CloseSpec {
+  readonly code: number;
+  /** Who closes with it. */
+  readonly by: "gateway" | "client";
+  /** The close reason the gateway sends ("" when Bun closes by itself or the client chooses the text). */
+  readonly reason: string;
+  readonly description: string;
+}
+
+/**
+ * The close codes of the media WebSocket that no error code carries: the transport's own. The
+ * error closes (4400, 4401, ...) are the `close` column of WIRE_ERRORS.
+ */
+export const CLOSES = {
+  NORMAL: { code: 1000, by: "client", reason: "", description: "The web client is done with the connection: recording stopped, or a session-level error refused the session." },
+  GOING_AWAY: { code: 1001, by: "gateway", reason: "GOING_AWAY", description: "The gateway is shutting down (after storing what it had received): reconnect and send again what was not acked." },
+  MESSAGE_TOO_BIG: { code: 1009, by: "gateway", reason: "", description: "One message is larger than the largest blob allowed plus the 41-byte header (audio 8 MiB + 41 bytes by default); Bun closes before reading it." },
+  TRY_AGAIN_LATER: { code: 1013, by: "gateway", reason: "BACKPRESSURE", description: "An ack could not be delivered (the socket's send buffer was full): reconnect and send again what was not acked." },
+  CLIENT_TIMEOUT: { code: 4000, by: "client", reason: "", description: "The web client gave up on the connection (session_init or an ack not answered in time); it reconnects and sends again." },
+} as const satisfies Record<string, CloseSpec>;
+
+/** Close reasons must fit in 123 bytes (RFC 6455: a control frame carries at most 125, 2 are the code). */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+/** Thrown by the codec (parse, encode, decode) for input it refuses. */
 export class WireError extends Error {
   override readonly name = "WireError";
   constructor(
-    readonly code: WireErrorCode,
+    readonly code: ErrorCode,
     message: string,
     readonly details: { field?: string } = {},
   ) {

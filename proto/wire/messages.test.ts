@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { WireError } from "./errors";
-import { parseClientMessage } from "./messages";
+import { encodeClientMessage, erroredItem, indexField, mediaMetadata, parseClientMessage } from "./messages";
 
 const SID = "0f8fad5b-d9cb-469f-a165-70867728950e";
 const T0 = "2025-12-16T10:30:00Z";
@@ -83,3 +83,32 @@ describe("parseClientMessage", () => {
     fails({ ...audio, start_timestamp: T1, end_timestamp: T0 }, "INVALID_MESSAGE", "end_timestamp");
   });
 });
+
+describe("encodeClientMessage", () => {
+  test("writes the fields in the order given, leaving null ones out; the parser reads them back", () => {
+    expect(encodeClientMessage({ type: "session_init", session_id: SID, interview_session_id: 123, timestamp: T0, user_id: null })).toBe(
+      `{"type":"session_init","session_id":"${SID}","interview_session_id":123,"timestamp":"${T0}"}`,
+    );
+    for (const m of [init, audio, frame, complete]) {
+      const text = encodeClientMessage(m as never);
+      expect(text).toBe(JSON.stringify(m));
+      expect(parseClientMessage(text)).toEqual(m as never);
+    }
+  });
+
+  test("mediaMetadata adds type and session_id to the fields stored with a blob", () => {
+    const { type: _t, session_id: _s, ...fields } = audio;
+    expect(encodeClientMessage(mediaMetadata("audio", SID, fields as never))).toBe(JSON.stringify(audio));
+    const { type: _ft, session_id: _fs, ...ffields } = frame;
+    expect(mediaMetadata("frame", SID, ffields as never)).toEqual(frame as never);
+  });
+
+  test("an error message names its item by chunk_index or frame_index", () => {
+    expect(erroredItem({ type: "error", code: "SIZE_MISMATCH", message: "", chunk_index: 4 })).toEqual({ kind: "audio", index: 4 });
+    expect(erroredItem({ type: "error", code: "SIZE_MISMATCH", message: "", frame_index: 0 })).toEqual({ kind: "frame", index: 0 });
+    expect(erroredItem({ type: "error", code: "SESSION_MISMATCH", message: "" })).toBeNull();
+    expect(indexField("audio", 2)).toEqual({ chunk_index: 2 });
+    expect(indexField("frame", 2)).toEqual({ frame_index: 2 });
+  });
+});
+

@@ -1,15 +1,16 @@
 /**
  * @module messages
  * The JSON messages of the Candid WebSocket protocol (field names exactly as the specification
- * writes them) and a strict parser for the client → server ones.
+ * writes them), the encoder the web client sends client → server messages with, and the
+ * gateway's strict parser for them.
  *
  * Validation rules: session ids are canonical lowercase UUIDs; integers are non-negative safe
  * integers (indices also fit uint32, the binary header's width); timestamps are ISO 8601 strings
  * with a date and time ("2025-12-16T10:30:00Z", offsets and fractions allowed). Unknown extra
  * fields are ignored, so older gateways accept newer clients.
  */
-import { isCanonicalUuid, MAX_INDEX } from "./ids";
-import { WireError } from "./errors";
+import { type BlobKind, isCanonicalUuid, MAX_INDEX } from "./ids";
+import { type ErrorCode, WireError } from "./errors";
 
 export interface SessionInit {
   type: "session_init";
@@ -70,13 +71,51 @@ export interface SessionCompleteAck {
 }
 export interface ErrorMessage {
   type: "error";
-  code: string;
+  /** A code of the error table (proto/wire/errors.ts); a client treats an unknown one as retryable. */
+  code: ErrorCode | (string & {});
   message: string;
   chunk_index?: number;
   frame_index?: number;
   field?: string;
 }
 export type ServerMessage = SessionInitAck | AudioAck | FrameAck | SessionCompleteAck | ErrorMessage;
+
+/** The fields of a blob's metadata message besides `type` and `session_id` (what a client stores with the blob). */
+export type AudioMetadataFields = Omit<AudioMetadata, "type" | "session_id">;
+export type FrameMetadataFields = Omit<FrameMetadata, "type" | "session_id">;
+
+/** Per kind of blob: the metadata message announcing it, the ack answering it, and the index field naming it. */
+export const METADATA_TYPE = { audio: "audio_metadata", frame: "frame_metadata" } as const satisfies Record<BlobKind, ClientMessage["type"]>;
+export const ACK_TYPE = { audio: "audio_ack", frame: "frame_ack" } as const satisfies Record<BlobKind, ServerMessage["type"]>;
+export const INDEX_FIELD = { audio: "chunk_index", frame: "frame_index" } as const satisfies Record<BlobKind, string>;
+
+/** The field naming one item in an ack or error message: `{chunk_index}` for audio, `{frame_index}` for a frame. */
+export function indexField(kind: BlobKind, index: number): { chunk_index: number } | { frame_index: number } {
+  return kind === "audio" ? { chunk_index: index } : { frame_index: index };
+}
+
+/** The item an error message is about, or null when it concerns the session or the connection. */
+export function erroredItem(msg: ErrorMessage): { kind: BlobKind; index: number } | null {
+  if (msg.chunk_index !== undefined) return { kind: "audio", index: Number(msg.chunk_index) };
+  if (msg.frame_index !== undefined) return { kind: "frame", index: Number(msg.frame_index) };
+  return null;
+}
+
+/**
+ * The text frame of a client message: fields in the order given, null ones left out (the parser
+ * reads an absent optional field as null, so both mean the same).
+ */
+export function encodeClientMessage(msg: ClientMessage): string {
+  return JSON.stringify(msg, (_key, v: unknown) => (v === null ? undefined : v));
+}
+
+/** The metadata message announcing one blob, from the fields a client stored with it. */
+export function mediaMetadata(kind: "audio", sessionId: string, fields: AudioMetadataFields): AudioMetadata;
+export function mediaMetadata(kind: "frame", sessionId: string, fields: FrameMetadataFields): FrameMetadata;
+export function mediaMetadata(kind: BlobKind, sessionId: string, fields: AudioMetadataFields | FrameMetadataFields): AudioMetadata | FrameMetadata;
+export function mediaMetadata(kind: BlobKind, sessionId: string, fields: AudioMetadataFields | FrameMetadataFields): AudioMetadata | FrameMetadata {
+  return { type: METADATA_TYPE[kind], session_id: sessionId, ...fields } as AudioMetadata | FrameMetadata;
+}
 
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 

@@ -10,7 +10,7 @@ import { sha256Hex } from "../shared/sha256";
 import { MetadataGrpcClient, StorageGrpcClient } from "./adapters/grpc-clients";
 import { createHttpHandler } from "./adapters/http";
 import { gatewayMetrics, sessionEvents } from "./adapters/metrics";
-import { createWsHandler, MEDIA_STREAM_PATH, type WsData } from "./adapters/ws-server";
+import { closeGoingAway, createWsHandler, MEDIA_STREAM_PATH, refuseUpgrade, type WsData } from "./adapters/ws-server";
 import { HEADER_BYTES } from "../../proto/wire";
 import { SessionRegistry } from "./core/registry";
 import { gatewayConfigShape } from "./config";
@@ -50,9 +50,9 @@ const server = Bun.serve<WsData, never>({
   maxRequestBodySize: config.maxRequestBodyBytes,
   fetch(req, srv) {
     if (new URL(req.url).pathname === MEDIA_STREAM_PATH) {
-      if (draining) return Response.json({ type: "error", code: "UPSTREAM_UNAVAILABLE", message: "shutting down" }, { status: 503 });
+      if (draining) return refuseUpgrade("SHUTTING_DOWN");
       if (srv.upgrade(req, { data: { connId: nextConnId++ } })) return undefined;
-      return Response.json({ type: "error", code: "INVALID_MESSAGE", message: "expected a WebSocket upgrade" }, { status: 426 });
+      return refuseUpgrade("UPGRADE_REQUIRED");
     }
     return http(req);
   },
@@ -94,7 +94,7 @@ async function shutdown(signal: string) {
     Promise.all([...open].map((ws) => ws.data.session?.drain())),
     Bun.sleep(Math.max(0, deadline - Date.now())),
   ]);
-  for (const ws of open) ws.close(1001, "GOING_AWAY");
+  for (const ws of open) closeGoingAway(ws);
   await Bun.sleep(config.shutdownCloseFlushMs);
   storage.close();
   metadata.close();

@@ -1,50 +1,75 @@
 /**
  * @module errors
  * The one error table of Candid. Every code a client, an operator or another service can see is
- * listed here, with what each transport makes of it:
- *  - `ws`: the WebSocket close code when the error makes the stream meaningless, or 0 when the
- *    gateway answers `{"type":"error",...}` and keeps the connection open;
+ * a row of proto/wire/errors.ts (its WebSocket behaviour, what a client does, its meaning); this
+ * module adds what the other transports make of it:
  *  - `http`: the status of an HTTP answer carrying the code;
  *  - `grpc`: the gRPC status between services (the code itself travels in trailing metadata).
- * docs/errors.md renders this table; errors.test.ts fails when the two drift apart.
+ * `ERRORS` is the whole table; its type requires an HTTP/gRPC row for every wire code, so the two
+ * cannot drift. docs/errors.md renders it; errors.test.ts fails when the doc is out of date.
+ *
+ * One mapper per transport renders an error: `toErrorMessage` / `toCloseFrame` (WebSocket),
+ * `toHttpError` (HTTP), and in grpc.ts `toGrpcError` (status) and `toItemError` (per-item result).
+ * Each hides the text of INTERNAL: the caller logs its cause once, where it maps it.
  */
 import { status } from "@grpc/grpc-js";
+import {
+  type ErrorCode,
+  type ErrorMessage,
+  isErrorCode,
+  WIRE_ERRORS,
+  WireError,
+  type WireErrorSpec,
+} from "../../proto/wire";
 
-export interface ErrorSpec {
-  readonly ws: number;
+export type { ErrorCode };
+export { isErrorCode };
+
+export interface TransportSpec {
   readonly http: number;
   readonly grpc: status;
-  readonly description: string;
 }
 
-export const ERRORS = {
-  // --- close the connection: the stream cannot be interpreted any further ---
-  MALFORMED_BINARY_HEADER: { ws: 4400, http: 400, grpc: status.INVALID_ARGUMENT, description: "A binary frame is shorter than its 41-byte header, has a type other than 'a' or 'f', or its session id is not a canonical UUID." },
-  SESSION_NOT_INITIALIZED: { ws: 4401, http: 409, grpc: status.FAILED_PRECONDITION, description: "Media metadata, a blob or session_complete arrived before a successful session_init." },
-  INVALID_SESSION_ID: { ws: 4402, http: 400, grpc: status.INVALID_ARGUMENT, description: "A session_id is not a canonical lowercase UUID (8-4-4-4-12 hex digits)." },
-  SESSION_TAKEN_OVER: { ws: 4409, http: 409, grpc: status.ABORTED, description: "Another connection sent session_init for this session; the newest connection wins." },
-  BUFFER_LIMIT_EXCEEDED: { ws: 4429, http: 429, grpc: status.RESOURCE_EXHAUSTED, description: "More than GATEWAY_MAX_BUFFERED_BYTES (64 MiB) of blobs arrived without waiting for their acks; a client must keep a send window." },
-  // --- answer with an error message; the connection stays usable ---
-  INVALID_JSON: { ws: 0, http: 400, grpc: status.INVALID_ARGUMENT, description: "A text frame is not valid JSON or not a JSON object." },
-  UNKNOWN_MESSAGE_TYPE: { ws: 0, http: 400, grpc: status.INVALID_ARGUMENT, description: "The `type` field is missing or not one of the protocol's message types." },
-  INVALID_MESSAGE: { ws: 0, http: 400, grpc: status.INVALID_ARGUMENT, description: "A field is missing or malformed (integers must be non-negative integers, timestamps ISO 8601); `field` names it." },
-  SESSION_MISMATCH: { ws: 0, http: 409, grpc: status.FAILED_PRECONDITION, description: "A message or binary header names a different session than this connection's, or session_init repeats with other details." },
-  SESSION_COMPLETED: { ws: 0, http: 409, grpc: status.FAILED_PRECONDITION, description: "The session was already completed; it accepts no more media." },
-  SESSION_NOT_FOUND: { ws: 0, http: 404, grpc: status.NOT_FOUND, description: "No media session has this id." },
-  INTERVIEW_SESSION_NOT_FOUND: { ws: 0, http: 404, grpc: status.NOT_FOUND, description: "session_init names an interview_session_id that does not exist." },
-  METADATA_MISSING: { ws: 0, http: 409, grpc: status.FAILED_PRECONDITION, description: "A blob arrived without its audio_metadata / frame_metadata (or that metadata expired); send the metadata, then the blob." },
-  TOO_MANY_PENDING: { ws: 0, http: 429, grpc: status.RESOURCE_EXHAUSTED, description: "Too many metadata messages are waiting for their blobs on this connection; wait for acks." },
-  SIZE_MISMATCH: { ws: 0, http: 400, grpc: status.INVALID_ARGUMENT, description: "The blob's length differs from the `size` its metadata announced." },
-  BLOB_TOO_LARGE: { ws: 0, http: 413, grpc: status.INVALID_ARGUMENT, description: "The announced or actual size exceeds the limit (audio 8 MiB, frame 2 MiB by default)." },
-  UNSUPPORTED_MEDIA_TYPE: { ws: 0, http: 415, grpc: status.INVALID_ARGUMENT, description: "Audio is not WebM (an EBML header with DocType `webm`) or MP4 (an `ftyp` box with an audio brand: M4A, mp41, mp42, isom, iso2/4/5/6, dash), or a frame is not a whole JPEG (SOI, marker segments, SOS, EOI at the end)." },
-  INDEX_CONFLICT: { ws: 0, http: 409, grpc: status.ALREADY_EXISTS, description: "This index is already stored with different bytes; the stored blob is kept." },
-  CHECKSUM_MISMATCH: { ws: 0, http: 400, grpc: status.DATA_LOSS, description: "The bytes received by the storage service do not match their SHA-256." },
-  UPSTREAM_UNAVAILABLE: { ws: 0, http: 503, grpc: status.UNAVAILABLE, description: "The storage or metadata service did not answer in time; nothing was acked, send the item again." },
-  NOT_FOUND: { ws: 0, http: 404, grpc: status.NOT_FOUND, description: "No such route or blob." },
-  INTERNAL: { ws: 0, http: 500, grpc: status.INTERNAL, description: "An unexpected failure; it is logged on the server and its details are not sent." },
-} as const satisfies Record<string, ErrorSpec>;
+export interface ErrorSpec extends WireErrorSpec, TransportSpec {}
 
-export type ErrorCode = keyof typeof ERRORS;
+const TRANSPORT: Readonly<Record<ErrorCode, TransportSpec>> = {
+  MALFORMED_BINARY_HEADER: { http: 400, grpc: status.INVALID_ARGUMENT },
+  SESSION_NOT_INITIALIZED: { http: 409, grpc: status.FAILED_PRECONDITION },
+  INVALID_SESSION_ID: { http: 400, grpc: status.INVALID_ARGUMENT },
+  SESSION_TAKEN_OVER: { http: 409, grpc: status.ABORTED },
+  BUFFER_LIMIT_EXCEEDED: { http: 429, grpc: status.RESOURCE_EXHAUSTED },
+  INVALID_JSON: { http: 400, grpc: status.INVALID_ARGUMENT },
+  UNKNOWN_MESSAGE_TYPE: { http: 400, grpc: status.INVALID_ARGUMENT },
+  INVALID_MESSAGE: { http: 400, grpc: status.INVALID_ARGUMENT },
+  SESSION_MISMATCH: { http: 409, grpc: status.FAILED_PRECONDITION },
+  SESSION_COMPLETED: { http: 409, grpc: status.FAILED_PRECONDITION },
+  SESSION_NOT_FOUND: { http: 404, grpc: status.NOT_FOUND },
+  INTERVIEW_SESSION_NOT_FOUND: { http: 404, grpc: status.NOT_FOUND },
+  METADATA_MISSING: { http: 409, grpc: status.FAILED_PRECONDITION },
+  TOO_MANY_PENDING: { http: 429, grpc: status.RESOURCE_EXHAUSTED },
+  SIZE_MISMATCH: { http: 400, grpc: status.INVALID_ARGUMENT },
+  BLOB_TOO_LARGE: { http: 413, grpc: status.INVALID_ARGUMENT },
+  UNSUPPORTED_MEDIA_TYPE: { http: 415, grpc: status.INVALID_ARGUMENT },
+  INDEX_CONFLICT: { http: 409, grpc: status.ALREADY_EXISTS },
+  CHECKSUM_MISMATCH: { http: 400, grpc: status.DATA_LOSS },
+  UPSTREAM_UNAVAILABLE: { http: 503, grpc: status.UNAVAILABLE },
+  NOT_FOUND: { http: 404, grpc: status.NOT_FOUND },
+  INTERNAL: { http: 500, grpc: status.INTERNAL },
+};
+
+/** The whole table, by code, in the wire table's order. */
+export const ERRORS: Readonly<Record<ErrorCode, ErrorSpec>> = Object.fromEntries(
+  (Object.keys(WIRE_ERRORS) as ErrorCode[]).map((code) => [code, { ...WIRE_ERRORS[code], ...TRANSPORT[code] }]),
+) as Record<ErrorCode, ErrorSpec>;
+
+/**
+ * Answers of the media endpoint (GET /ws/media-stream) to a request it does not upgrade: HTTP,
+ * with a code of the table but a status of their own.
+ */
+export const ENDPOINT_ANSWERS = {
+  UPGRADE_REQUIRED: { status: 426, code: "INVALID_MESSAGE", message: "expected a WebSocket upgrade", description: "The request is not a WebSocket upgrade." },
+  SHUTTING_DOWN: { status: 503, code: "UPSTREAM_UNAVAILABLE", message: "shutting down", description: "The gateway is draining before it stops: connect again (to another replica)." },
+} as const satisfies Record<string, { status: number; code: ErrorCode; message: string; description: string }>;
 
 export class AppError extends Error {
   override readonly name = "AppError";
@@ -62,12 +87,39 @@ export class AppError extends Error {
   }
 }
 
-export function isErrorCode(code: unknown): code is ErrorCode {
-  return typeof code === "string" && Object.hasOwn(ERRORS, code);
-}
-
-/** Any thrown value as an AppError; unknown errors become INTERNAL (the caller logs the cause). */
+/**
+ * Any thrown value as an AppError: codec refusals (WireError) keep their code and field; unknown
+ * errors become INTERNAL with the original as `cause` (the caller logs it).
+ */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (err instanceof WireError) return new AppError(err.code, err.message, err.details.field ? { field: err.details.field } : {});
   return new AppError("INTERNAL", undefined, {}, { cause: err });
+}
+
+/** The text a client may see: INTERNAL's details stay on the server. */
+export function publicMessage(e: AppError): string {
+  return e.code === "INTERNAL" ? "internal error" : e.message;
+}
+
+/** WebSocket, or the body of an HTTP error: `{"type":"error","code","message"}` plus the error's details and `extra`. */
+export function toErrorMessage(err: AppError, extra: Record<string, string | number> = {}): ErrorMessage {
+  return { type: "error", code: err.code, message: publicMessage(err), ...err.details, ...extra };
+}
+
+/** WebSocket: the close frame that follows the error message, or null when the connection stays open. */
+export function toCloseFrame(err: AppError): { code: number; reason: string } | null {
+  const close = err.spec.close;
+  return close === null ? null : { code: close.code, reason: err.code };
+}
+
+/** HTTP: the status and JSON body of an error answer. */
+export function toHttpError(err: AppError): { status: number; body: ErrorMessage } {
+  return { status: err.spec.http, body: { type: "error", code: err.code, message: publicMessage(err) } };
+}
+
+/** HTTP: one of the media endpoint's own answers. */
+export function endpointAnswer(name: keyof typeof ENDPOINT_ANSWERS): { status: number; body: ErrorMessage } {
+  const a = ENDPOINT_ANSWERS[name];
+  return { status: a.status, body: { type: "error", code: a.code, message: a.message } };
 }

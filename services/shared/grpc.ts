@@ -3,6 +3,8 @@
  * What every gRPC service and client of Candid shares:
  *  - `toGrpcError` / `fromGrpcError`: the one mapping between AppError and gRPC status. The code
  *    travels in the `candid-error-code` trailer so the far side gets the exact AppError back;
+ *  - `toItemError` / `fromItemError`: the same for one item of a PutBlobs / RecordBlobs stream,
+ *    whose error travels in its result (an `ItemError`), not in the stream's status;
  *  - `startGrpcServer`: binds, registers the standard health service, and stops gracefully;
  *  - `checkHealth`: the client side of grpc.health.v1 (the gateway's /readyz uses it).
  */
@@ -13,7 +15,8 @@ import {
   HealthService,
   type HealthServer,
 } from "../../proto/gen/grpc/health/v1/health";
-import { AppError, isErrorCode, toAppError } from "./errors";
+import type { ItemError } from "../../proto/gen/media/v1/common";
+import { AppError, isErrorCode, publicMessage, toAppError } from "./errors";
 import type { Logger } from "./log";
 
 export const ERROR_CODE_KEY = "candid-error-code";
@@ -39,9 +42,19 @@ export function toGrpcError(err: unknown, log?: Logger): Partial<grpc.StatusObje
   metadata.set(ERROR_CODE_KEY, app.code);
   return {
     code: app.spec.grpc,
-    details: app.code === "INTERNAL" ? "internal error" : app.message,
+    details: publicMessage(app),
     metadata,
   };
+}
+
+/** An item's error for its stream result (INTERNAL's text is not sent; the caller logs its cause). */
+export function toItemError(err: AppError): ItemError {
+  return { code: err.code, message: publicMessage(err) };
+}
+
+/** An item result's error back as the AppError the service threw (an unknown code is INTERNAL). */
+export function fromItemError(error: ItemError): AppError {
+  return new AppError(isErrorCode(error.code) ? error.code : "INTERNAL", error.message || undefined);
 }
 
 /** A gRPC client error -> AppError. Transport failures become UPSTREAM_UNAVAILABLE. */
@@ -127,4 +140,3 @@ export function checkHealth(client: HealthClient, timeoutMs = 1000): Promise<boo
 export function healthClient(address: string): HealthClient {
   return new HealthClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
 }
-

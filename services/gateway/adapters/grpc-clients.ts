@@ -8,7 +8,7 @@
  * WriteOutcome here, once (outcomeOf).
  */
 import * as grpc from "@grpc/grpc-js";
-import { BlobKind, WriteOutcome as PbOutcome } from "../../../proto/gen/media/v1/common";
+import { BlobKind, type ItemError, WriteOutcome as PbOutcome } from "../../../proto/gen/media/v1/common";
 import {
   type BlobRecord,
   MetadataServiceClient,
@@ -26,8 +26,8 @@ import {
   StorageServiceClient,
   StorageServiceService,
 } from "../../../proto/gen/media/v1/storage";
-import { AppError, isErrorCode } from "../../shared/errors";
-import { CHANNEL_OPTIONS, checkHealth, fromGrpcError, healthClient } from "../../shared/grpc";
+import { AppError } from "../../shared/errors";
+import { CHANNEL_OPTIONS, checkHealth, fromGrpcError, fromItemError, healthClient } from "../../shared/grpc";
 import { StreamPool } from "../../shared/stream-pool";
 import { serializePutBlobsRequest } from "./put-blobs-serializer";
 import type { BlobRef, WriteOutcome } from "../../shared/blob";
@@ -44,8 +44,8 @@ export interface ClientOptions {
   batchBytes: number;
 }
 
-function outcomeOf(o: PbOutcome, error: { code: string; message: string } | undefined): WriteOutcome {
-  if (error) throw new AppError(isErrorCode(error.code) ? error.code : "INTERNAL", error.message || undefined);
+function outcomeOf(o: PbOutcome, error: ItemError | undefined): WriteOutcome {
+  if (error) throw fromItemError(error);
   if (o === PbOutcome.WRITE_OUTCOME_CREATED) return "created";
   if (o === PbOutcome.WRITE_OUTCOME_IDENTICAL) return "identical";
   if (o === PbOutcome.WRITE_OUTCOME_CONFLICT) return "conflict";

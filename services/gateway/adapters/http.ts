@@ -7,7 +7,7 @@
  * Errors use the same JSON body as the WebSocket: {"type":"error","code","message"}.
  */
 import { isCanonicalUuid } from "../../../proto/wire";
-import { AppError, toAppError } from "../../shared/errors";
+import { AppError, toAppError, toHttpError } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
 import type { Registry } from "prom-client";
 import { metricsResponse } from "../../shared/metrics";
@@ -47,10 +47,8 @@ export function createHttpHandler(deps: HttpDeps): (req: Request) => Promise<Res
   const errorResponse = (req: Request, err: unknown): Response => {
     const e = toAppError(err);
     if (e.code === "INTERNAL") deps.log.error("internal error", { path: new URL(req.url).pathname, err: e.cause ?? err });
-    return Response.json(
-      { type: "error", code: e.code, message: e.code === "INTERNAL" ? "internal error" : e.message },
-      { status: e.spec.http, headers: cors(req) },
-    );
+    const { status, body } = toHttpError(e);
+    return Response.json(body, { status, headers: cors(req) });
   };
 
   const route = async (req: Request): Promise<Response> => {

@@ -7,9 +7,14 @@
  * `ws.send` returns -1 when the message was queued under backpressure (fine) and 0 when Bun
  * DROPPED it because the buffer passed backpressureLimit: a dropped ack breaks the protocol's
  * promise, so the connection is closed (1013) and the client reconnects and re-sends.
+ *
+ * The transport's own closes (1001, 1013) and the endpoint's HTTP answers (426, 503) come from the
+ * error table (proto/wire/errors.ts CLOSES, services/shared/errors.ts ENDPOINT_ANSWERS), like the
+ * error closes StreamSession sends.
  */
 import type { ServerWebSocket, WebSocketHandler } from "bun";
-import type { ServerMessage } from "../../../proto/wire";
+import { CLOSES, type ServerMessage } from "../../../proto/wire";
+import { ENDPOINT_ANSWERS, endpointAnswer } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
 import { StreamSession, type SessionDeps } from "../core/stream-session";
 import type { GatewayMetrics } from "./metrics";
@@ -20,6 +25,17 @@ export interface WsData {
 }
 
 export const MEDIA_STREAM_PATH = "/ws/media-stream";
+
+/** The media endpoint's HTTP answer when it does not upgrade: 426 (not a WebSocket request) or 503 (draining). */
+export function refuseUpgrade(why: keyof typeof ENDPOINT_ANSWERS): Response {
+  const { status, body } = endpointAnswer(why);
+  return Response.json(body, { status });
+}
+
+/** Closes a connection because the gateway is shutting down (1001): the client reconnects and re-sends. */
+export function closeGoingAway(ws: ServerWebSocket<WsData>): void {
+  ws.close(CLOSES.GOING_AWAY.code, CLOSES.GOING_AWAY.reason);
+}
 
 export function createWsHandler(opts: {
   deps: Omit<SessionDeps, "send" | "close">;
@@ -53,7 +69,7 @@ export function createWsHandler(opts: {
           for (const text of batch) {
             if (ws.send(text) === 0) {
               log.warn("ack dropped under backpressure; closing", { connId: ws.data.connId, sessionId: ws.data.session?.sessionId });
-              ws.close(1013, "BACKPRESSURE");
+              ws.close(CLOSES.TRY_AGAIN_LATER.code, CLOSES.TRY_AGAIN_LATER.reason);
               return;
             }
           }

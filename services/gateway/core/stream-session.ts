@@ -17,35 +17,28 @@ import {
   type BlobKind,
   decodeBinaryFrame,
   type FrameMetadata,
+  indexField,
   isJpeg,
   isoToMs,
   parseClientMessage,
+  type ProtocolLimits,
   type ServerMessage,
   type SessionComplete,
   type SessionInit,
   sniffAudio,
   WireError,
 } from "../../../proto/wire";
-import { AppError, toAppError } from "../../shared/errors";
+import { AppError, toAppError, toCloseFrame, toErrorMessage } from "../../shared/errors";
 import { ingest, type IngestItem } from "./ingest";
 import { PendingMetadata } from "./pending";
 import type { WriteOutcome } from "../../shared/blob";
 import type { MetadataService, StorageService } from "./ports";
 import type { Owner, SessionRegistry } from "./registry";
 
-export interface Limits {
-  /** Largest audio chunk in bytes. */
-  maxAudioBytes: number;
-  /** Largest frame in bytes. */
-  maxFrameBytes: number;
-  /** Metadata messages that may wait for their blobs, per connection. */
-  maxPending: number;
-  /** How long announced metadata waits for its blob, in ms. */
-  pendingTtlMs: number;
+/** The protocol's limits (named in proto/wire/limits.ts), plus how many blobs one connection stores at once. */
+export interface Limits extends ProtocolLimits {
   /** Blobs being stored at once, per connection. */
   maxInFlight: number;
-  /** Bytes of received blobs not yet acked or refused, per connection (a client's send window must stay below it). */
-  maxBufferedBytes: number;
 }
 
 export interface SessionEvents {
@@ -206,7 +199,7 @@ export class StreamSession implements Owner {
     }
     if (this.state !== "ready") return this.fail(new AppError("SESSION_NOT_INITIALIZED", "blob before session_init"));
     const { kind, index, blob } = frame;
-    const idx: Record<string, number> = kind === "audio" ? { chunk_index: index } : { frame_index: index };
+    const idx: Record<string, number> = indexField(kind, index);
     if (frame.sessionId !== this.id) return this.reject(new AppError("SESSION_MISMATCH", "binary header names another session", idx));
     if (this.completed) return this.reject(new AppError("SESSION_COMPLETED", undefined, idx));
     const announced = this.pending.get(kind, index);
@@ -262,33 +255,27 @@ export class StreamSession implements Owner {
 
   /** Answers with an error message; the connection stays open. */
   private reject(err: unknown, extra: Record<string, string | number> = {}): void {
-    const e = asAppError(err);
+    const e = toAppError(err);
     if (e.code === "INTERNAL") this.deps.events.internal(e.cause ?? err, { sessionId: this.id, ...extra });
     this.deps.events.rejected(e.code);
     if (this.state === "closed") return;
-    this.deps.send({ type: "error", code: e.code, message: e.code === "INTERNAL" ? "internal error" : e.message, ...e.details, ...extra });
+    this.deps.send(toErrorMessage(e, extra));
   }
 
-  /** Reports the error, then closes the connection with its 4xxx code. */
+  /** Reports the error, then closes the connection with its 4xxx code (from the error table). */
   private fail(err: unknown): void {
-    const e = asAppError(err);
-    const code = e.spec.ws;
-    if (code === 0) return this.reject(e); // not a closing error after all
+    const e = toAppError(err);
+    const frame = toCloseFrame(e);
+    if (!frame) return this.reject(e); // not a closing error after all
     this.deps.events.rejected(e.code);
     if (this.state === "closed") return;
-    this.deps.send({ type: "error", code: e.code, message: e.message, ...e.details });
+    this.deps.send(toErrorMessage(e));
     this.disconnected();
-    this.deps.close(code, e.code);
+    this.deps.close(frame.code, frame.reason);
   }
-}
-
-function asAppError(err: unknown): AppError {
-  if (err instanceof WireError) return new AppError(err.code, err.message, err.details.field ? { field: err.details.field } : {});
-  return toAppError(err);
 }
 
 function indexFields(msg: AudioMetadata | FrameMetadata | SessionComplete): Record<string, number> {
-  if (msg.type === "audio_metadata") return { chunk_index: msg.chunk_index };
-  if (msg.type === "frame_metadata") return { frame_index: msg.frame_index };
-  return {};
+  if (msg.type === "session_complete") return {};
+  return msg.type === "audio_metadata" ? indexField("audio", msg.chunk_index) : indexField("frame", msg.frame_index);
 }

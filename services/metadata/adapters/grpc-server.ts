@@ -31,7 +31,7 @@ import {
 import { serveItemStream } from "../../shared/item-stream";
 import { WriteOutcome } from "../../../proto/gen/media/v1/common";
 import { AppError, toAppError } from "../../shared/errors";
-import { unary, type GrpcService } from "../../shared/grpc";
+import { toItemError, unary, type GrpcService } from "../../shared/grpc";
 import type { Logger } from "../../shared/log";
 import type { WriteOutcome as CoreOutcome } from "../../shared/blob";
 import { LanedCommitter } from "../core/group-commit";
@@ -135,7 +135,7 @@ export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
     return {
       requestId,
       outcome: WriteOutcome.WRITE_OUTCOME_UNSPECIFIED,
-      error: { code: err.code, message: err.code === "INTERNAL" ? "internal error" : err.message },
+      error: toItemError(err),
     };
   }
 

@@ -28,7 +28,7 @@ import type {
   StorageServiceServer,
 } from "../../../proto/gen/media/v1/storage";
 import { AppError, toAppError } from "../../shared/errors";
-import { unary } from "../../shared/grpc";
+import { toItemError, unary } from "../../shared/grpc";
 import type { Logger } from "../../shared/log";
 import type { BlobKind as CoreKind, BlobRef, WriteOutcome as CoreOutcome } from "../../shared/blob";
 import { type BlobStore, deleteBlob, getBlob, headBlob, putBlob } from "../core/blob-store";
@@ -101,7 +101,7 @@ export function createStorageServer(opts: {
         requestId: req.requestId,
         outcome: WriteOutcome.WRITE_OUTCOME_UNSPECIFIED,
         location: "",
-        error: { code: app.code, message: app.code === "INTERNAL" ? "internal error" : app.message },
+        error: toItemError(app),
       };
     } finally {
       metrics.putDuration.observe((performance.now() - started) / 1000);

@@ -92,6 +92,16 @@ describe('Outbox', () => {
     expect(o.counts()).toMatchObject({ waiting: { audio: 1, frame: 0 }, failed: { audio: 1, frame: 0 } });
   });
 
+  test('the codes that drop an item come from the error table (proto/wire); unknown codes are retried', () => {
+    const o = new Outbox({ retryBackoff: { baseMs: 1, maxMs: 1, random: () => 0 } });
+    const drop = ['INDEX_CONFLICT', 'SIZE_MISMATCH', 'UNSUPPORTED_MEDIA_TYPE', 'BLOB_TOO_LARGE', 'INVALID_MESSAGE', 'SESSION_COMPLETED', 'NOT_FOUND'];
+    const retry = ['UPSTREAM_UNAVAILABLE', 'INTERNAL', 'METADATA_MISSING', 'CHECKSUM_MISMATCH', 'SOMETHING_NEW'];
+    [...drop, ...retry].forEach((_, i) => o.add(audio(i)));
+    sendAll(o, 0);
+    expect(drop.map((c, i) => o.reject('audio', i, c, 1))).toEqual(drop.map(() => 'failed'));
+    expect(retry.map((c, i) => o.reject('audio', drop.length + i, c, 1))).toEqual(retry.map(() => 'retry'));
+  });
+
   test('gives up after maxErrors error replies', () => {
     const o = new Outbox({ maxErrors: 3, retryBackoff: { baseMs: 1, maxMs: 1, random: () => 0 } });
     o.add(frame(4));

@@ -14,7 +14,7 @@
  * network: a blob is loaded from the store only when it is about to be sent.
  */
 import { backoffDelayMs, type BackoffOptions } from './backoff.ts';
-import type { BlobKind } from './wire.ts';
+import { type BlobKind, dropsItem } from './wire.ts';
 
 export interface OutboxEntry {
   kind: BlobKind;
@@ -22,7 +22,7 @@ export interface OutboxEntry {
   index: number;
   /** blob size in bytes */
   size: number;
-  /** the JSON metadata message to send before the blob (audio_metadata / frame_metadata) */
+  /** the fields of the metadata message sent before the blob (proto/wire's AudioMetadataFields / FrameMetadataFields) */
   meta: Record<string, unknown>;
 }
 
@@ -57,16 +57,6 @@ export const DEFAULT_OUTBOX: OutboxOptions = {
   maxErrors: 30,
   retryBackoff: { baseMs: 500, maxMs: 15_000 },
 };
-
-/** Error codes after which the gateway will never accept the item (see the gateway contract). */
-export const PERMANENT_ERRORS = new Set([
-  'INDEX_CONFLICT',
-  'SIZE_MISMATCH',
-  'UNSUPPORTED_MEDIA_TYPE',
-  'BLOB_TOO_LARGE',
-  'INVALID_MESSAGE',
-  'SESSION_COMPLETED',
-]);
 
 export const itemKey = (kind: BlobKind, index: number) => `${kind}:${index}`;
 
@@ -132,13 +122,16 @@ export class Outbox {
     return true;
   }
 
-  /** The gateway answered with an error for this item. */
+  /**
+   * The gateway answered with an error for this item. A code that drops the item (proto/wire's
+   * table, docs/errors.md) fails it at once; any other is retried with backoff, up to maxErrors.
+   */
   reject(kind: BlobKind, index: number, code: string, now: number): RejectOutcome {
     const key = itemKey(kind, index);
     const it = this.items.get(key);
     if (!it) return 'unknown';
     it.errors++;
-    if (PERMANENT_ERRORS.has(code) || it.errors >= this.opts.maxErrors) {
+    if (dropsItem(code) || it.errors >= this.opts.maxErrors) {
       this.items.delete(key);
       this.failedKeys.add(key);
       return 'failed';

@@ -67,7 +67,7 @@ async function setup() {
     store,
     backoff: { baseMs: 5, maxMs: 20 },
     WebSocketImpl: FakeSocket as unknown as typeof WebSocket,
-    onSettled: (k, i, o) => settled.push(`${o}:${k}:${i}`),
+    onSettled: (k, i, o, code) => settled.push(`${o}:${k}:${i}${code ? `:${code}` : ''}`),
   });
   const add = async (kind: 'audio' | 'frame', index: number) => {
     const blob = new Blob([new Uint8Array([1, 2, 3, index])]);
@@ -150,8 +150,56 @@ describe('MediaTransport', () => {
     await until(() => ws.blobsSent().length === 3, 3000);
     ws.reply({ type: 'frame_ack', frame_index: 3 });
     await until(() => outbox.size === 0);
-    expect(settled).toEqual(['failed:audio:0', 'acked:frame:3']);
+    expect(settled).toEqual(['failed:audio:0:INDEX_CONFLICT', 'acked:frame:3']);
     t.close();
+  });
+
+  test('sends the messages byte for byte as before the encoder (proto/wire encodeClientMessage)', async () => {
+    const { t, add, outbox, store } = await setup();
+    t.start();
+    await until(() => t.state === 'open');
+    const meta = { chunk_index: 0, start_timestamp: '2025-12-16T10:30:00.000Z', end_timestamp: '2025-12-16T10:30:10.000Z', duration_ms: 10000, size: 4 };
+    await store.putItem({ sessionId: SID, kind: 'audio', index: 0, size: 4, meta, blob: new Blob([new Uint8Array([1, 2, 3, 0])]) }, session);
+    outbox.add({ kind: 'audio', index: 0, size: 4, meta });
+    t.kick();
+    await add('frame', 2);
+    await until(() => outbox.size === 0);
+    await t.finish({ total_chunks: 1, total_frames: 3 }, 2000);
+    const texts = FakeSocket.instances[0]!.sent.filter((d): d is string => typeof d === 'string');
+    const noTime = (s: string) => s.replace(/"timestamp":"[^"]+"/, '"timestamp":"T"');
+    expect(texts.map(noTime)).toEqual([
+      `{"type":"session_init","session_id":"${SID}","interview_session_id":1,"timestamp":"T"}`,
+      `{"type":"audio_metadata","session_id":"${SID}","chunk_index":0,"start_timestamp":"2025-12-16T10:30:00.000Z","end_timestamp":"2025-12-16T10:30:10.000Z","duration_ms":10000,"size":4}`,
+      `{"type":"frame_metadata","session_id":"${SID}","frame_index":2}`,
+      `{"type":"session_complete","session_id":"${SID}","timestamp":"T","total_chunks":1,"total_frames":3}`,
+    ]);
+    t.close();
+  });
+
+  test('an item whose blob vanished from the store fails as NOT_FOUND, once', async () => {
+    const { t, outbox, settled } = await setup();
+    t.start();
+    await until(() => t.state === 'open');
+    outbox.add({ kind: 'audio', index: 7, size: 4, meta: { chunk_index: 7 } }); // never stored
+    t.kick();
+    await until(() => outbox.size === 0);
+    expect(settled).toEqual(['failed:audio:7:NOT_FOUND']);
+    expect(FakeSocket.instances[0]!.blobsSent().length).toBe(0);
+    t.close();
+  });
+
+  test('a session-level error that ends the session stops it for good; others do not', async () => {
+    const { t } = await setup();
+    t.start();
+    await until(() => t.state === 'open');
+    const ws = FakeSocket.instances[0]!;
+    ws.reply({ type: 'error', code: 'TOO_MANY_PENDING', message: 'x' });
+    await Bun.sleep(20);
+    expect(t.state).toBe('open');
+    ws.reply({ type: 'error', code: 'INTERVIEW_SESSION_NOT_FOUND', message: 'x' });
+    await until(() => t.state === 'rejected');
+    await Bun.sleep(50);
+    expect(FakeSocket.instances.length).toBe(1);
   });
 
   test('finish sends session_complete once drained and returns the ack', async () => {

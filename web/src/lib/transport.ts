@@ -5,17 +5,35 @@
  *   open → session_init ──session_init_ack──► ready: send window of items, each as
  *          {audio|frame}_metadata (JSON) immediately followed by [41-byte header][blob] (binary)
  *   audio_ack / frame_ack      → item durable: drop from Outbox and from the store
- *   error + chunk/frame_index  → retry with backoff, or drop as failed (permanent codes)
+ *   error + chunk/frame_index  → retry with backoff, or drop as failed (codes that drop the item)
+ *   error without an index     → stop for good when the code ends the session, else carry on
  *   close / ack overdue        → inflight items back to pending; reconnect with jittered backoff,
  *                                 same session_id, and resend (the gateway re-acks duplicates)
  *   close 4409 (taken over)    → another tab/page owns the session now: stop, do not reconnect
+ *
+ * Every message, code and close code comes from proto/wire (through ./wire.ts); what each error
+ * code makes the client do is a column of that table (docs/errors.md).
  *
  * Browser-agnostic: the WebSocket constructor and clock are injectable so it runs under bun test.
  */
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import type { Outbox } from './outbox.ts';
 import type { OutboxStore } from './outbox-store.ts';
-import { encodeHeader, type BlobKind, type ServerMessage, type SessionCompleteAck } from './wire.ts';
+import {
+  type AudioMetadataFields,
+  type BlobKind,
+  CLOSES,
+  encodeClientMessage,
+  encodeHeader,
+  endsSession,
+  erroredItem,
+  type ErrorCode,
+  type FrameMetadataFields,
+  mediaMetadata,
+  type ServerMessage,
+  type SessionCompleteAck,
+  WIRE_ERRORS,
+} from './wire.ts';
 
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed' | 'taken-over' | 'rejected';
 
@@ -41,8 +59,9 @@ export interface TransportOptions {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
-const SESSION_FATAL = new Set(['INTERVIEW_SESSION_NOT_FOUND', 'SESSION_MISMATCH', 'INVALID_SESSION_ID']);
-const TAKEN_OVER_CLOSE = 4409;
+const TAKEN_OVER_CLOSE = WIRE_ERRORS.SESSION_TAKEN_OVER.close.code;
+/** What an item whose bytes vanished from the store (evicted, deleted) is reported as: it can never be sent. */
+const BLOB_VANISHED: ErrorCode = 'NOT_FOUND';
 
 export class MediaTransport {
   state: ConnectionState = 'idle';
@@ -94,7 +113,7 @@ export class MediaTransport {
     this.ws = null;
     this.ready = false;
     this.o.outbox.disconnect();
-    if (ws && ws.readyState <= 1) ws.close(1000, 'done');
+    if (ws && ws.readyState <= 1) ws.close(CLOSES.NORMAL.code, 'done');
     this.setState('closed');
   }
 
@@ -152,20 +171,21 @@ export class MediaTransport {
     const initTimer = setTimeout(() => {
       if (this.ws === ws && !this.ready) {
         this.lastError = 'session_init not acknowledged in time';
-        ws.close(4000, 'init timeout');
-        this.onClosed(ws, 4000);
+        ws.close(CLOSES.CLIENT_TIMEOUT.code, 'init timeout');
+        this.onClosed(ws, CLOSES.CLIENT_TIMEOUT.code);
       }
     }, this.o.initTimeoutMs ?? 10_000);
     ws.onopen = () => {
       if (this.ws !== ws) return;
-      const init: Record<string, unknown> = {
-        type: 'session_init',
-        session_id: this.o.sessionId,
-        interview_session_id: this.o.interviewSessionId,
-        timestamp: new Date().toISOString(),
-      };
-      if (this.o.userId !== undefined) init.user_id = this.o.userId;
-      ws.send(JSON.stringify(init));
+      ws.send(
+        encodeClientMessage({
+          type: 'session_init',
+          session_id: this.o.sessionId,
+          interview_session_id: this.o.interviewSessionId,
+          timestamp: new Date().toISOString(),
+          user_id: this.o.userId ?? null,
+        }),
+      );
     };
     ws.onmessage = (ev) => {
       if (this.ws !== ws || typeof ev.data !== 'string') return;
@@ -246,19 +266,19 @@ export class MediaTransport {
       case 'error': {
         const code = String(msg.code ?? 'UNKNOWN');
         this.lastError = `${code}: ${String(msg.message ?? '')}`;
-        const kind: BlobKind | null = msg.chunk_index !== undefined ? 'audio' : msg.frame_index !== undefined ? 'frame' : null;
-        if (kind) {
-          const index = Number(kind === 'audio' ? msg.chunk_index : msg.frame_index);
+        const item = erroredItem(msg);
+        if (item) {
+          const { kind, index } = item;
           const outcome = outbox.reject(kind, index, code, this.now());
           if (outcome === 'failed') {
             void this.o.store.deleteItem(this.o.sessionId, kind, index).catch(() => {});
             this.o.onSettled?.(kind, index, 'failed', code);
           }
           this.armWake();
-        } else if (SESSION_FATAL.has(code)) {
+        } else if (endsSession(code)) {
           this.stopped = true;
           this.setState('rejected');
-          ws.close(1000, 'rejected');
+          ws.close(CLOSES.NORMAL.code, 'rejected');
           return;
         }
         this.o.onChange?.();
@@ -272,7 +292,7 @@ export class MediaTransport {
     if (!ws || !this.ready || !this.pendingComplete || this.completeAck || this.completeSentOn === ws) return;
     if (!force && this.o.outbox.size > 0) return;
     this.completeSentOn = ws;
-    ws.send(JSON.stringify({ type: 'session_complete', session_id: this.o.sessionId, timestamp: new Date().toISOString(), ...this.pendingComplete }));
+    ws.send(encodeClientMessage({ type: 'session_complete', session_id: this.o.sessionId, timestamp: new Date().toISOString(), ...this.pendingComplete }));
   }
 
   /** Sends while the window allows. Metadata and blob go out back to back, never interleaved. */
@@ -289,11 +309,12 @@ export class MediaTransport {
         const blob = await store.getBlob(sessionId, e.kind, e.index);
         if (this.ws !== ws || !this.ready) break; // connection changed while loading: disconnect() requeued it
         if (!blob) {
-          outbox.reject(e.kind, e.index, 'SIZE_MISMATCH', this.now()); // vanished from the store: cannot ever send it
-          this.o.onSettled?.(e.kind, e.index, 'failed', 'BLOB_MISSING');
+          outbox.reject(e.kind, e.index, BLOB_VANISHED, this.now()); // a code that drops the item: it cannot ever be sent
+          this.o.onSettled?.(e.kind, e.index, 'failed', BLOB_VANISHED);
           continue;
         }
-        ws.send(JSON.stringify({ type: e.kind === 'audio' ? 'audio_metadata' : 'frame_metadata', session_id: sessionId, ...e.meta }));
+        // The metadata fields were stored with the blob when it was captured (see OutboxEntry.meta).
+        ws.send(encodeClientMessage(mediaMetadata(e.kind, sessionId, e.meta as unknown as AudioMetadataFields | FrameMetadataFields)));
         ws.send(new Blob([encodeHeader(sessionId, e.kind, e.index) as BlobPart, blob]));
         this.o.onChange?.();
       }
@@ -316,8 +337,8 @@ export class MediaTransport {
       if (c > 0 && outbox.expire(this.now()) > 0 && this.ws) {
         this.lastError = 'acks overdue; reconnecting';
         const ws = this.ws;
-        ws.close(4000, 'ack timeout');
-        this.onClosed(ws, 4000);
+        ws.close(CLOSES.CLIENT_TIMEOUT.code, 'ack timeout');
+        this.onClosed(ws, CLOSES.CLIENT_TIMEOUT.code);
         return;
       }
       void this.pump();

@@ -1,8 +1,19 @@
 /**
  * @module wire
- * The browser side of the media protocol's binary framing: the one codec in proto/wire, shared
- * with the gateway (byte layout documented there and in docs/protocol.md).
+ * The browser's door to the media protocol's vocabulary in proto/wire, shared with the gateway:
+ * the binary framing (byte layout documented there and in docs/protocol.md), the JSON messages and
+ * their encoder, and the error and close codes with what a client does about them
+ * (docs/errors.md). The web client imports them from here instead of retyping them.
  */
+export { type BlobKind } from '../../../proto/wire/ids.ts';
 export { decodeBinaryFrame, encodeHeader, HEADER_BYTES } from '../../../proto/wire/binary-frame.ts';
-export type { BlobKind } from '../../../proto/wire/ids.ts';
-export type { ServerMessage, SessionCompleteAck } from '../../../proto/wire/messages.ts';
+export { CLOSES, dropsItem, endsSession, type ErrorCode, WIRE_ERRORS } from '../../../proto/wire/errors.ts';
+export {
+  type AudioMetadataFields,
+  encodeClientMessage,
+  erroredItem,
+  type FrameMetadataFields,
+  mediaMetadata,
+  type ServerMessage,
+  type SessionCompleteAck,
+} from '../../../proto/wire/messages.ts';
