@@ -4,11 +4,10 @@
  * REAPER_INTERVAL_MS. Stateless and idempotent: running two replicas is safe, one is enough.
  * The only file that wires: config, logger, metrics, gRPC client, loop, ops HTTP, SIGTERM.
  */
-import * as grpc from "@grpc/grpc-js";
 import { MetadataServiceClient } from "../../proto/gen/media/v1/metadata";
-import { int, loadEnvOrExit, oneOf, str } from "../shared/config";
+import { int, loadEnvOrExit, oneOf, secret, str } from "../shared/config";
 import { toAppError } from "../shared/errors";
-import { CHANNEL_OPTIONS, checkHealth, healthClient } from "../shared/grpc";
+import { MIN_INTERNAL_TOKEN_BYTES, checkHealth, healthClient, internalClient } from "../shared/grpc";
 import { createLogger } from "../shared/log";
 import { Counter, Histogram, LATENCY_BUCKETS_SECONDS, createRegistry, serveOpsHttp } from "../shared/metrics";
 import { grpcSessionReaper } from "./adapters/grpc-session-reaper";
@@ -20,6 +19,9 @@ const config = loadEnvOrExit("reaper", {
   idleMs: int("REAPER_IDLE_MS", 300_000),
   batchLimit: int("REAPER_BATCH_LIMIT", 1000),
   metricsPort: int("REAPER_METRICS_PORT", 9103),
+  /** Bind address of the ops port: 0.0.0.0 in a container, 127.0.0.1 under `npm start`. */
+  host: str("REAPER_HOST", "0.0.0.0"),
+  internalToken: secret("CANDID_INTERNAL_TOKEN", MIN_INTERNAL_TOKEN_BYTES),
   logLevel: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
 });
 const log = createLogger({ service: "reaper" }, { level: config.logLevel });
@@ -50,7 +52,7 @@ const runDuration = new Histogram({
 runsTotal.inc({ result: "ok" }, 0);
 runsTotal.inc({ result: "error" }, 0);
 
-const client = new MetadataServiceClient(config.metadataAddr, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+const client = internalClient(MetadataServiceClient, config.metadataAddr, config.internalToken);
 const health = healthClient(config.metadataAddr);
 
 // The call may take as long as the interval, but never longer than 30 s: a stuck call must not
@@ -77,7 +79,7 @@ const loop = startReapLoop({
   onRun,
 });
 
-const ops = serveOpsHttp({ port: config.metricsPort, registry, ready: () => checkHealth(health) });
+const ops = serveOpsHttp({ port: config.metricsPort, hostname: config.host, registry, ready: () => checkHealth(health) });
 log.info("reaper started", {
   metadataAddr: config.metadataAddr,
   intervalMs: config.intervalMs,

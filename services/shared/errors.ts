@@ -40,6 +40,7 @@ export const ERRORS = {
   INDEX_CONFLICT: { ws: 0, http: 409, grpc: status.ALREADY_EXISTS, description: "This index is already stored with different bytes; the stored blob is kept." },
   CHECKSUM_MISMATCH: { ws: 0, http: 400, grpc: status.DATA_LOSS, description: "The bytes received by the storage service do not match their SHA-256." },
   UPSTREAM_UNAVAILABLE: { ws: 0, http: 503, grpc: status.UNAVAILABLE, description: "The storage or metadata service did not answer in time; nothing was acked, send the item again." },
+  INTERNAL_TOKEN_INVALID: { ws: 0, http: 500, grpc: status.UNAUTHENTICATED, description: "An internal gRPC call arrived without the internal token (CANDID_INTERNAL_TOKEN), or with a wrong one; the gateway and the reaper treat it as INTERNAL (a misconfiguration, never sent to a browser)." },
   NOT_FOUND: { ws: 0, http: 404, grpc: status.NOT_FOUND, description: "No such route or blob." },
   INTERNAL: { ws: 0, http: 500, grpc: status.INTERNAL, description: "An unexpected failure; it is logged on the server and its details are not sent." },
 } as const satisfies Record<string, ErrorSpec>;

@@ -25,7 +25,7 @@ import {
   StorageServiceService,
 } from "../../../proto/gen/media/v1/storage";
 import { AppError, isErrorCode } from "../../shared/errors";
-import { CHANNEL_OPTIONS, checkHealth, fromGrpcError, healthClient } from "../../shared/grpc";
+import { CHANNEL_OPTIONS, checkHealth, fromGrpcError, healthClient, internalClient } from "../../shared/grpc";
 import { StreamPool } from "../../shared/stream-pool";
 import { serializePutBlobsRequest } from "./put-blobs-serializer";
 import type {
@@ -44,6 +44,8 @@ export interface ClientOptions {
   streams: number;
   /** Deadline of one call or stream item, in ms. */
   timeoutMs: number;
+  /** CANDID_INTERNAL_TOKEN, carried by every call and stream (internalClient). */
+  internalToken: string;
 }
 
 function outcomeOf(o: PbOutcome, error: { code: string; message: string } | undefined): WriteOutcome {
@@ -133,7 +135,7 @@ const FastStorageClient = grpc.makeGenericClientConstructor(
 
 export class StorageGrpcClient extends UpstreamClient<StorageServiceClient, PutBlob, PutResult, PutBlobsRequest, PutBlobsResponse> implements BlobStorage {
   constructor(address: string, opts: ClientOptions) {
-    super((o) => new FastStorageClient(address, grpc.credentials.createInsecure(), o), address, (c) => c.putBlobs(), opts, (p) => p.data.byteLength);
+    super((o) => internalClient(FastStorageClient, address, opts.internalToken, o), address, (c) => c.putBlobs(), opts, (p) => p.data.byteLength);
   }
 
   async put(ref: BlobRef, data: Uint8Array, sha256Hex: string) {
@@ -171,7 +173,7 @@ export class MetadataGrpcClient
   implements MetadataStore
 {
   constructor(address: string, opts: ClientOptions) {
-    super((o) => new MetadataServiceClient(address, grpc.credentials.createInsecure(), o), address, (c) => c.recordBlobs(), opts);
+    super((o) => internalClient(MetadataServiceClient, address, opts.internalToken, o), address, (c) => c.recordBlobs(), opts);
   }
 
   async openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null; storagePath: string }) {
