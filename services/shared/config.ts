@@ -131,3 +131,11 @@ export function secret(name: string, minBytes: number): Reader<string> {
     return v;
   };
 }
+
+/**
+ * Every set variable, copied: only for the launcher, which hands each child an allow-listed part
+ * of its environment (services/launcher/child-env.ts).
+ */
+export function environment(): Reader<Readonly<Record<string, string>>> {
+  return (env) => Object.freeze(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== "")));
+}
