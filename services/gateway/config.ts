@@ -3,13 +3,16 @@
  * The gateway's configuration: every variable it reads, with its default and unit. main.ts reads
  * it once (loadEnvOrExit) and hands plain values to the adapters and the core.
  */
-import { int, list, logLevel, str } from "../shared/config";
+import { int, list, logLevel, secret, str } from "../shared/config";
+import { MIN_INTERNAL_TOKEN_BYTES } from "../shared/grpc";
 
 export const gatewayConfigShape = {
   port: int("GATEWAY_PORT", 8000),
   host: str("GATEWAY_HOST", "0.0.0.0"),
   storageAddr: str("STORAGE_ADDR", "127.0.0.1:50051"),
   metadataAddr: str("METADATA_ADDR", "127.0.0.1:50052"),
+  /** Carried by every gRPC call to storage and metadata (>= 32 bytes). */
+  internalToken: secret("CANDID_INTERNAL_TOKEN", MIN_INTERNAL_TOKEN_BYTES),
   /** Largest audio chunk, bytes (8 MiB). */
   maxAudioBytes: int("GATEWAY_MAX_AUDIO_BYTES", 8 * 1024 * 1024),
   /** Largest frame, bytes (2 MiB). */

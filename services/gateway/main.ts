@@ -24,6 +24,7 @@ const upstream = {
   timeoutMs: config.upstreamTimeoutMs,
   batchItems: config.upstreamBatchItems,
   batchBytes: config.upstreamBatchBytes,
+  internalToken: config.internalToken,
 };
 const storage = new StorageGrpcClient(config.storageAddr, upstream);
 const metadata = new MetadataGrpcClient(config.metadataAddr, upstream);

@@ -6,27 +6,60 @@
  * when its build is missing or older than its sources). A child that dies is restarted with
  * backoff, so killing the gateway behaves like a pod restart. SIGINT/SIGTERM stop the gateway
  * first (it drains in-flight blobs), then the rest.
+ *
+ * Before anything starts it resolves the secrets (secrets.ts: the environment's, else
+ * ./data/secrets.json's, else new ones written there). Each child gets only its allow-listed part
+ * of the environment (child-env.ts) and only the secrets it needs: the gateway the API keys, the
+ * token secrets and the internal token; storage, metadata and the reaper the internal token; the
+ * web app's server side one API key and the gateway's URL. Storage, metadata and the ops ports
+ * bind 127.0.0.1 unless STORAGE_HOST / METADATA_HOST / REAPER_HOST say otherwise.
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
-import { int, loadEnvOrExit, logLevel, optStr, str } from "../shared/config";
+import { environment, int, loadEnvOrExit, logLevel, optStr, str } from "../shared/config";
 import { checkHealth, healthClient } from "../shared/grpc";
 import { createLogger } from "../shared/log";
+import { CHILD_ALLOW, childEnv } from "./child-env";
+import { type ResolvedSecrets, resolveSecrets } from "./secrets";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const config = loadEnvOrExit("launcher", {
   gatewayPort: int("GATEWAY_PORT", 8000),
   webPort: int("WEB_PORT", 5173),
-  storageGrpcAddr: str("STORAGE_GRPC_ADDR", "127.0.0.1:50051"),
-  metadataGrpcAddr: str("METADATA_GRPC_ADDR", "127.0.0.1:50052"),
+  storageGrpcAddr: (env: Record<string, string | undefined>) => str("STORAGE_GRPC_ADDR", `${env.STORAGE_HOST || "127.0.0.1"}:50051`)(env),
+  metadataGrpcAddr: (env: Record<string, string | undefined>) => str("METADATA_GRPC_ADDR", `${env.METADATA_HOST || "127.0.0.1"}:50052`)(env),
   publicGatewayUrl: optStr("PUBLIC_GATEWAY_URL"),
   webHost: str("WEB_HOST", "0.0.0.0"),
   logLevel: logLevel(),
   /** Set to 0 to skip the web app (backend only). */
   startWeb: int("CANDID_START_WEB", 1),
+  /** Bind address of storage, metadata and the ops ports: this machine only. */
+  storageHost: str("STORAGE_HOST", "127.0.0.1"),
+  metadataHost: str("METADATA_HOST", "127.0.0.1"),
+  reaperHost: str("REAPER_HOST", "127.0.0.1"),
+  /** Generated secrets live here (relative to the repository root). */
+  secretsFile: str("CANDID_SECRETS_FILE", "./data/secrets.json"),
+  apiKeys: optStr("CANDID_API_KEYS"),
+  tokenSecrets: optStr("CANDID_TOKEN_SECRETS"),
+  internalToken: optStr("CANDID_INTERNAL_TOKEN"),
+  /** What the children may inherit, filtered per child by child-env.ts. */
+  inherited: environment(),
 });
 const log = createLogger({ service: "launcher" }, { level: config.logLevel });
+
+function secretsOrExit(): ResolvedSecrets {
+  const file = resolve(ROOT, config.secretsFile);
+  try {
+    const r = resolveSecrets(file, { CANDID_API_KEYS: config.apiKeys, CANDID_TOKEN_SECRETS: config.tokenSecrets, CANDID_INTERNAL_TOKEN: config.internalToken });
+    if (r.generated.length) log.info("secrets generated", { file, names: r.generated });
+    return r;
+  } catch (err) {
+    log.error("cannot read the secrets file", { file, err: (err as Error).message });
+    process.exit(2);
+  }
+}
+const { secrets } = secretsOrExit();
 
 const portOf = (addr: string) => addr.slice(addr.lastIndexOf(":") + 1);
 const dial = (addr: string) => `127.0.0.1:${portOf(addr)}`;
@@ -38,19 +71,49 @@ interface ChildSpec {
 }
 
 const bun = process.execPath;
+const internalToken = secrets.CANDID_INTERNAL_TOKEN;
+/** The web app's server side calls the gateway on this machine with the first API key. */
+const webApiKey = secrets.CANDID_API_KEYS.split(",")[0]!.trim();
 const specs: Record<string, ChildSpec> = {
-  metadata: { name: "metadata", cmd: [bun, "services/metadata/main.ts"], env: { METADATA_GRPC_ADDR: config.metadataGrpcAddr } },
-  storage: { name: "storage", cmd: [bun, "services/storage/main.ts"], env: { STORAGE_GRPC_ADDR: config.storageGrpcAddr } },
+  metadata: {
+    name: "metadata",
+    cmd: [bun, "services/metadata/main.ts"],
+    env: { METADATA_HOST: config.metadataHost, METADATA_GRPC_ADDR: config.metadataGrpcAddr, CANDID_INTERNAL_TOKEN: internalToken },
+  },
+  storage: {
+    name: "storage",
+    cmd: [bun, "services/storage/main.ts"],
+    env: { STORAGE_HOST: config.storageHost, STORAGE_GRPC_ADDR: config.storageGrpcAddr, CANDID_INTERNAL_TOKEN: internalToken },
+  },
   gateway: {
     name: "gateway",
     cmd: [bun, "services/gateway/main.ts"],
-    env: { GATEWAY_PORT: String(config.gatewayPort), STORAGE_ADDR: dial(config.storageGrpcAddr), METADATA_ADDR: dial(config.metadataGrpcAddr) },
+    env: {
+      GATEWAY_PORT: String(config.gatewayPort),
+      STORAGE_ADDR: dial(config.storageGrpcAddr),
+      METADATA_ADDR: dial(config.metadataGrpcAddr),
+      CANDID_API_KEYS: secrets.CANDID_API_KEYS,
+      CANDID_TOKEN_SECRETS: secrets.CANDID_TOKEN_SECRETS,
+      CANDID_INTERNAL_TOKEN: internalToken,
+    },
   },
-  reaper: { name: "reaper", cmd: [bun, "services/reaper/main.ts"], env: { METADATA_ADDR: dial(config.metadataGrpcAddr) } },
+  reaper: {
+    name: "reaper",
+    cmd: [bun, "services/reaper/main.ts"],
+    env: { REAPER_HOST: config.reaperHost, METADATA_ADDR: dial(config.metadataGrpcAddr), CANDID_INTERNAL_TOKEN: internalToken },
+  },
   web: {
     name: "web",
     cmd: ["node", "web/build/index.js"],
-    env: { PORT: String(config.webPort), HOST: config.webHost, PUBLIC_GATEWAY_URL: config.publicGatewayUrl ?? "", ORIGIN: "" },
+    env: {
+      PORT: String(config.webPort),
+      HOST: config.webHost,
+      PUBLIC_GATEWAY_URL: config.publicGatewayUrl ?? "",
+      ORIGIN: "",
+      // Server side only (never a PUBLIC_ variable): never the token secrets or the internal token.
+      CANDID_API_KEY: webApiKey,
+      CANDID_GATEWAY_URL: `http://127.0.0.1:${config.gatewayPort}`,
+    },
   },
 };
 
@@ -64,9 +127,7 @@ const running = new Map<string, Running>();
 let shuttingDown = false;
 
 function start(r: Running) {
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), ...r.spec.env };
-  if (r.spec.name === "web" && !env.PUBLIC_GATEWAY_URL) delete env.PUBLIC_GATEWAY_URL;
-  if (r.spec.name === "web" && !env.ORIGIN) delete env.ORIGIN;
+  const env = childEnv(config.inherited, CHILD_ALLOW[r.spec.name] ?? [], r.spec.env);
   const proc = Bun.spawn(r.spec.cmd, { cwd: ROOT, env, stdout: "inherit", stderr: "inherit" });
   r.proc = proc;
   log.info("child started", { child: r.spec.name, pid: proc.pid, restarts: r.restarts });

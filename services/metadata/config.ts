@@ -2,13 +2,18 @@
  * @module metadata/config
  * Every setting of the metadata service, read once at start-up by main.ts.
  */
-import { int, loadEnv, logLevel, optStr, str, type Config } from "../shared/config";
+import { int, loadEnv, logLevel, optStr, secret, str, type Config } from "../shared/config";
+import { MIN_INTERNAL_TOKEN_BYTES } from "../shared/grpc";
 
 export const metadataConfigShape = {
-  /** host:port of the gRPC server. */
-  grpcAddr: str("METADATA_GRPC_ADDR", "0.0.0.0:50052"),
+  /** Bind address of the ops port and the default gRPC one: 0.0.0.0 in a container, 127.0.0.1 under `npm start`. */
+  host: str("METADATA_HOST", "0.0.0.0"),
+  /** host:port of the gRPC server (default METADATA_HOST:50052). */
+  grpcAddr: (env: Record<string, string | undefined>) => str("METADATA_GRPC_ADDR", `${env.METADATA_HOST || "0.0.0.0"}:50052`)(env),
   /** Port of the ops HTTP server (/metrics, /healthz, /readyz). */
   metricsPort: int("METADATA_METRICS_PORT", 9102),
+  /** >= 32 bytes; every gRPC call but grpc.health.v1 must carry it. */
+  internalToken: secret("CANDID_INTERNAL_TOKEN", MIN_INTERNAL_TOKEN_BYTES),
   /** postgres://user:pass@host:port/db; unset = the embedded PGlite below. */
   databaseUrl: optStr("DATABASE_URL"),
   /** postgres.js pool size against a real PostgreSQL (PGlite always uses 1). */

@@ -41,8 +41,8 @@ async function main(config: MetadataConfig, log: Logger) {
   const recordLanes = pglite ? 1 : Math.max(1, Math.min(config.recordLanes, poolMax - 1));
   const metadata = createMetadataGrpc({ metadata: core, log, metrics: metadataMetrics(registry), recordLanes, maxBatch: Math.max(1, config.recordMaxBatch) });
   const healthy = () => core.ping().catch(() => false);
-  const grpcServer = await startGrpcServer({ address: config.grpcAddr, services: [metadata.service], healthy });
-  const ops = serveOpsHttp({ port: config.metricsPort, registry, ready: healthy });
+  const grpcServer = await startGrpcServer({ address: config.grpcAddr, services: [metadata.service], healthy, internalToken: config.internalToken });
+  const ops = serveOpsHttp({ port: config.metricsPort, hostname: config.host, registry, ready: healthy });
 
   log.info("metadata listening", {
     grpcPort: grpcServer.port,

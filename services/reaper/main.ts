@@ -4,11 +4,10 @@
  * REAPER_INTERVAL_MS. Stateless and idempotent: running two replicas is safe, one is enough.
  * The only file that wires: config, logger, metrics, gRPC client, loop, ops HTTP, SIGTERM.
  */
-import * as grpc from "@grpc/grpc-js";
 import { MetadataServiceClient } from "../../proto/gen/media/v1/metadata";
 import { configOrExit } from "../shared/config";
 import { toAppError } from "../shared/errors";
-import { CHANNEL_OPTIONS, checkHealth, healthClient } from "../shared/grpc";
+import { checkHealth, healthClient, internalClient } from "../shared/grpc";
 import { createLogger } from "../shared/log";
 import { createRegistry, serveOpsHttp } from "../shared/metrics";
 import { grpcSessionReaper } from "./adapters/grpc-session-reaper";
@@ -21,7 +20,7 @@ const log = createLogger({ service: "reaper" }, { level: config.logLevel });
 const registry = createRegistry("reaper");
 const metrics = reaperMetrics(registry);
 
-const client = new MetadataServiceClient(config.metadataAddr, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+const client = internalClient(MetadataServiceClient, config.metadataAddr, config.internalToken);
 const health = healthClient(config.metadataAddr);
 
 // The call may take as long as the interval, but never longer than 30 s: a stuck call must not
@@ -48,7 +47,7 @@ const loop = startReapLoop({
   onRun,
 });
 
-const ops = serveOpsHttp({ port: config.metricsPort, registry, ready: () => checkHealth(health) });
+const ops = serveOpsHttp({ port: config.metricsPort, hostname: config.host, registry, ready: () => checkHealth(health) });
 log.info("reaper started", {
   metadataAddr: config.metadataAddr,
   intervalMs: config.intervalMs,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { bool, ConfigError, int, list, loadEnv, logLevel, oneOf, optStr, str } from "./config";
+import { bool, ConfigError, int, list, loadEnv, logLevel, oneOf, optStr, secret, str } from "./config";
 
 describe("loadEnv", () => {
   const shape = { port: int("PORT", 8000), addr: str("ADDR"), on: bool("ON", false), mode: oneOf("MODE", ["a", "b"] as const, "a"), tags: list("TAGS"), opt: optStr("OPT") };
@@ -27,6 +27,19 @@ describe("loadEnv", () => {
 
   test("empty strings count as unset", () => {
     expect(loadEnv({ p: int("P", 5) }, { P: "" }).p).toBe(5);
+  });
+
+  test("secret: required, at least minBytes, and its value never in a problem", () => {
+    const shape = { token: secret("TOKEN", 32) };
+    expect(loadEnv(shape, { TOKEN: "x".repeat(32) }).token).toBe("x".repeat(32));
+    expect(() => loadEnv(shape, {})).toThrow("TOKEN is required");
+    try {
+      loadEnv(shape, { TOKEN: "short-secret-value" });
+      throw new Error("should fail");
+    } catch (e) {
+      expect((e as ConfigError).problems).toEqual(["TOKEN must be at least 32 bytes"]);
+      expect((e as Error).message).not.toContain("short-secret-value");
+    }
   });
 });
 

@@ -124,3 +124,24 @@ export function configOrExit<T>(service: string, load: () => T): T {
 export function loadEnvOrExit<S extends Shape>(service: string, shape: S): Config<S> {
   return configOrExit(service, () => loadEnv(shape));
 }
+
+/**
+ * A required secret of at least `minBytes` bytes (UTF-8). Problems name the variable, never its
+ * value: config errors are logged.
+ */
+export function secret(name: string, minBytes: number): Reader<string> {
+  return (env) => {
+    const v = raw(env, name);
+    if (v === undefined) throw new Problem(`${name} is required`);
+    if (Buffer.byteLength(v, "utf8") < minBytes) throw new Problem(`${name} must be at least ${minBytes} bytes`);
+    return v;
+  };
+}
+
+/**
+ * Every set variable, copied: only for the launcher, which hands each child an allow-listed part
+ * of its environment (services/launcher/child-env.ts).
+ */
+export function environment(): Reader<Readonly<Record<string, string>>> {
+  return (env) => Object.freeze(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== "")));
+}

@@ -6,8 +6,17 @@
  *  - `toItemError` / `fromItemError`: the same for one item of a PutBlobs / RecordBlobs stream,
  *    whose error travels in its result (an `ItemError`), not in the stream's status;
  *  - `startGrpcServer`: binds, registers the standard health service, and stops gracefully;
- *  - `checkHealth`: the client side of grpc.health.v1 (the gateway's /readyz uses it).
+ *  - `checkHealth`: the client side of grpc.health.v1 (the gateway's /readyz uses it);
+ *  - the internal token (CANDID_INTERNAL_TOKEN): `internalClient` makes every client carry
+ *    `authorization: Bearer <token>` on every call, and `startGrpcServer({internalToken})` refuses
+ *    any call without it (UNAUTHENTICATED, INTERNAL_TOKEN_INVALID) except grpc.health.v1, which
+ *    kubelet probes and the launcher call without credentials.
+ *
+ * grpc-js refuses to compose call credentials with insecure channel credentials (the channels
+ * here are plaintext inside a cluster or on 127.0.0.1), so the token rides in a client
+ * interceptor and is checked by a server interceptor; both see unary calls and streams alike.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import {
   HealthCheckResponse_ServingStatus,
@@ -33,6 +42,75 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // Channelz bookkeeping runs on every call and stream; nothing here reads it.
   "grpc.enable_channelz": 0,
 };
+
+/** Metadata key of the internal token; the value is `Bearer <token>`. */
+export const INTERNAL_AUTH_KEY = "authorization";
+
+/** Shortest CANDID_INTERNAL_TOKEN accepted, in bytes. */
+export const MIN_INTERNAL_TOKEN_BYTES = 32;
+
+/** Services a caller may reach without the internal token (probes). */
+const OPEN_SERVICE_PREFIX = "/grpc.health.v1.Health/";
+
+/** A client interceptor adding the internal token to every call's metadata. */
+export function internalTokenInterceptor(token: string): grpc.Interceptor {
+  const value = `Bearer ${token}`;
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set(INTERNAL_AUTH_KEY, value);
+        next(metadata, listener);
+      },
+    });
+}
+
+type ClientConstructor<C> = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => C;
+
+/**
+ * A client of one of Candid's internal services: plaintext channel, CHANNEL_OPTIONS (plus
+ * `options`), and the internal token on every call. Every internal client is made here.
+ *
+ * @example
+ * const client = internalClient(MetadataServiceClient, "127.0.0.1:50052", config.internalToken);
+ */
+export function internalClient<C>(Client: ClientConstructor<C>, address: string, token: string, options: grpc.ChannelOptions = CHANNEL_OPTIONS): C {
+  return new Client(address, grpc.credentials.createInsecure(), { ...options, interceptors: [internalTokenInterceptor(token)] });
+}
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/**
+ * The server side: a call whose `authorization` metadata is not exactly `Bearer <token>` is
+ * answered UNAUTHENTICATED before its handler runs, so it changes nothing. Both sides are hashed
+ * first, so the comparison takes the same time whatever the length or content of the guess. The
+ * presented value is never logged.
+ */
+export function internalTokenServerInterceptor(token: string): grpc.ServerInterceptor {
+  const expected = digest(`Bearer ${token}`);
+  const valid = (md: grpc.Metadata) => {
+    const values = md.get(INTERNAL_AUTH_KEY);
+    return values.length === 1 && typeof values[0] === "string" && timingSafeEqual(digest(values[0]), expected);
+  };
+  return (method, call) => {
+    if (method.path.startsWith(OPEN_SERVICE_PREFIX)) return new grpc.ServerInterceptingCall(call);
+    let refused = false;
+    const intercepted: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (md, mdNext) => {
+            if (valid(md)) return mdNext(md);
+            refused = true;
+            const { code, details, metadata } = toGrpcError(new AppError("INTERNAL_TOKEN_INVALID"));
+            intercepted.sendStatus({ code: code!, details: details!, metadata });
+          },
+          // The handler never starts for a refused call; drop anything that still arrives.
+          onReceiveMessage: (msg, msgNext) => refused || msgNext(msg),
+          onReceiveHalfClose: (hcNext) => refused || hcNext(),
+        }),
+    });
+    return intercepted;
+  };
+}
 
 /** AppError (or anything) -> a gRPC ServiceError. Unknown errors are logged once and sent as INTERNAL. */
 export function toGrpcError(err: unknown, log?: Logger): Partial<grpc.StatusObject> {
@@ -62,6 +140,8 @@ export function fromGrpcError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const e = err as Partial<grpc.ServiceError>;
   const code = e.metadata?.get(ERROR_CODE_KEY)?.[0];
+  // Our own token was refused: a misconfiguration of this side, logged as INTERNAL, never relayed.
+  if (code === "INTERNAL_TOKEN_INVALID") return new AppError("INTERNAL", "the upstream service refused the internal token (check CANDID_INTERNAL_TOKEN)", {}, { cause: err });
   if (isErrorCode(code)) return new AppError(code, e.details || undefined);
   if (e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED || e.code === grpc.status.CANCELLED) {
     return new AppError("UPSTREAM_UNAVAILABLE", e.details || "upstream service unavailable", {}, { cause: err });
@@ -96,8 +176,10 @@ export async function startGrpcServer(opts: {
   services: GrpcService[];
   /** Answers grpc.health.v1 Check; false reports NOT_SERVING. */
   healthy: () => Promise<boolean>;
+  /** CANDID_INTERNAL_TOKEN: every call but health must carry it. */
+  internalToken: string;
 }): Promise<RunningGrpcServer> {
-  const server = new grpc.Server(CHANNEL_OPTIONS);
+  const server = new grpc.Server({ ...CHANNEL_OPTIONS, interceptors: [internalTokenServerInterceptor(opts.internalToken)] });
   for (const s of opts.services) server.addService(s.definition, s.implementation);
   const health: HealthServer = {
     check: (_call, callback) => {

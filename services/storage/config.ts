@@ -4,8 +4,10 @@
  *
  * | variable               | default           | meaning                                              |
  * |------------------------|-------------------|------------------------------------------------------|
- * | STORAGE_GRPC_ADDR      | 0.0.0.0:50051     | gRPC listen address (port 0 picks a free one)        |
+ * | STORAGE_HOST           | 0.0.0.0           | bind address of the ops port and the default gRPC one|
+ * | STORAGE_GRPC_ADDR      | STORAGE_HOST:50051| gRPC listen address (port 0 picks a free one)        |
  * | STORAGE_METRICS_PORT   | 9101              | HTTP port of /metrics /healthz /readyz (0 = free)    |
+ * | CANDID_INTERNAL_TOKEN  | (required)        | >= 32 bytes; every gRPC call but health must carry it|
  * | STORAGE_BACKEND        | fs                | fs (local disk) or s3                                |
  * | MEDIA_STORAGE_DIR      | ./media_storage   | fs root folder (relative to the working folder)      |
  * | STORAGE_FS_SYNC        | auto              | fs durability: syncfs group commit, or fsync per file|
@@ -19,11 +21,15 @@
  * | STORAGE_SHUTDOWN_GRACE_MS | 10000          | SIGTERM: how long running calls may finish, ms       |
  * | LOG_LEVEL              | info              | debug, info, warn or error                           |
  */
-import { ConfigError, bool, int, loadEnv, logLevel, oneOf, optStr, str } from "../shared/config";
+import { ConfigError, bool, int, loadEnv, logLevel, oneOf, optStr, secret, str } from "../shared/config";
+import { MIN_INTERNAL_TOKEN_BYTES } from "../shared/grpc";
 
 export const storageConfigShape = {
-  grpcAddr: str("STORAGE_GRPC_ADDR", "0.0.0.0:50051"),
+  /** Bind address: 0.0.0.0 in a container, 127.0.0.1 under `npm start`. */
+  host: str("STORAGE_HOST", "0.0.0.0"),
+  grpcAddr: (env: Record<string, string | undefined>) => str("STORAGE_GRPC_ADDR", `${env.STORAGE_HOST || "0.0.0.0"}:50051`)(env),
   metricsPort: int("STORAGE_METRICS_PORT", 9101),
+  internalToken: secret("CANDID_INTERNAL_TOKEN", MIN_INTERNAL_TOKEN_BYTES),
   backend: oneOf("STORAGE_BACKEND", ["fs", "s3"] as const, "fs"),
   mediaDir: str("MEDIA_STORAGE_DIR", "./media_storage"),
   /** fs durability: auto (syncfs group commit where available), syncfs, or fsync (per file). */

@@ -42,8 +42,9 @@ async function main(): Promise<void> {
     address: config.grpcAddr,
     services: [{ definition: StorageServiceService, implementation: createStorageServer({ store, log, metrics }) }],
     healthy: async () => !stopping && (await store.ready()),
+    internalToken: config.internalToken,
   });
-  const ops = serveOpsHttp({ port: config.metricsPort, registry, ready: async () => !stopping && (await store.ready()) });
+  const ops = serveOpsHttp({ port: config.metricsPort, hostname: config.host, registry, ready: async () => !stopping && (await store.ready()) });
 
   log.info("storage listening", {
     grpcPort: grpcServer.port,

@@ -8,10 +8,9 @@
  * 1 audio chunk per 5 frames, spread over SESSIONS sessions. Needs TEST_DATABASE_ADMIN_URL
  * (default postgres://postgres:postgres@127.0.0.1:5432/postgres); uses a fresh database.
  */
-import * as grpc from "@grpc/grpc-js";
 import { MetadataServiceClient, type BlobRecord, type RecordBlobsResponse } from "../../proto/gen/media/v1/metadata";
-import { CHANNEL_OPTIONS } from "../../services/shared/grpc";
-import { freePort, httpOk, startService } from "../support/procs";
+import { internalClient } from "../../services/shared/grpc";
+import { freePort, httpOk, startService, TEST_INTERNAL_TOKEN } from "../support/procs";
 import { createTestDatabase } from "../support/postgres";
 
 const [N = 5000, CONCURRENCY = 64, STREAMS = 4, SESSIONS = 8] = process.argv.slice(2).map(Number);
@@ -49,7 +48,7 @@ const svc = await startService({
   env: { DATABASE_URL: db.url, METADATA_GRPC_ADDR: `127.0.0.1:${grpcPort}`, METADATA_METRICS_PORT: String(metricsPort), LOG_LEVEL: "warn" },
   ready: () => httpOk(`http://127.0.0.1:${metricsPort}/readyz`),
 });
-const client = new MetadataServiceClient(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+const client = internalClient(MetadataServiceClient, `127.0.0.1:${grpcPort}`, TEST_INTERNAL_TOKEN);
 try {
   const sessions = Array.from({ length: SESSIONS }, () => crypto.randomUUID());
   for (const sessionId of sessions) {

@@ -5,16 +5,15 @@
  *
  *   bun test/bench/storage-put.ts [--n 5000] [--concurrency 64] [--size 51200] [--streams 1]
  */
-import * as grpc from "@grpc/grpc-js";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BlobKind, WriteOutcome } from "../../proto/gen/media/v1/common";
 import { type PutBlobsResponse, StorageServiceClient } from "../../proto/gen/media/v1/storage";
-import { CHANNEL_OPTIONS } from "../../services/shared/grpc";
+import { internalClient } from "../../services/shared/grpc";
 import { sha256Hex } from "../../services/storage/core/checksum";
-import { freePort, httpOk, startService } from "../support/procs";
+import { freePort, httpOk, startService, TEST_INTERNAL_TOKEN } from "../support/procs";
 
 const { values } = parseArgs({
   options: {
@@ -54,7 +53,7 @@ const svc = await startService({
   env: { STORAGE_BACKEND: "fs", MEDIA_STORAGE_DIR: dir, STORAGE_GRPC_ADDR: `127.0.0.1:${grpcPort}`, STORAGE_METRICS_PORT: String(metricsPort), LOG_LEVEL: "warn" },
   ready: () => httpOk(`http://127.0.0.1:${metricsPort}/readyz`),
 });
-const client = new StorageServiceClient(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+const client = internalClient(StorageServiceClient, `127.0.0.1:${grpcPort}`, TEST_INTERNAL_TOKEN);
 
 const data = Buffer.alloc(SIZE);
 for (let i = 0; i < SIZE; i++) data[i] = (i * 2654435761) >>> 24;

@@ -15,7 +15,7 @@ import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
-import { Ingress } from "kubernetes-models/networking.k8s.io/v1";
+import { Ingress, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { ConfigMap, PersistentVolumeClaim, Secret, Service } from "kubernetes-models/v1";
 import { gatewayMetrics } from "../../services/gateway/adapters/metrics";
@@ -80,6 +80,7 @@ const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   "v1/PersistentVolumeClaim": PersistentVolumeClaim,
   "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
   "networking.k8s.io/v1/Ingress": Ingress,
+  "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
   "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
   "monitoring.coreos.com/v1/PrometheusRule": PrometheusRule,
 };
@@ -187,7 +188,7 @@ describe("helm/candid", () => {
     checkDeploymentInvariants(objs, { readOnlyRoot: true });
     checkServicesResolve(objs);
     // nothing optional is on by default
-    for (const k of ["ServiceMonitor", "PrometheusRule", "Ingress", "Secret"]) expect(byKind(objs, k), k).toEqual([]);
+    for (const k of ["ServiceMonitor", "PrometheusRule", "Ingress"]) expect(byKind(objs, k), k).toEqual([]);
 
     const storage = find(objs, "Deployment", "candid-storage");
     const senv = envOf(objs, storage);
@@ -396,5 +397,127 @@ describe("helm/candid", () => {
     // and the rendered manifests contain no leftover template markers
     const { stdout } = helm(["template", "candid", CHART]);
     expect(stdout.match(/\{\{|<no value>/g) ?? []).toEqual([]);
+  });
+});
+
+/** The labels of a Deployment's pods. */
+const podLabels = (d: K8sObject): Record<string, string> => d.spec.template.metadata.labels;
+const selects = (selector: { matchLabels?: Record<string, string> } | undefined, labels: Record<string, string>) =>
+  Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+
+/**
+ * May a pod with `from` labels (in the release namespace, or Prometheus in another namespace
+ * when `fromOtherNamespace`) reach the named port of `to`'s pods, by the rendered policies?
+ */
+function allowed(objs: K8sObject[], from: Record<string, string>, to: K8sObject, port: string, fromOtherNamespace = false): boolean {
+  const policies = byKind(objs, "NetworkPolicy").filter((p) => selects(p.spec.podSelector, podLabels(to)));
+  if (policies.length === 0) return true;
+  return policies.some((p) =>
+    (p.spec.ingress ?? []).some((rule: { from?: Array<{ podSelector?: any; namespaceSelector?: any }>; ports?: Array<{ port: string }> }) => {
+      if (rule.ports && !rule.ports.some((rp) => rp.port === port)) return false;
+      if (!rule.from) return true;
+      return rule.from.some((peer) => (fromOtherNamespace ? peer.namespaceSelector !== undefined : true) && (!peer.podSelector || selects(peer.podSelector, from)));
+    }),
+  );
+}
+
+describe("helm/candid: secrets and network policies (issue 14)", () => {
+  const SECRET_KEYS = ["api-keys", "internal-token", "token-secrets"];
+  const ref = (key: string, name = "candid-secrets") => ({ secretKeyRef: { name, key } });
+
+  test("default: one generated Secret, random 48-character values, kept on upgrade through lookup", () => {
+    const objs = render();
+    const secrets = byKind(objs, "Secret");
+    expect(secrets.map((x) => x.metadata.name)).toEqual(["candid-secrets"]);
+    const data = secrets[0]!.data!;
+    expect(Object.keys(data).sort()).toEqual(SECRET_KEYS);
+    const values = Object.values(data).map((v) => Buffer.from(v, "base64").toString());
+    for (const v of values) expect(v).toMatch(/^[A-Za-z0-9]{48}$/);
+    expect(new Set(values).size).toBe(3);
+    // helm template has no cluster to look into, so each render generates anew ...
+    const again = find(render(), "Secret", "candid-secrets").data!;
+    expect(again["internal-token"]).not.toBe(data["internal-token"]);
+    // ... while an upgrade reuses what lookup finds in the cluster.
+    const template = readFileSync(join(CHART, "templates/secrets.yaml"), "utf8");
+    expect(template).toContain('lookup "v1" "Secret" .Release.Namespace $name');
+    for (const k of SECRET_KEYS) expect(template).toContain(`index $current "${k}" | default (randAlphaNum 48 | b64enc)`);
+  });
+
+  test("every Deployment gets exactly the secrets it needs, from the Secret, never in a ConfigMap", () => {
+    for (const [files, sets, name] of [[[], [], "candid-secrets"], [["helm/candid/ci/s3-monitoring-values.yaml"], [], "candid-app-secrets"]] as const) {
+      const objs = render([...files], [...sets]);
+      validateAll(objs);
+      if (name !== "candid-secrets") expect(byKind(objs, "Secret")).toEqual([]);
+      const env = (d: string) => envOf(objs, find(objs, "Deployment", d));
+      expect(env("candid-gateway")).toMatchObject({ CANDID_API_KEYS: ref("api-keys", name), CANDID_TOKEN_SECRETS: ref("token-secrets", name), CANDID_INTERNAL_TOKEN: ref("internal-token", name) });
+      for (const d of ["candid-storage", "candid-metadata", "candid-reaper"]) {
+        expect(env(d).CANDID_INTERNAL_TOKEN, d).toEqual(ref("internal-token", name));
+        expect(env(d).CANDID_API_KEYS, d).toBeUndefined();
+        expect(env(d).CANDID_TOKEN_SECRETS, d).toBeUndefined();
+      }
+      const web = env("candid-web");
+      expect(web.CANDID_API_KEY).toEqual(ref("api-keys", name));
+      expect(web.CANDID_TOKEN_SECRETS).toBeUndefined();
+      expect(web.CANDID_INTERNAL_TOKEN).toBeUndefined();
+      checkAddr(objs, String(web.CANDID_GATEWAY_URL).replace(/^http:\/\//, ""));
+      for (const cm of byKind(objs, "ConfigMap")) for (const k of Object.keys(cm.data ?? {})) expect(k).not.toMatch(/^CANDID_/);
+    }
+    // kind (Tilt): a fixed development Secret the Tiltfile creates, each value long enough
+    const kind = render(["deploy/kind-values.yaml"]);
+    expect(byKind(kind, "Secret").map((x) => x.metadata.name)).toEqual(["candid-database"]);
+    expect(envOf(kind, find(kind, "Deployment", "candid-storage")).CANDID_INTERNAL_TOKEN).toEqual(ref("internal-token", "candid-dev-secrets"));
+    const tilt = readFileSync(join(ROOT, "Tiltfile"), "utf8");
+    expect(tilt).toContain("name: candid-dev-secrets");
+    for (const k of SECRET_KEYS) expect(tilt).toMatch(new RegExp(`^  ${k}: \\S{32,}$`, "m"));
+    const objs = render([], ["secrets.webApiKeyKey=web-api-key"]);
+    expect(envOf(objs, find(objs, "Deployment", "candid-web")).CANDID_API_KEY).toEqual(ref("web-api-key"));
+  });
+
+  test("network policies on by default: who may reach what", () => {
+    const objs = render();
+    const d = (c: string) => find(objs, "Deployment", `candid-${c}`);
+    const policies = byKind(objs, "NetworkPolicy");
+    expect(policies.map((p) => p.metadata.name).sort()).toEqual(["candid-gateway", "candid-metadata", "candid-reaper", "candid-storage", "candid-web"]);
+    for (const p of policies) {
+      // each selects exactly its own component's pods, and names only ports those pods declare
+      const targets = byKind(objs, "Deployment").filter((x) => selects(p.spec.podSelector, podLabels(x)));
+      expect(targets.map((x) => x.metadata.name), p.metadata.name).toEqual([p.metadata.name]);
+      const ports = new Set(container(targets[0]!).ports.map((x: { name: string }) => x.name));
+      for (const rule of p.spec.ingress) for (const rp of rule.ports) expect(ports.has(rp.port), `${p.metadata.name} port ${rp.port}`).toBe(true);
+      expect(p.spec.policyTypes).toEqual(["Ingress"]);
+    }
+    const prometheus = { "app.kubernetes.io/name": "prometheus" };
+    const stray = { app: "something-else" };
+    const cases: Array<[string, Record<string, string>, string, string, boolean, boolean?]> = [
+      ["gateway -> storage gRPC", podLabels(d("gateway")), "storage", "grpc", true],
+      ["gateway -> metadata gRPC", podLabels(d("gateway")), "metadata", "grpc", true],
+      ["reaper -> metadata gRPC", podLabels(d("reaper")), "metadata", "grpc", true],
+      ["reaper -> storage gRPC", podLabels(d("reaper")), "storage", "grpc", false],
+      ["web -> storage gRPC", podLabels(d("web")), "storage", "grpc", false],
+      ["web -> metadata gRPC", podLabels(d("web")), "metadata", "grpc", false],
+      ["a stray pod -> storage gRPC", stray, "storage", "grpc", false],
+      ["a stray pod -> metadata gRPC", stray, "metadata", "grpc", false],
+      ["a stray pod -> storage metrics", stray, "storage", "metrics", false],
+      ["a stray pod -> gateway HTTP", stray, "gateway", "http", true],
+      ["a stray pod -> web HTTP", stray, "web", "http", true],
+      ["gateway -> storage metrics", podLabels(d("gateway")), "storage", "metrics", false],
+      ["Prometheus (another namespace) -> storage metrics", prometheus, "storage", "metrics", true, true],
+      ["Prometheus (another namespace) -> metadata metrics", prometheus, "metadata", "metrics", true, true],
+      ["Prometheus (another namespace) -> reaper metrics", prometheus, "reaper", "metrics", true, true],
+      ["Prometheus -> storage gRPC", prometheus, "storage", "grpc", false, true],
+    ];
+    const wrong = cases.filter(([, from, to, port, want, other]) => allowed(objs, from, d(to), port, other) !== want).map(([what]) => what);
+    expect(wrong).toEqual([]);
+  });
+
+  test("the Prometheus selectors come from values; policies switch off", () => {
+    const objs = render(["helm/candid/ci/s3-monitoring-values.yaml"]);
+    const peer = find(objs, "NetworkPolicy", "candid-storage").spec.ingress.find((r: { ports: Array<{ port: string }> }) => r.ports[0]!.port === "metrics").from[0];
+    expect(peer).toEqual({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } });
+    const sameNs = render([], ["networkPolicy.prometheus.namespaceSelector=null"]);
+    expect(find(sameNs, "NetworkPolicy", "candid-metadata").spec.ingress[1].from[0].namespaceSelector).toBeUndefined();
+    expect(byKind(render([], ["networkPolicy.enabled=false"]), "NetworkPolicy")).toEqual([]);
+    const partial = render([], ["reaper.enabled=false", "web.enabled=false"]);
+    expect(byKind(partial, "NetworkPolicy").map((p) => p.metadata.name).sort()).toEqual(["candid-gateway", "candid-metadata", "candid-storage"]);
   });
 });

@@ -18,8 +18,8 @@ import {
   type RecordResult,
 } from "../../proto/gen/media/v1/metadata";
 import { AppError } from "../../services/shared/errors";
-import { CHANNEL_OPTIONS, fromGrpcError } from "../../services/shared/grpc";
-import { freePort, httpOk, startService, type ServiceProc } from "../support/procs";
+import { fromGrpcError, internalClient } from "../../services/shared/grpc";
+import { freePort, httpOk, startService, type ServiceProc, TEST_INTERNAL_TOKEN } from "../support/procs";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 
 interface Running {
@@ -39,7 +39,7 @@ async function startMetadata(env: Record<string, string>, timeoutMs = 30_000): P
     ready: () => httpOk(`http://127.0.0.1:${metricsPort}/readyz`),
     timeoutMs,
   });
-  const client = new MetadataServiceClient(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  const client = internalClient(MetadataServiceClient, `127.0.0.1:${grpcPort}`, TEST_INTERNAL_TOKEN);
   return {
     svc,
     client,

@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import postgres from "postgres";
 import { MetadataServiceClient, SessionStatus } from "../../proto/gen/media/v1/metadata";
-import { CHANNEL_OPTIONS, checkHealth, healthClient } from "../../services/shared/grpc";
+import { checkHealth, healthClient, internalClient } from "../../services/shared/grpc";
 import { type TestDatabase, adminUrl, createTestDatabase } from "../support/postgres";
-import { type ServiceProc, freePort, httpOk, startService } from "../support/procs";
+import { type ServiceProc, freePort, httpOk, startService, TEST_INTERNAL_TOKEN } from "../support/procs";
 
 const IDLE_MS = 60_000;
 
@@ -69,7 +69,7 @@ beforeAll(async () => {
     ready: () => checkHealth(health),
   });
   health.close();
-  client = new MetadataServiceClient(metadataAddr, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  client = internalClient(MetadataServiceClient, metadataAddr, TEST_INTERNAL_TOKEN);
 
   const opsPort = await freePort();
   reaperOps = `http://127.0.0.1:${opsPort}`;

@@ -20,10 +20,10 @@ import {
   StorageServiceClient,
 } from "../../proto/gen/media/v1/storage";
 import type { AppError } from "../../services/shared/errors";
-import { CHANNEL_OPTIONS, checkHealth, fromGrpcError, healthClient } from "../../services/shared/grpc";
+import { checkHealth, fromGrpcError, healthClient, internalClient } from "../../services/shared/grpc";
 import { sha256Hex } from "../../services/storage/core/checksum";
 import { randomBytesOf } from "../contract/blob-store.contract";
-import { REPO_ROOT, type ServiceProc, freePort, httpOk, startService } from "../support/procs";
+import { REPO_ROOT, type ServiceProc, freePort, httpOk, startService, TEST_INTERNAL_TOKEN } from "../support/procs";
 import { type TestS3, startS3 } from "../support/s3";
 
 /** One PutBlobs stream: `put` sends items and resolves with their answers (in item order). */
@@ -92,7 +92,7 @@ function storageSuite(name: string, makeBackend: () => Promise<Backend>) {
         env: { STORAGE_GRPC_ADDR: grpcAddr, STORAGE_METRICS_PORT: String(metricsPort), LOG_LEVEL: "info", ...backend.env },
         ready: () => httpOk(`${metricsUrl}/readyz`),
       });
-      client = new StorageServiceClient(grpcAddr, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+      client = internalClient(StorageServiceClient, grpcAddr, TEST_INTERNAL_TOKEN);
     });
 
     afterAll(async () => {

@@ -4,11 +4,18 @@
  * does: `bun services/<name>/main.ts` with env vars. Captures their output (JSON logs) for
  * assertions and for printing when a test fails, and always kills them afterwards.
  */
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 
 export const REPO_ROOT = resolve(import.meta.dir, "../..");
+
+/**
+ * The internal gRPC token of every service this test process starts (startService passes it
+ * unless the test's env says otherwise); clients use it through internalClient.
+ */
+export const TEST_INTERNAL_TOKEN = randomBytes(32).toString("base64url");
 
 /** Ports this test process has handed out: the kernel may offer a released port again. */
 const handedOut = new Set<number>();
@@ -60,7 +67,8 @@ export async function pump(stream: ReadableStream<Uint8Array> | null | undefined
 }
 
 /**
- * Spawns `bun <entry>` with env (merged over process.env) and waits until `ready()` is true.
+ * Spawns `bun <entry>` with env (merged over process.env and CANDID_INTERNAL_TOKEN =
+ * TEST_INTERNAL_TOKEN) and waits until `ready()` is true.
  * Set CANDID_TEST_ECHO=1 to see service output live.
  */
 export async function startService(opts: {
@@ -77,7 +85,7 @@ export async function startService(opts: {
   const flags = prof ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${opts.name}.md`] : [];
   const proc = Bun.spawn([process.execPath, ...flags, resolve(REPO_ROOT, opts.entry)], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...opts.env },
+    env: { ...process.env, CANDID_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN, ...opts.env },
     stdout: "pipe",
     stderr: "pipe",
   });

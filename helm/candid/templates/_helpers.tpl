@@ -167,3 +167,22 @@ affinity:
 {{- fail "storage.replicaCount > 1 with the fs backend needs a ReadWriteMany volume (storage.persistence.accessModes) or backend=s3" -}}
 {{- end -}}
 {{- end -}}
+
+{{/* Name of the Secret holding the API keys, the token secrets and the internal token. */}}
+{{- define "candid.secretsName" -}}
+{{- .Values.secrets.existingSecret | default (printf "%s-secrets" (include "candid.fullname" .)) -}}
+{{- end -}}
+
+{{/* One env entry read from the secrets Secret (dict "root" $ "name" "ENV_NAME" "key" "secret-key"). */}}
+{{- define "candid.secretEnv" -}}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "candid.secretsName" .root }}
+      key: {{ .key }}
+{{- end -}}
+
+{{/* CANDID_INTERNAL_TOKEN: every gRPC call between the services carries it. */}}
+{{- define "candid.internalTokenEnv" -}}
+{{- include "candid.secretEnv" (dict "root" . "name" "CANDID_INTERNAL_TOKEN" "key" "internal-token") -}}
+{{- end -}}

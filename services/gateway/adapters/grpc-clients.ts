@@ -27,7 +27,7 @@ import {
   StorageServiceService,
 } from "../../../proto/gen/media/v1/storage";
 import { AppError } from "../../shared/errors";
-import { CHANNEL_OPTIONS, checkHealth, fromGrpcError, fromItemError, healthClient } from "../../shared/grpc";
+import { CHANNEL_OPTIONS, checkHealth, fromGrpcError, fromItemError, healthClient, internalClient } from "../../shared/grpc";
 import { StreamPool } from "../../shared/stream-pool";
 import { serializePutBlobsRequest } from "./put-blobs-serializer";
 import type { BlobRef, WriteOutcome } from "../../shared/blob";
@@ -42,6 +42,8 @@ export interface ClientOptions {
   batchItems: number;
   /** Bytes per hot-path stream message at most (a bigger item travels alone). */
   batchBytes: number;
+  /** CANDID_INTERNAL_TOKEN, carried by every call and stream (internalClient). */
+  internalToken: string;
 }
 
 function outcomeOf(o: PbOutcome, error: ItemError | undefined): WriteOutcome {
@@ -133,7 +135,7 @@ const FastStorageClient = grpc.makeGenericClientConstructor(
 
 export class StorageGrpcClient extends UpstreamClient<StorageServiceClient, PutBlob, PutResult, PutBlobsRequest, PutBlobsResponse> implements StorageService {
   constructor(address: string, opts: ClientOptions) {
-    super((o) => new FastStorageClient(address, grpc.credentials.createInsecure(), o), address, (c) => c.putBlobs(), opts, (p) => p.data.byteLength);
+    super((o) => internalClient(FastStorageClient, address, opts.internalToken, o), address, (c) => c.putBlobs(), opts, (p) => p.data.byteLength);
   }
 
   async put(ref: BlobRef, data: Uint8Array, sha256Hex: string) {
@@ -171,7 +173,7 @@ export class MetadataGrpcClient
   implements MetadataService
 {
   constructor(address: string, opts: ClientOptions) {
-    super((o) => new MetadataServiceClient(address, grpc.credentials.createInsecure(), o), address, (c) => c.recordBlobs(), opts);
+    super((o) => internalClient(MetadataServiceClient, address, opts.internalToken, o), address, (c) => c.recordBlobs(), opts);
   }
 
   async openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null; storagePath: string }) {

@@ -5,7 +5,7 @@
  * folder, the gateway's pid (from the launcher's "child started" log lines) to kill it, and
  * the status endpoint.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Subprocess } from 'bun';
@@ -13,6 +13,8 @@ import { freePort, httpOk, REPO_ROOT } from '../../support/procs.ts';
 
 export interface Stack {
   gatewayUrl: string;
+  /** What the launcher generated on its first run (data/secrets.json in the stack's folder). */
+  secrets(): { apiKeys: string; tokenSecrets: string; internalToken: string };
   webUrl: string;
   mediaDir: string;
   logs(): Array<Record<string, unknown>>;
@@ -36,8 +38,12 @@ export async function startStack(): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'candid-e2e-'));
   const [gw, web, sg, mg, sm, mm, rm] = await Promise.all(Array.from({ length: 7 }, freePort));
   const mediaDir = join(dir, 'media');
+  // Without the secrets in its environment the launcher makes them, as on a fresh clone.
+  const { CANDID_API_KEYS: _k, CANDID_TOKEN_SECRETS: _s, CANDID_INTERNAL_TOKEN: _t, ...inherited } = process.env as Record<string, string>;
+  const secretsFile = join(dir, 'data', 'secrets.json');
   const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
+    ...inherited,
+    CANDID_SECRETS_FILE: secretsFile,
     GATEWAY_PORT: String(gw),
     WEB_PORT: String(web),
     WEB_HOST: '127.0.0.1',
@@ -86,6 +92,10 @@ export async function startStack(): Promise<Stack> {
     gatewayUrl,
     webUrl,
     mediaDir,
+    secrets() {
+      const s = JSON.parse(readFileSync(secretsFile, 'utf8')) as Record<string, string>;
+      return { apiKeys: s.CANDID_API_KEYS!, tokenSecrets: s.CANDID_TOKEN_SECRETS!, internalToken: s.CANDID_INTERNAL_TOKEN! };
+    },
     logs,
     output,
     gatewayPids,
