@@ -9,6 +9,10 @@
  *   sessions key sessionId               → SessionRecord (next indices, so a reload resumes)
  * An item and its session's counters are written in one transaction, so after a crash the
  * counters never point past an item that was not stored, nor before one that was.
+ *
+ * `openOutboxStore()` picks IndexedDB, or memory where it cannot open; `FallbackOutboxStore`
+ * wraps the chosen one so that a write failing later (quota, a broken database) moves new items
+ * to memory instead of losing them.
  */
 import type { BlobKind } from './wire.ts';
 
@@ -154,12 +158,68 @@ export class IdbOutboxStore implements OutboxStore {
   }
 }
 
-/** IndexedDB when it works, memory otherwise (`durable` says which). */
+/** IndexedDB when it opens, memory otherwise (`durable` says which). */
 export async function openOutboxStore(): Promise<{ store: OutboxStore; durable: boolean }> {
   try {
     if (typeof indexedDB === 'undefined') throw new Error('no IndexedDB');
     return { store: await IdbOutboxStore.open(), durable: true };
   } catch {
     return { store: new MemoryOutboxStore(), durable: false };
+  }
+}
+
+/**
+ * Writes through `primary` until one of its writes fails, then keeps new items in memory so
+ * capture goes on (they will not survive a reload). Items already in `primary` stay readable and
+ * deletable there; session records still go to `primary` when it accepts them. `onFallback` is
+ * told about every failed write to `primary`. A memory `primary` is simply retried: there is no
+ * better place to fall back to.
+ */
+export class FallbackOutboxStore implements OutboxStore {
+  private memory: MemoryOutboxStore | null = null;
+
+  constructor(
+    readonly primary: OutboxStore,
+    private readonly onFallback: (err: Error) => void = () => {},
+  ) {}
+
+  async putItem(item: StoredItem, session: SessionRecord) {
+    if (this.memory) return this.memory.putItem(item, session);
+    try {
+      await this.primary.putItem(item, session);
+    } catch (e) {
+      this.onFallback(e as Error);
+      if (!(this.primary instanceof MemoryOutboxStore)) this.memory = new MemoryOutboxStore();
+      await (this.memory ?? this.primary).putItem(item, session);
+    }
+  }
+
+  async getBlob(s: string, k: BlobKind, i: number) {
+    if (!this.memory) return this.primary.getBlob(s, k, i);
+    return (await this.memory.getBlob(s, k, i)) ?? this.primary.getBlob(s, k, i).catch(() => undefined);
+  }
+
+  async deleteItem(s: string, k: BlobKind, i: number) {
+    if (!this.memory) return this.primary.deleteItem(s, k, i);
+    await this.memory.deleteItem(s, k, i);
+    await this.primary.deleteItem(s, k, i).catch(() => {});
+  }
+
+  listItems(sessionId: string) {
+    return (this.memory ?? this.primary).listItems(sessionId);
+  }
+
+  putSession(session: SessionRecord) {
+    const mem = this.memory;
+    return mem ? this.primary.putSession(session).catch(() => mem.putSession(session)) : this.primary.putSession(session);
+  }
+
+  listSessions() {
+    return (this.memory ?? this.primary).listSessions();
+  }
+
+  deleteSession(sessionId: string) {
+    const mem = this.memory;
+    return mem ? this.primary.deleteSession(sessionId).catch(() => mem.deleteSession(sessionId)) : this.primary.deleteSession(sessionId);
   }
 }

@@ -1,0 +1,370 @@
+/**
+ * @module uploader
+ * The upload half of a recording: everything between a captured item and the gateway's ack.
+ *
+ *   keep(item) ─► OutboxStore (IndexedDB, with the session counters, one transaction)
+ *              ─► Outbox (metadata only) ─► MediaTransport (one WebSocket) ─► ack: deleted
+ *
+ * It owns the session's record (next indices, failures, recording/stopped), the one transport of
+ * this page's session (made by `openTransport`, the only place a MediaTransport is created),
+ * `finish()` (session_complete, then forgetting the session), a Web Lock per session so two tabs
+ * never upload the same one, and the upload of orphans: sessions an earlier, abandoned page left
+ * in the store.
+ *
+ * The session id of an unfinished recording is remembered per interview in localStorage, so a
+ * reload resumes the same session: its stored, unacked items are resent and new chunks continue
+ * the numbering.
+ *
+ * It reports into an `UploadStatus` object it is given (the hook passes its `$state`), so it is
+ * plain TypeScript and knows nothing of Svelte.
+ */
+import { v4 as uuidv4 } from 'uuid';
+import { Outbox, type OutboxCounts, type OutboxOptions } from './outbox.ts';
+import { FallbackOutboxStore, openOutboxStore, type OutboxStore, type SessionRecord } from './outbox-store.ts';
+import { MediaTransport, type CompleteAck, type ConnectionState, type TransportOptions } from './transport.ts';
+import type { BlobKind } from './wire.ts';
+
+export interface UploaderOptions {
+  websocketUrl: string;
+  interviewSessionId: number;
+  userId?: number;
+  /** finish() waits at most this long for acks (ms); the upload continues after that */
+  ackWaitMs?: number;
+  outbox?: Partial<OutboxOptions>;
+  /** defaults to IndexedDB (memory if unavailable) */
+  store?: OutboxStore;
+}
+
+/** What the Uploader reports; it writes these fields and no others. */
+export interface UploadStatus {
+  sessionId: string;
+  connection: ConnectionState;
+  /** navigator.onLine */
+  online: boolean;
+  chunksRecorded: number;
+  chunksAcked: number;
+  chunksWaiting: number;
+  chunksFailed: number;
+  framesRecorded: number;
+  framesAcked: number;
+  framesWaiting: number;
+  framesFailed: number;
+  /** bytes sent and not yet acked */
+  inflightBytes: number;
+  reconnectAttempts: number;
+  /** false when IndexedDB is unavailable: a reload would lose unacked items */
+  durable: boolean;
+  /** items recovered from an earlier page of this recording (reload/crash), if any */
+  resumed: { chunks: number; frames: number } | null;
+  /** the gateway's answer to session_complete */
+  complete: CompleteAck | null;
+  /** the latest problem worth telling the user (shared with the capture side) */
+  error: string | null;
+  lastTransportError: string | null;
+}
+
+export const DEFAULT_ACK_WAIT_MS = 15_000;
+/** an orphan's upload waits this long for session_complete_ack (ms) */
+const ORPHAN_ACK_WAIT_MS = 120_000;
+/** an orphan with nothing to upload that stopped changing this long ago is forgotten (ms) */
+const ORPHAN_FORGET_AFTER_MS = 24 * 3600_000;
+/** poll period while waiting for a late drain (ms) */
+const DRAIN_POLL_MS = 1000;
+/** right after a reload the previous document may still hold the session's lock (ms) */
+const LOCK_WAIT_MS = 3000;
+
+const inBrowser = () => typeof window !== 'undefined';
+export const storageKey = (interviewSessionId: number) => `candid:capture-session:${interviewSessionId}`;
+export const lockName = (sessionId: string) => `candid-capture-${sessionId}`;
+
+/** The status before anything is loaded: the remembered session of this interview, or a new one. */
+export function initialUploadStatus(interviewSessionId: number): UploadStatus {
+  const remembered = inBrowser() ? localStorage.getItem(storageKey(interviewSessionId)) : null;
+  return {
+    sessionId: remembered ?? uuidv4(),
+    connection: 'idle',
+    online: inBrowser() ? navigator.onLine : true,
+    chunksRecorded: 0,
+    chunksAcked: 0,
+    chunksWaiting: 0,
+    chunksFailed: 0,
+    framesRecorded: 0,
+    framesAcked: 0,
+    framesWaiting: 0,
+    framesFailed: 0,
+    inflightBytes: 0,
+    reconnectAttempts: 0,
+    durable: true,
+    resumed: null,
+    complete: null,
+    error: null,
+    lastTransportError: null,
+  };
+}
+
+export function newSessionRecord(sessionId: string, interviewSessionId: number, userId: number | undefined, nowMs: number): SessionRecord {
+  return { sessionId, interviewSessionId, userId, nextChunkIndex: 0, nextFrameIndex: 0, failedChunks: 0, failedFrames: 0, state: 'recording', updatedAt: nowMs };
+}
+
+/** The record once item `kind`/`index` is stored: the counters only ever grow. */
+export function advanceRecord(r: SessionRecord, kind: BlobKind, index: number, nowMs: number): SessionRecord {
+  const next = { ...r, updatedAt: nowMs };
+  if (kind === 'audio') next.nextChunkIndex = Math.max(next.nextChunkIndex, index + 1);
+  else next.nextFrameIndex = Math.max(next.nextFrameIndex, index + 1);
+  return next;
+}
+
+export type UploadCounts = Pick<
+  UploadStatus,
+  'chunksRecorded' | 'framesRecorded' | 'chunksWaiting' | 'framesWaiting' | 'chunksFailed' | 'framesFailed' | 'chunksAcked' | 'framesAcked' | 'inflightBytes'
+>;
+
+/** Recorded / acked / waiting / failed: recorded comes from the record, waiting from the outbox, acked is the rest. */
+export function uploadCounts(r: SessionRecord, c: OutboxCounts): UploadCounts {
+  return {
+    chunksRecorded: r.nextChunkIndex,
+    framesRecorded: r.nextFrameIndex,
+    chunksWaiting: c.waiting.audio,
+    framesWaiting: c.waiting.frame,
+    chunksFailed: r.failedChunks,
+    framesFailed: r.failedFrames,
+    chunksAcked: Math.max(0, r.nextChunkIndex - c.waiting.audio - r.failedChunks),
+    framesAcked: Math.max(0, r.nextFrameIndex - c.waiting.frame - r.failedFrames),
+    inflightBytes: c.inflightBytes,
+  };
+}
+
+/**
+ * What to do with an orphan holding `itemCount` stored items: upload them and complete the
+ * session if it had stopped; with nothing stored, a stopped one still needs session_complete,
+ * while a recording one keeps its counters for a resume and is forgotten after a day.
+ */
+export function orphanPlan(rec: Pick<SessionRecord, 'state' | 'updatedAt'>, itemCount: number, nowMs: number): 'finish' | 'upload' | 'keep' | 'forget' {
+  if (rec.state === 'stopped') return 'finish';
+  if (itemCount > 0) return 'upload';
+  return nowMs - rec.updatedAt > ORPHAN_FORGET_AFTER_MS ? 'forget' : 'keep';
+}
+
+/** The one place a MediaTransport is made and started: for this page's session and for orphans alike. */
+function openTransport(
+  url: string,
+  session: Pick<SessionRecord, 'sessionId' | 'interviewSessionId' | 'userId'>,
+  outbox: Outbox,
+  store: OutboxStore,
+  hooks: Pick<TransportOptions, 'onChange' | 'onSettled'> = {},
+): MediaTransport {
+  const t = new MediaTransport({ url, sessionId: session.sessionId, interviewSessionId: session.interviewSessionId, userId: session.userId, outbox, store, ...hooks });
+  t.start();
+  return t;
+}
+
+export class Uploader {
+  private store!: FallbackOutboxStore;
+  private readonly outbox: Outbox;
+  private transport: MediaTransport | null = null;
+  private record!: SessionRecord;
+  /** serialises writes so the stored counters only ever grow */
+  private persistChain: Promise<void> = Promise.resolve();
+  private releaseLock: (() => void) | null = null;
+  private destroyed = false;
+  private readonly onlineHandler = () => this.onOnline();
+
+  constructor(
+    private readonly opts: UploaderOptions,
+    /** written as things change; starts as initialUploadStatus() */
+    private readonly status: UploadStatus,
+  ) {
+    this.outbox = new Outbox(opts.outbox);
+  }
+
+  /**
+   * Opens the store, takes this session's lock (or starts a separate session if another tab
+   * holds it), resumes what an earlier page of it left, and starts uploading orphans.
+   * Resolves with whether the session had already stopped (only its upload is left).
+   */
+  async init(): Promise<{ stopped: boolean }> {
+    const { store, durable } = this.opts.store ? { store: this.opts.store, durable: true } : await openOutboxStore();
+    this.store = new FallbackOutboxStore(store, (e) => {
+      this.status.durable = false;
+      this.status.error = `Local storage failed (${e.name}); unsent items will not survive a reload.`;
+    });
+    this.status.durable = durable;
+    window.addEventListener('online', this.onlineHandler);
+    window.addEventListener('offline', this.onlineHandler);
+    const sessions = await store.listSessions().catch(() => [] as SessionRecord[]);
+    let sid = this.status.sessionId;
+    if (!(await this.lockSession(sid))) {
+      // Another tab records this interview: record a separate session rather than steal its socket.
+      sid = this.status.sessionId = uuidv4();
+      this.status.error = 'This interview is open in another tab; this tab records a separate session.';
+      await this.lockSession(sid);
+    }
+    const prev = sessions.find((s) => s.sessionId === sid);
+    this.record = prev ?? newSessionRecord(sid, this.opts.interviewSessionId, this.opts.userId, Date.now());
+    if (prev) {
+      const items = await store.listItems(sid);
+      for (const it of items) this.outbox.add({ kind: it.kind, index: it.index, size: it.size, meta: it.meta });
+      this.status.resumed = { chunks: items.filter((i) => i.kind === 'audio').length, frames: items.filter((i) => i.kind === 'frame').length };
+      if (items.length > 0 || prev.state === 'stopped') this.ensureTransport();
+      if (prev.state === 'stopped') void this.finish();
+    }
+    for (const other of sessions) if (other.sessionId !== sid) void drainOrphan(other, store, this.opts.websocketUrl);
+    this.refresh();
+    return { stopped: prev?.state === 'stopped' };
+  }
+
+  nextChunkIndex(): number {
+    return this.record.nextChunkIndex;
+  }
+
+  nextFrameIndex(): number {
+    return this.record.nextFrameIndex;
+  }
+
+  /** A recording (re)starts: remember the session for a reload, mark it recording, connect. */
+  async begin(): Promise<void> {
+    localStorage.setItem(storageKey(this.opts.interviewSessionId), this.status.sessionId);
+    this.record.state = 'recording';
+    this.record.updatedAt = Date.now();
+    await this.store.putSession({ ...this.record });
+    this.ensureTransport();
+  }
+
+  /** Stores a captured item with the counters that account for it, then queues it for sending. */
+  keep(kind: BlobKind, index: number, blob: Blob, meta: Record<string, unknown>): Promise<void> {
+    this.persistChain = this.persistChain
+      .then(async () => {
+        const next = advanceRecord(this.record, kind, index, Date.now());
+        await this.store.putItem({ sessionId: this.status.sessionId, kind, index, size: blob.size, meta, blob }, next);
+        this.record = next;
+        this.outbox.add({ kind, index, size: blob.size, meta });
+        this.refresh();
+        this.transport?.kick();
+      })
+      .catch((e) => {
+        this.status.error = `Could not keep a captured ${kind === 'audio' ? 'chunk' : 'frame'}: ${(e as Error).message}`;
+      });
+    return this.persistChain;
+  }
+
+  /** Capture has ended and every item is kept: the totals are final. */
+  async end(): Promise<void> {
+    await this.persistChain;
+    this.record = { ...this.record, state: 'stopped', updatedAt: Date.now() };
+    await this.store.putSession({ ...this.record }).catch(() => {});
+  }
+
+  /**
+   * Sends session_complete once everything is acked (waiting at most ackWaitMs), then forgets the
+   * session. If the deadline passes first the upload goes on, and the session is forgotten once drained.
+   */
+  async finish(): Promise<void> {
+    const t = this.ensureTransport();
+    const totals = { total_chunks: this.record.nextChunkIndex, total_frames: this.record.nextFrameIndex };
+    const ack = await t.finish(totals, this.opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS);
+    this.refresh();
+    if (ack) this.status.complete = ack;
+    const cleanup = async () => {
+      if (this.outbox.size > 0 || !t.completeAck) return false;
+      await this.store.deleteSession(this.status.sessionId).catch(() => {});
+      localStorage.removeItem(storageKey(this.opts.interviewSessionId));
+      return true;
+    };
+    if (!(await cleanup())) {
+      // Not everything made it in time: keep uploading; session_complete goes out once drained.
+      const timer = setInterval(async () => {
+        this.refresh();
+        if (this.destroyed || (await cleanup())) clearInterval(timer);
+      }, DRAIN_POLL_MS);
+    }
+  }
+
+  /** Releases the socket, the lock and the listeners; stored items stay for next time. */
+  destroy(): void {
+    this.destroyed = true;
+    this.releaseLock?.();
+    this.transport?.close();
+    if (inBrowser()) {
+      window.removeEventListener('online', this.onlineHandler);
+      window.removeEventListener('offline', this.onlineHandler);
+    }
+  }
+
+  private ensureTransport(): MediaTransport {
+    if (this.transport) return this.transport;
+    const session = { sessionId: this.status.sessionId, interviewSessionId: this.opts.interviewSessionId, userId: this.opts.userId };
+    this.transport = openTransport(this.opts.websocketUrl, session, this.outbox, this.store, {
+      onChange: () => this.refresh(),
+      onSettled: (kind, _index, outcome) => {
+        if (outcome !== 'failed') return;
+        if (kind === 'audio') this.record.failedChunks++;
+        else this.record.failedFrames++;
+        this.persistChain = this.persistChain.then(() => this.store.putSession({ ...this.record })).catch(() => {});
+      },
+    });
+    return this.transport;
+  }
+
+  private refresh() {
+    if (!this.record) return;
+    Object.assign(this.status, uploadCounts(this.record, this.outbox.counts()));
+    const t = this.transport;
+    if (t) {
+      this.status.connection = t.state;
+      this.status.reconnectAttempts = t.reconnectAttempts;
+      this.status.lastTransportError = t.lastError;
+      if (t.completeAck) this.status.complete = t.completeAck;
+    }
+  }
+
+  private onOnline() {
+    this.status.online = navigator.onLine;
+    if (navigator.onLine) this.transport?.kick();
+  }
+
+  /** Holds a Web Lock named after the session for this page's lifetime, so no other tab resumes or drains it. */
+  private lockSession(sid: string): Promise<boolean> {
+    if (!navigator.locks) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      navigator.locks
+        .request(lockName(sid), { signal: AbortSignal.timeout(LOCK_WAIT_MS) }, () => {
+          resolve(true);
+          return new Promise<void>((release) => (this.releaseLock = release));
+        })
+        .catch(() => resolve(false));
+    });
+  }
+}
+
+/** Uploads what an earlier, abandoned page of another recording left in the store, then completes it if it had stopped. */
+async function drainOrphan(rec: SessionRecord, store: OutboxStore, url: string) {
+  if (navigator.locks) {
+    await navigator.locks.request(lockName(rec.sessionId), { ifAvailable: true }, async (lock) => {
+      if (lock) await drainOrphanLocked(rec, store, url);
+    });
+  } else await drainOrphanLocked(rec, store, url);
+}
+
+async function drainOrphanLocked(rec: SessionRecord, store: OutboxStore, url: string) {
+  const items = await store.listItems(rec.sessionId).catch(() => []);
+  const plan = orphanPlan(rec, items.length, Date.now());
+  if (plan === 'keep') return;
+  if (plan === 'forget') {
+    await store.deleteSession(rec.sessionId).catch(() => {});
+    return;
+  }
+  const outbox = new Outbox();
+  for (const it of items) outbox.add({ kind: it.kind, index: it.index, size: it.size, meta: it.meta });
+  const t = openTransport(url, rec, outbox, store);
+  if (plan === 'finish') {
+    const ack = await t.finish({ total_chunks: rec.nextChunkIndex, total_frames: rec.nextFrameIndex }, ORPHAN_ACK_WAIT_MS);
+    if (ack && outbox.size === 0) {
+      await store.deleteSession(rec.sessionId).catch(() => {});
+      localStorage.removeItem(storageKey(rec.interviewSessionId));
+      t.close();
+    }
+  } else {
+    while (outbox.size > 0 && t.state !== 'rejected' && t.state !== 'taken-over') await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+    t.close();
+  }
+}
