@@ -122,8 +122,8 @@ export class StreamSession implements Owner {
 
   /** Reserves `n` buffered bytes, or closes the connection (4429) saying which budget is full. */
   private reserve(n: number): boolean {
+    if (this.buffered.tryReserve(n)) return true;
     const full = this.buffered.wouldRefuse(n);
-    if (full === null && this.buffered.tryReserve(n)) return true;
     this.fail(
       new AppError(
         "BUFFER_LIMIT_EXCEEDED",
