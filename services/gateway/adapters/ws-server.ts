@@ -8,7 +8,8 @@
  * DROPPED it because the buffer passed backpressureLimit: a dropped ack breaks the protocol's
  * promise, so the connection is closed (1013) and the client reconnects and re-sends.
  *
- * The transport's own closes (1001, 1013) and the endpoint's HTTP answers (426, 503) come from the
+ * The transport's own closes (1001, 1013) and the endpoint's HTTP answers (426, 503; the abuse
+ * limits' 403 / 503 and closes 4408 / 4410 / 4430 come from connection-guard.ts) come from the
  * error table (proto/wire/errors.ts CLOSES, services/shared/errors.ts ENDPOINT_ANSWERS), like the
  * error closes StreamSession sends.
  */
