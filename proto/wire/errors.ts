@@ -34,6 +34,9 @@ const table = {
   INVALID_SESSION_ID: { ...open, close: { code: 4402, then: "stop" }, endsSession: true, description: "A session_id is not a canonical lowercase UUID (8-4-4-4-12 hex digits)." },
   SESSION_TAKEN_OVER: { ...open, close: { code: 4409, then: "stop" }, description: "Another connection sent session_init for this session; the newest connection wins." },
   BUFFER_LIMIT_EXCEEDED: { ...open, close: { code: 4429, then: "reconnect" }, description: "More than GATEWAY_MAX_BUFFERED_BYTES (64 MiB) of blobs arrived without waiting for their acks; a client must keep a send window." },
+  TOKEN_INVALID: { ...open, close: { code: 4403, then: "stop" }, endsSession: true, description: "The upload token is missing, malformed, forged, expired, not yet valid, for another audience or signed with an unknown key; over HTTP, a bearer is missing or not valid. Get a new token." },
+  FORBIDDEN: { ...open, close: { code: 4403, then: "stop" }, endsSession: true, description: "The upload token is valid but does not allow this interview, user or media session (on the status route this answers 404 SESSION_NOT_FOUND instead)." },
+  TOO_MANY_SESSIONS: { ...open, close: { code: 4431, then: "stop" }, endsSession: true, description: "More than GATEWAY_MAX_SESSIONS_PER_TOKEN (4) media sessions are open at once under one upload token." },
   // --- answer with an error message; the connection stays usable ---
   INVALID_JSON: { ...open, description: "A text frame is not valid JSON or not a JSON object." },
   UNKNOWN_MESSAGE_TYPE: { ...open, description: "The `type` field is missing or not one of the protocol's message types." },
@@ -52,6 +55,9 @@ const table = {
   UPSTREAM_UNAVAILABLE: { ...open, description: "The storage or metadata service did not answer in time; nothing was acked, send the item again." },
   NOT_FOUND: { ...open, dropsItem: true, description: "No such route or blob. The web client also reports a queued item whose bytes vanished from its local store with this code." },
   INTERNAL: { ...open, description: "An unexpected failure; it is logged on the server and its details are not sent." },
+  // --- HTTP only: never sent on the WebSocket ---
+  API_KEY_INVALID: { ...open, description: "An operator route was called without an API key (`Authorization: Bearer <key>`), or with one that is not in CANDID_API_KEYS." },
+  ORIGIN_NOT_ALLOWED: { ...open, description: "The request's Origin is not in CORS_ALLOWED_ORIGINS (an empty list allows none); a WebSocket upgrade from it is refused with 403." },
 } as const satisfies Record<string, WireErrorSpec>;
 
 export type ErrorCode = keyof typeof table;

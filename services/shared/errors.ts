@@ -38,6 +38,9 @@ const TRANSPORT: Readonly<Record<ErrorCode, TransportSpec>> = {
   INVALID_SESSION_ID: { http: 400, grpc: status.INVALID_ARGUMENT },
   SESSION_TAKEN_OVER: { http: 409, grpc: status.ABORTED },
   BUFFER_LIMIT_EXCEEDED: { http: 429, grpc: status.RESOURCE_EXHAUSTED },
+  TOKEN_INVALID: { http: 401, grpc: status.UNAUTHENTICATED },
+  FORBIDDEN: { http: 403, grpc: status.PERMISSION_DENIED },
+  TOO_MANY_SESSIONS: { http: 429, grpc: status.RESOURCE_EXHAUSTED },
   INVALID_JSON: { http: 400, grpc: status.INVALID_ARGUMENT },
   UNKNOWN_MESSAGE_TYPE: { http: 400, grpc: status.INVALID_ARGUMENT },
   INVALID_MESSAGE: { http: 400, grpc: status.INVALID_ARGUMENT },
@@ -55,6 +58,9 @@ const TRANSPORT: Readonly<Record<ErrorCode, TransportSpec>> = {
   UPSTREAM_UNAVAILABLE: { http: 503, grpc: status.UNAVAILABLE },
   NOT_FOUND: { http: 404, grpc: status.NOT_FOUND },
   INTERNAL: { http: 500, grpc: status.INTERNAL },
+  API_KEY_INVALID: { http: 401, grpc: status.UNAUTHENTICATED },
+  // No gRPC call checks an origin; PERMISSION_DENIED is what it would be.
+  ORIGIN_NOT_ALLOWED: { http: 403, grpc: status.PERMISSION_DENIED },
 };
 
 /** The whole table, by code, in the wire table's order. */
@@ -69,18 +75,30 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorSpec>> = Object.fromEntries
 export const ENDPOINT_ANSWERS = {
   UPGRADE_REQUIRED: { status: 426, code: "INVALID_MESSAGE", message: "expected a WebSocket upgrade", description: "The request is not a WebSocket upgrade." },
   SHUTTING_DOWN: { status: 503, code: "UPSTREAM_UNAVAILABLE", message: "shutting down", description: "The gateway is draining before it stops: connect again (to another replica)." },
+  FOREIGN_ORIGIN: { status: 403, code: "ORIGIN_NOT_ALLOWED", message: "origin not allowed", description: "The upgrade carries an Origin header that is not in CORS_ALLOWED_ORIGINS (an empty list allows none); requests without an Origin are not affected." },
 } as const satisfies Record<string, { status: number; code: ErrorCode; message: string; description: string }>;
+
+export interface AppErrorOptions extends ErrorOptions {
+  /**
+   * Why, as a short fixed label for logs and metric labels only (`expired`, `owner_mismatch`...):
+   * never sent to a client, never a token, a key or a claim value.
+   */
+  reason?: string;
+}
 
 export class AppError extends Error {
   override readonly name = "AppError";
+  /** See AppErrorOptions.reason; undefined when the code says it all. */
+  readonly reason: string | undefined;
   constructor(
     readonly code: ErrorCode,
     message?: string,
     /** Extra fields for the client, e.g. { field: "chunk_index" }. Never payloads. */
     readonly details: Record<string, string | number> = {},
-    options?: ErrorOptions,
+    options?: AppErrorOptions,
   ) {
     super(message ?? ERRORS[code].description, options);
+    this.reason = options?.reason;
   }
   get spec(): ErrorSpec {
     return ERRORS[this.code];
