@@ -20,6 +20,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from "jose";
 import { isCanonicalUuid } from "../../../proto/wire/ids";
+import { MAX_TOKEN_CHARS } from "../../../proto/wire/messages";
 import { AppError } from "../../shared/errors";
 import { parseSecretList } from "./api-keys";
 
@@ -32,8 +33,6 @@ export const DEFAULT_TOKEN_TTL_S = 4 * 3600;
 export const MAX_TOKEN_TTL_S = 24 * 3600;
 /** Clock skew tolerated between the minting and the verifying host, in seconds. */
 export const TOKEN_CLOCK_TOLERANCE_S = 30;
-/** Longest token string looked at; anything longer is malformed (a real one is ~350 chars). */
-export const MAX_TOKEN_CHARS = 4096;
 
 /** Why an upload token was refused (TOKEN_INVALID): AppError.reason, for logs and metrics only. */
 export type TokenInvalidReason =
