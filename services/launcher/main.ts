@@ -7,6 +7,7 @@
  * backoff, so killing the gateway behaves like a pod restart. SIGINT/SIGTERM stop the gateway
  * first (it drains in-flight blobs), then the rest.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -44,7 +45,15 @@ const specs: Record<string, ChildSpec> = {
   gateway: {
     name: "gateway",
     cmd: [bun, "services/gateway/main.ts"],
-    env: { GATEWAY_PORT: String(config.gatewayPort), STORAGE_ADDR: dial(config.storageGrpcAddr), METADATA_ADDR: dial(config.metadataGrpcAddr) },
+    env: {
+      GATEWAY_PORT: String(config.gatewayPort),
+      STORAGE_ADDR: dial(config.storageGrpcAddr),
+      METADATA_ADDR: dial(config.metadataGrpcAddr),
+      // Stopgap until the launcher persists generated secrets (issue 14): the environment's, else fresh per launch.
+      CANDID_API_KEYS: process.env.CANDID_API_KEYS || randomBytes(32).toString("base64url"),
+      CANDID_TOKEN_SECRETS: process.env.CANDID_TOKEN_SECRETS || randomBytes(32).toString("base64url"),
+      CORS_ALLOWED_ORIGINS: process.env.CORS_ALLOWED_ORIGINS || `http://localhost:${config.webPort},http://127.0.0.1:${config.webPort}`,
+    },
   },
   reaper: { name: "reaper", cmd: [bun, "services/reaper/main.ts"], env: { METADATA_ADDR: dial(config.metadataGrpcAddr) } },
   web: {
