@@ -95,6 +95,7 @@ const specs: Record<string, ChildSpec> = {
       CANDID_API_KEYS: secrets.CANDID_API_KEYS,
       CANDID_TOKEN_SECRETS: secrets.CANDID_TOKEN_SECRETS,
       CANDID_INTERNAL_TOKEN: internalToken,
+      CORS_ALLOWED_ORIGINS: process.env.CORS_ALLOWED_ORIGINS || `http://localhost:${config.webPort},http://127.0.0.1:${config.webPort}`,
     },
   },
   reaper: {

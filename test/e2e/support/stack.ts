@@ -9,12 +9,15 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Subprocess } from 'bun';
+import { generateSecret } from '../../support/operator-api.ts';
 import { freePort, httpOk, REPO_ROOT } from '../../support/procs.ts';
 
 export interface Stack {
   gatewayUrl: string;
   /** What the launcher generated on its first run (data/secrets.json in the stack's folder). */
   secrets(): { apiKeys: string; tokenSecrets: string; internalToken: string };
+  /** The operator API key the stack was started with (CANDID_API_KEYS): status reads use it. */
+  apiKey: string;
   webUrl: string;
   mediaDir: string;
   logs(): Array<Record<string, unknown>>;
@@ -36,7 +39,9 @@ export interface SessionStatus {
 
 export async function startStack(): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'candid-e2e-'));
-  const [gw, web, sg, mg, sm, mm, rm] = await Promise.all(Array.from({ length: 7 }, freePort));
+  const [gw, web, sg, mg, sm, mm, rm, go] = await Promise.all(Array.from({ length: 8 }, freePort));
+  // Given in the environment, so they win over anything the launcher would generate.
+  const apiKey = generateSecret();
   const mediaDir = join(dir, 'media');
   // Without the secrets in its environment the launcher makes them, as on a fresh clone.
   const { CANDID_API_KEYS: _k, CANDID_TOKEN_SECRETS: _s, CANDID_INTERNAL_TOKEN: _t, ...inherited } = process.env as Record<string, string>;
@@ -55,6 +60,9 @@ export async function startStack(): Promise<Stack> {
     STORAGE_METRICS_PORT: String(sm),
     METADATA_METRICS_PORT: String(mm),
     REAPER_METRICS_PORT: String(rm),
+    GATEWAY_OPS_PORT: String(go),
+    CANDID_API_KEYS: apiKey,
+    CANDID_TOKEN_SECRETS: generateSecret(),
   };
   const chunks: string[] = [];
   const echo = process.env.CANDID_TEST_ECHO === '1';
@@ -90,6 +98,7 @@ export async function startStack(): Promise<Stack> {
 
   const stack: Stack = {
     gatewayUrl,
+    apiKey,
     webUrl,
     mediaDir,
     secrets() {
@@ -115,7 +124,7 @@ export async function startStack(): Promise<Stack> {
       throw new Error(`gateway not restarted within ${timeoutMs} ms\n${output().slice(-3000)}`);
     },
     async status(sessionId) {
-      const r = await fetch(`${gatewayUrl}/sessions/${sessionId}/status`).catch(() => null);
+      const r = await fetch(`${gatewayUrl}/sessions/${sessionId}/status`, { headers: { authorization: `Bearer ${apiKey}` } }).catch(() => null);
       if (!r || !r.ok) return null;
       return (await r.json()) as SessionStatus;
     },
