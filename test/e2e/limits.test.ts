@@ -38,12 +38,11 @@ let sql: postgres.Sql;
  * only this function.
  */
 async function initSession(s: Stack): Promise<{ c: TestClient; sid: string }> {
-  const r = await fetch(`${s.gatewayUrl}/interview-sessions`, { method: "POST", body: JSON.stringify({ title: "limits test" }) });
-  expect(r.status).toBe(201);
-  const { interview_session_id } = (await r.json()) as { interview_session_id: number };
+  const interview_session_id = await s.api.createInterview("limits test");
+  const token = await s.api.mintToken(interview_session_id, 1);
   const sid = crypto.randomUUID();
   const c = await TestClient.connect(s.wsUrl);
-  c.send({ type: "session_init", session_id: sid, interview_session_id, user_id: 1, timestamp: T0 });
+  c.send({ type: "session_init", session_id: sid, interview_session_id, user_id: 1, timestamp: T0, token });
   expect(await c.reply()).toEqual({ type: "session_init_ack", session_id: sid, status: "ready" });
   return { c, sid };
 }
@@ -59,7 +58,7 @@ async function upgradeAnswer(s: Stack, headers: Record<string, string> = {}): Pr
 
 /** The gateway's Prometheus counter candid_gateway_limit_refusals_total{limit}. */
 async function refusals(s: Stack, limit: string): Promise<number> {
-  const text = await (await fetch(`${s.gatewayUrl}/metrics`)).text();
+  const text = await (await fetch(s.gatewayMetricsUrl)).text();
   const line = text.split("\n").find((l) => l.startsWith("candid_gateway_limit_refusals_total{") && l.includes(`limit="${limit}"`));
   return line ? Number(line.split(" ").at(-1)) : 0;
 }
