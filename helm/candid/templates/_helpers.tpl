@@ -155,6 +155,22 @@ affinity:
 {{- ternary .Values.metadata.database.existingSecretUrlKey "database-url" (ne .Values.metadata.database.existingSecret "") -}}
 {{- end -}}
 
+{{/*
+GATEWAY_MAX_CONNECTIONS_PER_IP. The gateway counts the TCP peer's address: behind the chart's
+Ingress every client arrives from an Ingress controller pod, so the default there is the
+pod-wide cap (a per-IP cap would only be a smaller pod-wide one). Set a number to override.
+*/}}
+{{- define "candid.gatewayMaxConnectionsPerIp" -}}
+{{- $v := .Values.gateway.maxConnectionsPerIp -}}
+{{- if not (eq (toString $v) "") -}}
+{{- $v | int64 -}}
+{{- else if .Values.ingress.enabled -}}
+{{- .Values.gateway.maxConnections | int64 -}}
+{{- else -}}
+50
+{{- end -}}
+{{- end -}}
+
 {{/* Fails the render on inconsistent values, with a message saying what to set. */}}
 {{- define "candid.validate" -}}
 {{- if and (not .Values.metadata.database.existingSecret) (not .Values.metadata.database.url) -}}
@@ -162,6 +178,9 @@ affinity:
 {{- end -}}
 {{- if and (eq .Values.storage.backend "s3") (not .Values.storage.s3.bucket) -}}
 {{- fail "storage.backend=s3 needs storage.s3.bucket" -}}
+{{- end -}}
+{{- if gt (int64 .Values.gateway.tokenDefaultTtlS) (int64 .Values.gateway.tokenMaxTtlS) -}}
+{{- fail "gateway.tokenDefaultTtlS must be at most gateway.tokenMaxTtlS" -}}
 {{- end -}}
 {{- if and (eq .Values.storage.backend "fs") .Values.storage.persistence.enabled (gt (int .Values.storage.replicaCount) 1) (has "ReadWriteOnce" .Values.storage.persistence.accessModes) -}}
 {{- fail "storage.replicaCount > 1 with the fs backend needs a ReadWriteMany volume (storage.persistence.accessModes) or backend=s3" -}}
