@@ -19,9 +19,10 @@ import { Ingress, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { ConfigMap, PersistentVolumeClaim, Secret, Service } from "kubernetes-models/v1";
 import { gatewayMetrics } from "../../services/gateway/adapters/metrics";
+import { gatewayConfigShape, loadGatewayConfig } from "../../services/gateway/config";
 import { metadataMetrics } from "../../services/metadata/adapters/metrics";
 import { reaperMetrics } from "../../services/reaper/adapters/metrics";
-import { createRegistry, seriesNames } from "../../services/shared/metrics";
+import { createRegistry, seriesNames, serveOpsHttp } from "../../services/shared/metrics";
 import { storageMetrics } from "../../services/storage/adapters/metrics";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -137,6 +138,8 @@ function checkDeploymentInvariants(objs: K8sObject[], opts: { readOnlyRoot: bool
         expect(ports.has(c[probe].httpGet.port), `${where} ${probe} port ${c[probe].httpGet.port} is a named container port`).toBe(true);
       }
       expect(c.livenessProbe.httpGet.path, `${where} liveness path`).toBe("/healthz");
+      // every Bun service is probed on its ops port (the gateway's public port is for clients)
+      if (c.name !== "web") for (const probe of ["livenessProbe", "readinessProbe"]) expect(c[probe].httpGet.port, `${where} ${probe} on the ops port`).toBe("metrics");
       // the web server has no dependency to wait for: ready as soon as it serves
       expect(c.readinessProbe.httpGet.path, `${where} readiness path`).toBe(c.name === "web" ? "/healthz" : "/readyz");
       expect(c.resources?.requests?.cpu, `${where} cpu request`).toBeTruthy();
@@ -243,17 +246,20 @@ describe("helm/candid", () => {
     expect(byKind(objs, "Secret")).toEqual([]);
     expect(find(objs, "PodDisruptionBudget", "candid-gateway").spec).toMatchObject({ maxUnavailable: 1 });
 
-    // The ServiceMonitor reaches every component with metrics, on a port its Service has.
+    // The ServiceMonitor reaches every component with metrics, on the `metrics` (ops) port of
+    // one of its Services, and on nothing else.
     const sm = find(objs, "ServiceMonitor", "candid");
     expect(sm.metadata.labels?.release).toBe("kube-prometheus-stack");
     const components: string[] = sm.spec.selector.matchExpressions[0].values;
-    const endpointPorts = new Set(sm.spec.endpoints.map((e: { port: string }) => e.port));
+    expect(sm.spec.endpoints.map((e: { port: string; path: string }) => `${e.port} ${e.path}`)).toEqual(["metrics /metrics"]);
     for (const c of ["gateway", "storage", "metadata", "reaper"]) {
       expect(components).toContain(c);
-      const svc = find(objs, "Service", `candid-${c}`);
-      expect(svc.spec.ports.some((p: { name: string }) => endpointPorts.has(p.name)), `Service candid-${c} exposes a scraped port`).toBe(true);
+      const scraped = byKind(objs, "Service").filter((svc) => svc.metadata.labels?.["app.kubernetes.io/component"] === c && svc.spec.ports.some((p: { name: string }) => p.name === "metrics"));
+      expect(scraped.length, `a Service of ${c} exposes the metrics port`).toBe(1);
     }
     expect(components).not.toContain("web");
+    // the gateway's public Service (possibly a LoadBalancer) carries no ops port
+    expect(find(objs, "Service", "candid-gateway").spec.ports.map((p: { name: string }) => p.name)).toEqual(["http"]);
 
     // Dashboard ConfigMap carries the file verbatim, with the sidecar label.
     const dash = find(objs, "ConfigMap", "candid-dashboard");
@@ -459,6 +465,8 @@ describe("helm/candid: secrets and network policies (issue 14)", () => {
       expect(web.CANDID_API_KEY).toEqual(ref("api-keys", name));
       expect(web.CANDID_TOKEN_SECRETS).toBeUndefined();
       expect(web.CANDID_INTERNAL_TOKEN).toBeUndefined();
+      // the web app gets one API key and where the gateway is, nothing else of Candid's
+      expect(Object.keys(web).filter((k) => /^(CANDID|GATEWAY|STORAGE|METADATA|DATABASE|S3)_/.test(k)).sort()).toEqual(["CANDID_API_KEY", "CANDID_GATEWAY_URL"]);
       checkAddr(objs, String(web.CANDID_GATEWAY_URL).replace(/^http:\/\//, ""));
       for (const cm of byKind(objs, "ConfigMap")) for (const k of Object.keys(cm.data ?? {})) expect(k).not.toMatch(/^CANDID_/);
     }
@@ -505,6 +513,10 @@ describe("helm/candid: secrets and network policies (issue 14)", () => {
       ["Prometheus (another namespace) -> metadata metrics", prometheus, "metadata", "metrics", true, true],
       ["Prometheus (another namespace) -> reaper metrics", prometheus, "reaper", "metrics", true, true],
       ["Prometheus -> storage gRPC", prometheus, "storage", "grpc", false, true],
+      ["Prometheus (another namespace) -> gateway metrics", prometheus, "gateway", "metrics", true, true],
+      ["a stray pod -> gateway metrics", stray, "gateway", "metrics", false],
+      ["web -> gateway metrics", podLabels(d("web")), "gateway", "metrics", false],
+      ["web -> gateway HTTP", podLabels(d("web")), "gateway", "http", true],
     ];
     const wrong = cases.filter(([, from, to, port, want, other]) => allowed(objs, from, d(to), port, other) !== want).map(([what]) => what);
     expect(wrong).toEqual([]);
@@ -519,5 +531,162 @@ describe("helm/candid: secrets and network policies (issue 14)", () => {
     expect(byKind(render([], ["networkPolicy.enabled=false"]), "NetworkPolicy")).toEqual([]);
     const partial = render([], ["reaper.enabled=false", "web.enabled=false"]);
     expect(byKind(partial, "NetworkPolicy").map((p) => p.metadata.name).sort()).toEqual(["candid-gateway", "candid-metadata", "candid-storage"]);
+  });
+});
+
+/**
+ * What the gateway's config loader reads: each reader of gatewayConfigShape, given an empty
+ * environment that records the names asked for, with the default it falls back to (undefined
+ * for a required variable). Derived from the shape, so a renamed or added variable shows here.
+ */
+function gatewayVariables(): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const read of Object.values(gatewayConfigShape)) {
+    const asked: string[] = [];
+    const env = new Proxy({} as Record<string, string | undefined>, { get: (_t, k) => (typeof k === "string" && asked.push(k), undefined) });
+    let fallback: unknown;
+    try {
+      fallback = (read as (e: typeof env) => unknown)(env);
+    } catch {
+      fallback = undefined;
+    }
+    expect(asked.length, "each reader reads one variable").toBe(1);
+    out.set(asked[0]!, fallback);
+  }
+  return out;
+}
+
+/** Kubernetes quantities as bytes (Ki, Mi, Gi). */
+const bytesOf = (q: string) => {
+  const m = /^(\d+)(Ki|Mi|Gi)?$/.exec(q);
+  if (!m) throw new Error(`unexpected quantity ${q}`);
+  const unit: Record<string, number> = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
+  return Number(m[1]) * (m[2] ? unit[m[2]]! : 1);
+};
+
+describe("helm/candid: the gateway's ops port and settings (issue 14)", () => {
+  /** Variables the chart leaves at the gateway's default, on purpose (extraEnv sets them). */
+  const LEFT_AT_DEFAULT = [
+    "GATEWAY_HOST", "GATEWAY_OPS_HOST", // 0.0.0.0 in a container
+    "GATEWAY_MAX_PENDING", "GATEWAY_PENDING_TTL_MS", "GATEWAY_MAX_IN_FLIGHT", "GATEWAY_MAX_BUFFERED_BYTES",
+    "GATEWAY_UPSTREAM_STREAMS", "GATEWAY_UPSTREAM_TIMEOUT_MS", "GATEWAY_UPSTREAM_BATCH_ITEMS", "GATEWAY_UPSTREAM_BATCH_BYTES",
+    "GATEWAY_WS_BACKPRESSURE_LIMIT_BYTES", "GATEWAY_WS_IDLE_TIMEOUT_SECONDS", "GATEWAY_MAX_REQUEST_BODY_BYTES",
+    "GATEWAY_SHUTDOWN_GRACE_MS", "GATEWAY_SHUTDOWN_CLOSE_FLUSH_MS",
+  ];
+  /** Chart defaults that differ from the gateway's, each documented in values.yaml. */
+  const CHART_DEFAULTS: Record<string, string> = {
+    GATEWAY_MAX_TOTAL_BUFFERED_BYTES: String(512 * 1024 * 1024), // half of the 1Gi memory limit
+  };
+  const NOT_CONFIG = ["BUN_RUNTIME_TRANSPILER_CACHE_PATH", "TMPDIR"];
+  const VALUE_SETS: Array<[string, string[]]> = [["default", []], ["production", ["helm/candid/ci/s3-monitoring-values.yaml"]], ["kind", ["deploy/kind-values.yaml"]]];
+  const gatewayEnv = (objs: K8sObject[]) => envOf(objs, find(objs, "Deployment", "candid-gateway"));
+
+  test("every variable the chart gives the gateway is one services/gateway/config.ts reads, and the reverse is a decision", () => {
+    const known = gatewayVariables();
+    expect(known.get("GATEWAY_OPS_PORT")).toBe(9100);
+    for (const [what, files] of VALUE_SETS) {
+      const env = gatewayEnv(render(files));
+      const set = Object.keys(env).filter((k) => !NOT_CONFIG.includes(k));
+      expect(set.filter((k) => !known.has(k)), `${what}: set by the chart, unknown to the gateway`).toEqual([]);
+      const unset = [...known.keys()].filter((k) => !set.includes(k) && !LEFT_AT_DEFAULT.includes(k));
+      expect(unset, `${what}: read by the gateway, neither set by the chart nor in LEFT_AT_DEFAULT`).toEqual([]);
+      expect(LEFT_AT_DEFAULT.filter((k) => !known.has(k)), "LEFT_AT_DEFAULT names a variable the gateway no longer reads").toEqual([]);
+    }
+  });
+
+  test("the chart's defaults are the gateway's, except the documented ones; the loader accepts what the chart renders", () => {
+    const known = gatewayVariables();
+    const objs = render();
+    const env = gatewayEnv(objs);
+    const differ = Object.entries(env)
+      .filter(([k, v]) => typeof v === "string" && k.startsWith("GATEWAY_") && k !== "GATEWAY_MAX_CONNECTIONS_PER_IP" && known.get(k) !== undefined)
+      .filter(([k, v]) => (CHART_DEFAULTS[k] ?? String(known.get(k))) !== v)
+      .map(([k, v]) => `${k}=${v} (gateway: ${known.get(k)})`);
+    expect(differ).toEqual([]);
+    expect(env.GATEWAY_MAX_CONNECTIONS_PER_IP).toBe(String(known.get("GATEWAY_MAX_CONNECTIONS_PER_IP")));
+    expect(env.CORS_ALLOWED_ORIGINS).toBe(""); // none
+    for (const [what, files] of VALUE_SETS) {
+      const rendered = gatewayEnv(render(files));
+      // secrets come from the Secret: stand in values of the right length
+      const plain = Object.fromEntries(Object.entries(rendered).map(([k, v]) => [k, typeof v === "string" ? v : "x".repeat(48)]));
+      const config = loadGatewayConfig(plain);
+      expect(config.opsPort, what).toBe(9100);
+      expect(config.port, what).toBe(8000);
+    }
+  });
+
+  test("the ops port is wired end to end: container port = GATEWAY_OPS_PORT, probes, scrape annotations, Service, ServiceMonitor", async () => {
+    for (const [what, files] of VALUE_SETS) {
+      const objs = render(files);
+      const gw = find(objs, "Deployment", "candid-gateway");
+      const c = container(gw);
+      const env = gatewayEnv(objs);
+      const port = (name: string) => c.ports.find((p: { name: string }) => p.name === name)?.containerPort;
+      expect(port("metrics"), what).toBe(Number(env.GATEWAY_OPS_PORT));
+      expect(port("http"), what).toBe(Number(env.GATEWAY_PORT));
+      expect(port("metrics"), `${what}: ops and public ports differ`).not.toBe(port("http"));
+      expect(c.livenessProbe.httpGet, what).toEqual({ path: "/healthz", port: "metrics" });
+      expect(c.readinessProbe.httpGet, what).toEqual({ path: "/readyz", port: "metrics" });
+      const ann = gw.spec.template.metadata.annotations;
+      expect([ann["prometheus.io/port"], ann["prometheus.io/path"]], what).toEqual([String(env.GATEWAY_OPS_PORT), "/metrics"]);
+      const svc = find(objs, "Service", "candid-gateway-metrics");
+      expect(svc.spec.type, what).toBe("ClusterIP");
+      expect(svc.spec.ports, what).toEqual([{ name: "metrics", port: 9100, targetPort: "metrics", protocol: "TCP" }]);
+      const sm = byKind(objs, "ServiceMonitor")[0];
+      if (sm) {
+        expect(selects(sm.spec.selector, svc.metadata.labels!), `${what}: the ServiceMonitor selects candid-gateway-metrics`).toBe(true);
+        expect(sm.spec.endpoints.map((e: { port: string }) => e.port)).toEqual(["metrics"]);
+      }
+    }
+    // ... and the gateway's ops server answers what the probes and the scrape ask for.
+    const registry = createRegistry("gateway");
+    gatewayMetrics(registry);
+    const ops = serveOpsHttp({ port: 0, hostname: "127.0.0.1", registry, ready: async () => true });
+    try {
+      const c = container(find(render(), "Deployment", "candid-gateway"));
+      for (const path of [c.livenessProbe.httpGet.path, c.readinessProbe.httpGet.path, "/metrics"]) {
+        const res = await fetch(`http://127.0.0.1:${ops.port}${path}`);
+        expect(res.status, path).toBe(200);
+      }
+      expect(await (await fetch(`http://127.0.0.1:${ops.port}/metrics`)).text()).toContain("candid_gateway_connections");
+    } finally {
+      ops.stop(true);
+    }
+  });
+
+  test("the per-IP cap: 50 directly, the pod-wide cap behind the chart's Ingress, a set number always", () => {
+    const perIp = (sets: string[]) => gatewayEnv(render([], sets)).GATEWAY_MAX_CONNECTIONS_PER_IP;
+    expect(perIp([])).toBe("50");
+    expect(perIp(["ingress.enabled=true"])).toBe("10000");
+    expect(perIp(["ingress.enabled=true", "gateway.maxConnections=3000"])).toBe("3000");
+    expect(perIp(["ingress.enabled=true", "gateway.maxConnectionsPerIp=200"])).toBe("200");
+    expect(perIp(["gateway.maxConnectionsPerIp=7"])).toBe("7");
+    expect(gatewayEnv(render(["helm/candid/ci/s3-monitoring-values.yaml"])).GATEWAY_MAX_CONNECTIONS_PER_IP).toBe("10000");
+  });
+
+  test("the gateway-wide buffered-bytes cap stays below the pod's memory limit", () => {
+    for (const [what, files] of VALUE_SETS) {
+      const objs = render(files);
+      const limit = bytesOf(container(find(objs, "Deployment", "candid-gateway")).resources.limits.memory);
+      expect(Number(gatewayEnv(objs).GATEWAY_MAX_TOTAL_BUFFERED_BYTES), what).toBeLessThanOrEqual(limit / 2);
+    }
+  });
+
+  test("invalid gateway settings are refused at render time", () => {
+    const bad = (sets: string[]) => helm(["template", "candid", CHART, ...sets.flatMap((x) => ["--set", x])], { allowFail: true });
+    let r = bad(["gateway.tokenDefaultTtlS=90000", "gateway.tokenMaxTtlS=86400"]);
+    expect(r.code).not.toBe(0);
+    r = bad(["gateway.tokenDefaultTtlS=7200", "gateway.tokenMaxTtlS=3600"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("gateway.tokenDefaultTtlS must be at most gateway.tokenMaxTtlS");
+    r = bad(["gateway.tokenMaxTtlS=100000"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("tokenMaxTtlS");
+    r = bad(["gateway.maxConnectionsPerIp=lots"]);
+    expect(r.code).not.toBe(0);
+    r = bad(["gateway.metricsPort=0"]);
+    expect(r.code).not.toBe(0);
+    r = bad(["gateway.maxSessionsPerToken=0"]);
+    expect(r.code).not.toBe(0);
   });
 });
