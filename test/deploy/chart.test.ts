@@ -268,7 +268,8 @@ describe("helm/candid", () => {
 
     const ing = find(objs, "Ingress", "candid");
     const paths = ing.spec.rules[0].http.paths.map((p: { path: string; backend: { service: { name: string } } }) => `${p.path}->${p.backend.service.name}`);
-    expect(paths).toEqual(["/ws->candid-gateway", "/sessions->candid-gateway", "/->candid-web"]);
+    expect(paths).toEqual(["/ws->candid-gateway", "/sessions->candid-gateway",
+      "/interview-sessions->candid-gateway", "/->candid-web"]);
   });
 
   test("rendered PrometheusRule passes promtool check rules; rule unit tests pass", () => {
@@ -662,6 +663,18 @@ describe("helm/candid: the gateway's ops port and settings (issue 14)", () => {
     expect(perIp(["ingress.enabled=true", "gateway.maxConnectionsPerIp=200"])).toBe("200");
     expect(perIp(["gateway.maxConnectionsPerIp=7"])).toBe("7");
     expect(gatewayEnv(render(["helm/candid/ci/s3-monitoring-values.yaml"])).GATEWAY_MAX_CONNECTIONS_PER_IP).toBe("10000");
+  });
+
+  test("CORS: the set list; else the web app's Ingress origin; else none. The Ingress routes the operator API", () => {
+    const cors = (sets: string[]) => gatewayEnv(render([], sets)).CORS_ALLOWED_ORIGINS;
+    expect(cors([])).toBe("");
+    expect(cors(["ingress.enabled=true", "ingress.hostname=candid.example.com"])).toBe("http://candid.example.com");
+    expect(cors(["ingress.enabled=true", "ingress.hostname=candid.example.com", "ingress.tls[0].hosts[0]=candid.example.com"])).toBe("https://candid.example.com");
+    expect(cors(["ingress.enabled=true", "web.enabled=false"])).toBe("");
+    expect(cors(["ingress.enabled=true", "gateway.corsAllowedOrigins={https://a.example,https://b.example}"])).toBe("https://a.example,https://b.example");
+    const ing = find(render([], ["ingress.enabled=true"]), "Ingress", "candid");
+    const paths = ing.spec.rules[0].http.paths.map((p: { path: string }) => p.path);
+    expect(paths).toEqual(expect.arrayContaining(["/ws", "/sessions", "/interview-sessions"]));
   });
 
   test("the gateway-wide buffered-bytes cap stays below the pod's memory limit", () => {

@@ -205,3 +205,16 @@ pod-wide cap (a per-IP cap would only be a smaller pod-wide one). Set a number t
 {{- define "candid.internalTokenEnv" -}}
 {{- include "candid.secretEnv" (dict "root" . "name" "CANDID_INTERNAL_TOKEN" "key" "internal-token") -}}
 {{- end -}}
+
+{{/*
+The gateway's CORS / WebSocket Origin allow-list: gateway.corsAllowedOrigins when set; otherwise,
+with the Ingress and the web app on, the web app's own origin on the Ingress host (https when the
+Ingress has TLS), so the bundled web app works without extra settings; otherwise none.
+*/}}
+{{- define "candid.corsAllowedOrigins" -}}
+{{- if .Values.gateway.corsAllowedOrigins -}}
+{{- join "," .Values.gateway.corsAllowedOrigins -}}
+{{- else if and .Values.ingress.enabled .Values.web.enabled -}}
+{{- printf "%s://%s" (ternary "https" "http" (not (empty .Values.ingress.tls))) .Values.ingress.hostname -}}
+{{- end -}}
+{{- end }}
