@@ -18,6 +18,8 @@ export interface SessionInit {
   interview_session_id: number | null;
   user_id: number | null;
   timestamp: string | null;
+  /** The upload token (docs/security.md); absent in the seed protocol. */
+  token?: string | null;
 }
 export interface AudioMetadata {
   type: "audio_metadata";

@@ -39,7 +39,14 @@ export async function startStack(): Promise<Stack> {
   const [gw, web, sg, mg, sm, mm, rm] = await Promise.all(Array.from({ length: 7 }, freePort));
   const mediaDir = join(dir, 'media');
   // Without the secrets in its environment the launcher makes them, as on a fresh clone.
-  const { CANDID_API_KEYS: _k, CANDID_TOKEN_SECRETS: _s, CANDID_INTERNAL_TOKEN: _t, ...inherited } = process.env as Record<string, string>;
+  const {
+    CANDID_API_KEYS: _k,
+    CANDID_TOKEN_SECRETS: _s,
+    CANDID_INTERNAL_TOKEN: _t,
+    PUBLIC_GATEWAY_URL: _p,
+    CORS_ALLOWED_ORIGINS: _c,
+    ...inherited
+  } = process.env as Record<string, string>;
   const secretsFile = join(dir, 'data', 'secrets.json');
   const env: Record<string, string> = {
     ...inherited,
@@ -47,7 +54,7 @@ export async function startStack(): Promise<Stack> {
     GATEWAY_PORT: String(gw),
     WEB_PORT: String(web),
     WEB_HOST: '127.0.0.1',
-    PUBLIC_GATEWAY_URL: `http://127.0.0.1:${gw}`,
+    // No PUBLIC_GATEWAY_URL / CORS_ALLOWED_ORIGINS: the launcher derives them from the ports, as under `npm start`.
     MEDIA_STORAGE_DIR: mediaDir,
     PGLITE_DATA_DIR: join(dir, 'pglite'),
     STORAGE_GRPC_ADDR: `127.0.0.1:${sg}`,
@@ -115,7 +122,9 @@ export async function startStack(): Promise<Stack> {
       throw new Error(`gateway not restarted within ${timeoutMs} ms\n${output().slice(-3000)}`);
     },
     async status(sessionId) {
-      const r = await fetch(`${gatewayUrl}/sessions/${sessionId}/status`).catch(() => null);
+      // An operator's read: the status route needs a bearer (an API key, or the session's own token).
+      const apiKey = stack.secrets().apiKeys.split(',')[0]!.trim();
+      const r = await fetch(`${gatewayUrl}/sessions/${sessionId}/status`, { headers: { authorization: `Bearer ${apiKey}` } }).catch(() => null);
       if (!r || !r.ok) return null;
       return (await r.json()) as SessionStatus;
     },
