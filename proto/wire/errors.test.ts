@@ -18,8 +18,12 @@ describe("wire error table", () => {
       ["SESSION_NOT_INITIALIZED", 4401, "reconnect"],
       ["INVALID_SESSION_ID", 4402, "stop"],
       ["SESSION_TAKEN_OVER", 4409, "stop"],
+      ["INIT_TIMEOUT", 4408, "reconnect"],
+      ["IDLE_TIMEOUT", 4410, "reconnect"],
       ["BUFFER_LIMIT_EXCEEDED", 4429, "reconnect"],
+      ["RATE_LIMITED", 4430, "reconnect"],
     ]);
+    expect(Object.keys(WIRE_ERRORS).filter((c) => WIRE_ERRORS[c as keyof typeof WIRE_ERRORS].refusesUpgrade)).toEqual(["TOO_MANY_CONNECTIONS", "ORIGIN_NOT_ALLOWED"]);
     expect(Object.values(CLOSES).map((c) => [c.code, c.reason])).toEqual([
       [1000, ""],
       [1001, "GOING_AWAY"],

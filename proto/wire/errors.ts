@@ -22,10 +22,16 @@ export interface WireErrorSpec {
   readonly dropsItem: boolean;
   /** Sent without an item index, the session cannot go on: the client stops instead of reconnecting. */
   readonly endsSession: boolean;
+  /**
+   * The code only answers the WebSocket upgrade request (HTTP, see ENDPOINT_ANSWERS in
+   * services/shared/errors.ts): the connection never opens, the client's connect fails.
+   */
+  readonly refusesUpgrade: boolean;
   readonly description: string;
 }
 
-const open = { close: null, dropsItem: false, endsSession: false } as const;
+const open = { close: null, dropsItem: false, endsSession: false, refusesUpgrade: false } as const;
+const upgrade = { ...open, refusesUpgrade: true } as const;
 
 const table = {
   // --- close the connection: the stream cannot be interpreted any further ---
@@ -33,7 +39,13 @@ const table = {
   SESSION_NOT_INITIALIZED: { ...open, close: { code: 4401, then: "reconnect" }, description: "Media metadata, a blob or session_complete arrived before a successful session_init." },
   INVALID_SESSION_ID: { ...open, close: { code: 4402, then: "stop" }, endsSession: true, description: "A session_id is not a canonical lowercase UUID (8-4-4-4-12 hex digits)." },
   SESSION_TAKEN_OVER: { ...open, close: { code: 4409, then: "stop" }, description: "Another connection sent session_init for this session; the newest connection wins." },
-  BUFFER_LIMIT_EXCEEDED: { ...open, close: { code: 4429, then: "reconnect" }, description: "More than GATEWAY_MAX_BUFFERED_BYTES (64 MiB) of blobs arrived without waiting for their acks; a client must keep a send window." },
+  INIT_TIMEOUT: { ...open, close: { code: 4408, then: "reconnect" }, description: "No successful session_init within GATEWAY_INIT_TIMEOUT_MS (10 s) of the connection opening." },
+  IDLE_TIMEOUT: { ...open, close: { code: 4410, then: "reconnect" }, description: "No protocol message (text or binary) for GATEWAY_IDLE_TIMEOUT_MS (120 s); WebSocket pings and pongs do not count." },
+  BUFFER_LIMIT_EXCEEDED: { ...open, close: { code: 4429, then: "reconnect" }, description: "More than GATEWAY_MAX_BUFFERED_BYTES (64 MiB) of blobs and text messages arrived without waiting for their acks (a client must keep a send window), or the gateway as a whole holds GATEWAY_MAX_TOTAL_BUFFERED_BYTES (1 GiB)." },
+  RATE_LIMITED: { ...open, close: { code: 4430, then: "reconnect" }, description: "More messages (text and binary) than GATEWAY_MAX_MESSAGES_PER_S (1000 a second, bursts of GATEWAY_MESSAGE_BURST: 2000) on one connection." },
+  // --- refuse the WebSocket upgrade (HTTP): the connection never opens ---
+  TOO_MANY_CONNECTIONS: { ...upgrade, description: "The gateway holds GATEWAY_MAX_CONNECTIONS (10000) connections, or this client IP GATEWAY_MAX_CONNECTIONS_PER_IP (50): the upgrade is answered 503 (an upgrade that raced past the check is closed 1013 right after it opens)." },
+  ORIGIN_NOT_ALLOWED: { ...upgrade, description: "The upgrade (or a browser request) carries an Origin that is not in CORS_ALLOWED_ORIGINS; a request without an Origin header (not a browser) is allowed." },
   // --- answer with an error message; the connection stays usable ---
   INVALID_JSON: { ...open, description: "A text frame is not valid JSON or not a JSON object." },
   UNKNOWN_MESSAGE_TYPE: { ...open, description: "The `type` field is missing or not one of the protocol's message types." },

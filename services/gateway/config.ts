@@ -5,6 +5,7 @@
  */
 import { int, list, logLevel, secret, str } from "../shared/config";
 import { MIN_INTERNAL_TOKEN_BYTES } from "../shared/grpc";
+import { ABUSE_LIMIT_DEFAULTS as L } from "./core/limits";
 
 export const gatewayConfigShape = {
   port: int("GATEWAY_PORT", 8000),
@@ -25,6 +26,21 @@ export const gatewayConfigShape = {
   maxInFlight: int("GATEWAY_MAX_IN_FLIGHT", 64),
   /** Bytes of blobs not yet acked that one connection may have sent (64 MiB). */
   maxBufferedBytes: int("GATEWAY_MAX_BUFFERED_BYTES", 64 * 1024 * 1024),
+  // Abuse limits (docs/security.md; core/limits.ts).
+  /** Open media WebSockets in the whole gateway; more: the upgrade is answered 503 TOO_MANY_CONNECTIONS. */
+  maxConnections: int("GATEWAY_MAX_CONNECTIONS", L.maxConnections),
+  /** Open media WebSockets per client IP; more: 503 TOO_MANY_CONNECTIONS. */
+  maxConnectionsPerIp: int("GATEWAY_MAX_CONNECTIONS_PER_IP", L.maxConnectionsPerIp),
+  /** Time a connection has for a successful session_init, ms; later: close 4408 INIT_TIMEOUT. */
+  initTimeoutMs: int("GATEWAY_INIT_TIMEOUT_MS", L.initTimeoutMs),
+  /** Time without a protocol message (pings do not count), ms; then: close 4410 IDLE_TIMEOUT. */
+  idleTimeoutMs: int("GATEWAY_IDLE_TIMEOUT_MS", L.idleTimeoutMs),
+  /** Sustained messages (text and binary) per connection per second; more: close 4430 RATE_LIMITED. */
+  maxMessagesPerS: int("GATEWAY_MAX_MESSAGES_PER_S", L.maxMessagesPerS),
+  /** Messages one connection may send at once above the sustained rate. */
+  messageBurst: int("GATEWAY_MESSAGE_BURST", L.messageBurst),
+  /** Bytes received and not yet acked or refused, all connections together (1 GiB); more: close 4429. */
+  maxTotalBufferedBytes: int("GATEWAY_MAX_TOTAL_BUFFERED_BYTES", L.maxTotalBufferedBytes),
   /** Parallel gRPC streams to each upstream service, each on its own HTTP/2 connection. */
   upstreamStreams: int("GATEWAY_UPSTREAM_STREAMS", 4),
   /** Deadline of one upstream call, ms. */

@@ -10,6 +10,7 @@ import { sha256Hex } from "../shared/sha256";
 import { MetadataGrpcClient, StorageGrpcClient } from "./adapters/grpc-clients";
 import { createHttpHandler } from "./adapters/http";
 import { gatewayMetrics, sessionEvents } from "./adapters/metrics";
+import { ConnectionGuard, MeteredByteBudget } from "./adapters/connection-guard";
 import { closeGoingAway, createWsHandler, MEDIA_STREAM_PATH, refuseUpgrade, type WsData } from "./adapters/ws-server";
 import { HEADER_BYTES } from "../../proto/wire";
 import { SessionRegistry } from "./core/registry";
@@ -31,6 +32,15 @@ const metadata = new MetadataGrpcClient(config.metadataAddr, upstream);
 const sessions = new SessionRegistry();
 const open = new Set<ServerWebSocket<WsData>>();
 let nextConnId = 1;
+const guard = new ConnectionGuard({
+  limits: config,
+  corsAllowedOrigins: config.corsAllowedOrigins,
+  refused: (limit) => metrics.limitRefusals.inc({ limit }),
+});
+const totalBuffered = new MeteredByteBudget(config.maxTotalBufferedBytes, {
+  level: (bytes) => metrics.bufferedBytes.set(bytes),
+  refused: () => metrics.limitRefusals.inc({ limit: "total_buffered_bytes" }),
+});
 let draining = false;
 
 const ready = async () => !draining && (await Promise.all([storage.ready(), metadata.ready()])).every(Boolean);
@@ -52,7 +62,10 @@ const server = Bun.serve<WsData, never>({
   fetch(req, srv) {
     if (new URL(req.url).pathname === MEDIA_STREAM_PATH) {
       if (draining) return refuseUpgrade("SHUTTING_DOWN");
-      if (srv.upgrade(req, { data: { connId: nextConnId++ } })) return undefined;
+      const ip = srv.requestIP(req)?.address ?? "unknown";
+      const refused = guard.checkUpgrade(req, ip);
+      if (refused) return refused;
+      if (srv.upgrade(req, { data: { connId: nextConnId++, ip } })) return undefined;
       return refuseUpgrade("UPGRADE_REQUIRED");
     }
     return http(req);
@@ -71,6 +84,7 @@ const server = Bun.serve<WsData, never>({
         maxBufferedBytes: Math.max(config.maxBufferedBytes, config.maxAudioBytes + HEADER_BYTES),
       },
       events: sessionEvents(metrics, log),
+      totalBuffered,
       now: () => performance.timeOrigin + performance.now(),
       sha256Hex,
     },
@@ -80,6 +94,7 @@ const server = Bun.serve<WsData, never>({
     backpressureLimitBytes: config.wsBackpressureLimitBytes,
     idleTimeoutSeconds: config.wsIdleTimeoutSeconds,
     open,
+    guard,
   }),
 });
 

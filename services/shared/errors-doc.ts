@@ -23,8 +23,10 @@ export function renderErrorTable(): string {
     "| code | WebSocket | web client | HTTP | gRPC | meaning |",
     "|---|---|---|---|---|---|",
     ...Object.entries(ERRORS).map(([code, e]) => {
-      const ws = e.close === null ? "error message, stays open" : `closes with ${e.close.code}`;
-      const client = e.dropsItem
+      const ws = e.refusesUpgrade ? "upgrade refused (HTTP)" : e.close === null ? "error message, stays open" : `closes with ${e.close.code}`;
+      const client = e.refusesUpgrade
+        ? "connects again later"
+        : e.dropsItem
         ? "drops the item"
         : e.close
           ? `${e.close.then === "stop" ? "stops" : "reconnects and re-sends"}`

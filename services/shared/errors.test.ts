@@ -47,6 +47,10 @@ describe("error table", () => {
     for (const a of Object.values(ENDPOINT_ANSWERS)) expect(Object.hasOwn(ERRORS, a.code)).toBe(true);
     expect(endpointAnswer("UPGRADE_REQUIRED")).toEqual({ status: 426, body: { type: "error", code: "INVALID_MESSAGE", message: "expected a WebSocket upgrade" } });
     expect(endpointAnswer("SHUTTING_DOWN")).toEqual({ status: 503, body: { type: "error", code: "UPSTREAM_UNAVAILABLE", message: "shutting down" } });
+    expect(endpointAnswer("TOO_MANY_CONNECTIONS")).toMatchObject({ status: 503, body: { code: "TOO_MANY_CONNECTIONS" } });
+    expect(endpointAnswer("ORIGIN_NOT_ALLOWED")).toMatchObject({ status: 403, body: { code: "ORIGIN_NOT_ALLOWED" } });
+    // a code that only refuses the upgrade is answered there, with its own HTTP status
+    for (const [code, e] of Object.entries(ERRORS)) if (e.refusesUpgrade) expect(ENDPOINT_ANSWERS[code as keyof typeof ENDPOINT_ANSWERS]).toMatchObject({ status: e.http, code });
   });
 
   test("toAppError keeps AppErrors, maps codec errors with their field, and hides anything else as INTERNAL", () => {

@@ -37,7 +37,12 @@ const TRANSPORT: Readonly<Record<ErrorCode, TransportSpec>> = {
   SESSION_NOT_INITIALIZED: { http: 409, grpc: status.FAILED_PRECONDITION },
   INVALID_SESSION_ID: { http: 400, grpc: status.INVALID_ARGUMENT },
   SESSION_TAKEN_OVER: { http: 409, grpc: status.ABORTED },
+  INIT_TIMEOUT: { http: 408, grpc: status.DEADLINE_EXCEEDED },
+  IDLE_TIMEOUT: { http: 408, grpc: status.DEADLINE_EXCEEDED },
   BUFFER_LIMIT_EXCEEDED: { http: 429, grpc: status.RESOURCE_EXHAUSTED },
+  RATE_LIMITED: { http: 429, grpc: status.RESOURCE_EXHAUSTED },
+  TOO_MANY_CONNECTIONS: { http: 503, grpc: status.UNAVAILABLE },
+  ORIGIN_NOT_ALLOWED: { http: 403, grpc: status.PERMISSION_DENIED },
   INVALID_JSON: { http: 400, grpc: status.INVALID_ARGUMENT },
   UNKNOWN_MESSAGE_TYPE: { http: 400, grpc: status.INVALID_ARGUMENT },
   INVALID_MESSAGE: { http: 400, grpc: status.INVALID_ARGUMENT },
@@ -70,6 +75,8 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorSpec>> = Object.fromEntries
 export const ENDPOINT_ANSWERS = {
   UPGRADE_REQUIRED: { status: 426, code: "INVALID_MESSAGE", message: "expected a WebSocket upgrade", description: "The request is not a WebSocket upgrade." },
   SHUTTING_DOWN: { status: 503, code: "UPSTREAM_UNAVAILABLE", message: "shutting down", description: "The gateway is draining before it stops: connect again (to another replica)." },
+  TOO_MANY_CONNECTIONS: { status: 503, code: "TOO_MANY_CONNECTIONS", message: "too many connections", description: "GATEWAY_MAX_CONNECTIONS connections are open in the gateway, or GATEWAY_MAX_CONNECTIONS_PER_IP from this client IP: connect again later." },
+  ORIGIN_NOT_ALLOWED: { status: 403, code: "ORIGIN_NOT_ALLOWED", message: "origin not allowed", description: "The request carries an Origin header that is not in CORS_ALLOWED_ORIGINS." },
 } as const satisfies Record<string, { status: number; code: ErrorCode; message: string; description: string }>;
 
 export class AppError extends Error {

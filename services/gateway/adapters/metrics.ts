@@ -18,6 +18,13 @@ export const gatewayMetrics = defineMetrics("gateway", {
   }),
   connections: gauge("candid_gateway_connections", "Open media WebSocket connections."),
   sessions: counter("candid_gateway_sessions_opened_total", "session_init accepted, by whether it resumed an existing session.", { labelNames: ["resumed"] }),
+  limitRefusals: counter(
+    "candid_gateway_limit_refusals_total",
+    "Refusals by an abuse limit (docs/security.md): origin, connections, connections_per_ip, init_timeout, idle_timeout, message_rate, " +
+      "buffered_bytes (every 4429 close) and total_buffered_bytes (reservations the gateway-wide budget refused).",
+    { labelNames: ["limit"] },
+  ),
+  bufferedBytes: gauge("candid_gateway_buffered_bytes", "Bytes received and not yet acked, refused or handled, all connections together."),
 });
 
 export type GatewayMetrics = ReturnType<typeof gatewayMetrics>;
@@ -31,6 +38,7 @@ export function sessionEvents(m: GatewayMetrics, log: Logger): SessionEvents {
     },
     rejected(code) {
       m.errors.inc({ code });
+      if (code === "BUFFER_LIMIT_EXCEEDED") m.limitRefusals.inc({ limit: "buffered_bytes" });
     },
     internal(err, context) {
       log.error("internal error", { ...context, err });

@@ -8,20 +8,26 @@
  * DROPPED it because the buffer passed backpressureLimit: a dropped ack breaks the protocol's
  * promise, so the connection is closed (1013) and the client reconnects and re-sends.
  *
- * The transport's own closes (1001, 1013) and the endpoint's HTTP answers (426, 503) come from the
+ * The transport's own closes (1001, 1013) and the endpoint's HTTP answers (426, 503; the abuse
+ * limits' 403 / 503 and closes 4408 / 4410 / 4430 come from connection-guard.ts) come from the
  * error table (proto/wire/errors.ts CLOSES, services/shared/errors.ts ENDPOINT_ANSWERS), like the
  * error closes StreamSession sends.
  */
 import type { ServerWebSocket, WebSocketHandler } from "bun";
 import { CLOSES, type ServerMessage } from "../../../proto/wire";
-import { ENDPOINT_ANSWERS, endpointAnswer } from "../../shared/errors";
+import { AppError, ENDPOINT_ANSWERS, endpointAnswer, toCloseFrame, toErrorMessage } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
 import { StreamSession, type SessionDeps } from "../core/stream-session";
+import type { ConnectionGuard, ConnectionWatch } from "./connection-guard";
 import type { GatewayMetrics } from "./metrics";
 
 export interface WsData {
   session?: StreamSession;
   connId: number;
+  /** The client's IP, as the connection limits count it. */
+  ip: string;
+  /** The connection's abuse limits (connection-guard.ts). */
+  watch?: ConnectionWatch | null;
 }
 
 export const MEDIA_STREAM_PATH = "/ws/media-stream";
@@ -47,6 +53,8 @@ export function createWsHandler(opts: {
   /** Seconds of silence before Bun closes a socket; 0 = never. */
   idleTimeoutSeconds: number;
   open: Set<ServerWebSocket<WsData>>;
+  /** Connection slots, init / idle deadlines, message rate. */
+  guard: ConnectionGuard;
 }): WebSocketHandler<WsData> {
   const { log, metrics } = opts;
   return {
@@ -87,15 +95,30 @@ export function createWsHandler(opts: {
           ws.close(code, reason);
         },
       });
+      const session = ws.data.session;
+      ws.data.watch = opts.guard.watch(ws.data.ip, {
+        isReady: () => session.sessionId !== null,
+        closeWith: (code, message) => {
+          const e = new AppError(code, message);
+          metrics.errors.inc({ code });
+          send(toErrorMessage(e));
+          flush();
+          const frame = toCloseFrame(e)!;
+          ws.close(frame.code, frame.reason);
+        },
+        closeTryAgain: () => ws.close(CLOSES.TRY_AGAIN_LATER.code, "TOO_MANY_CONNECTIONS"),
+      });
     },
     message(ws, message) {
+      if (!ws.data.watch?.message()) return; // refused by a limit (or never admitted): the socket is closing
       const s = ws.data.session!;
-      if (typeof message === "string") void s.receiveText(message);
+      if (typeof message === "string") void s.receiveText(message, Buffer.byteLength(message));
       else void s.receiveBinary(message);
     },
     close(ws, code) {
       opts.open.delete(ws);
       metrics.connections.dec();
+      ws.data.watch?.closed();
       const s = ws.data.session;
       if (s) {
         if (s.sessionId) log.info("connection closed", { connId: ws.data.connId, sessionId: s.sessionId, code });

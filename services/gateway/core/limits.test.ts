@@ -21,8 +21,8 @@ describe("defaults", () => {
       maxConnectionsPerIp: 50,
       initTimeoutMs: 10000,
       idleTimeoutMs: 120000,
-      maxMessagesPerS: 200,
-      messageBurst: 400,
+      maxMessagesPerS: 1000,
+      messageBurst: 2000,
       maxSessionsPerToken: 4,
       maxTotalBufferedBytes: 1073741824,
     });

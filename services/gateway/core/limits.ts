@@ -8,7 +8,8 @@
  * |----------------------|-------------------------------------------------|----------------------------------|
  * | ConnectionLimiter    | GATEWAY_MAX_CONNECTIONS (10000),                | TOO_MANY_CONNECTIONS: the        |
  * |                      | GATEWAY_MAX_CONNECTIONS_PER_IP (50)             | upgrade is answered 503          |
- * | TokenBucket          | GATEWAY_MAX_MESSAGES_PER_S (200), burst 400     | RATE_LIMITED, close 4430         |
+ * | TokenBucket          | GATEWAY_MAX_MESSAGES_PER_S (1000),              | RATE_LIMITED, close 4430         |
+ * |                      | GATEWAY_MESSAGE_BURST (2000)                    |                                  |
  * | SessionsPerToken     | GATEWAY_MAX_SESSIONS_PER_TOKEN (4)              | TOO_MANY_SESSIONS, close 4431    |
  * | ByteBudget           | GATEWAY_MAX_TOTAL_BUFFERED_BYTES (1 GiB), with  | BUFFER_LIMIT_EXCEEDED, close 4429|
  * |                      | GATEWAY_MAX_BUFFERED_BYTES (64 MiB) per conn.   |                                  |
@@ -30,9 +31,9 @@ export interface AbuseLimits {
   initTimeoutMs: number;
   /** GATEWAY_IDLE_TIMEOUT_MS: time without a protocol message before the close, in ms; pings do not count (default 120000). */
   idleTimeoutMs: number;
-  /** GATEWAY_MAX_MESSAGES_PER_S: sustained messages (text and binary) per connection per second (default 200). */
+  /** GATEWAY_MAX_MESSAGES_PER_S: sustained messages (text and binary) per connection per second (default 1000). */
   maxMessagesPerS: number;
-  /** Messages a connection may send at once above the sustained rate (default 400: 2 s worth). */
+  /** GATEWAY_MESSAGE_BURST: messages a connection may send at once above the sustained rate (default 2000: 2 s worth; a client draining its outbox after a network drop sends hundreds of small frames a second). */
   messageBurst: number;
   /** GATEWAY_MAX_SESSIONS_PER_TOKEN: media sessions open at once under one upload token (jti) (default 4). */
   maxSessionsPerToken: number;
@@ -45,8 +46,8 @@ export const ABUSE_LIMIT_DEFAULTS: Readonly<AbuseLimits> = Object.freeze({
   maxConnectionsPerIp: 50,
   initTimeoutMs: 10_000,
   idleTimeoutMs: 120_000,
-  maxMessagesPerS: 200,
-  messageBurst: 400,
+  maxMessagesPerS: 1000,
+  messageBurst: 2000,
   maxSessionsPerToken: 4,
   maxTotalBufferedBytes: 1024 ** 3,
 });

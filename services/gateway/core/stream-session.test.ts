@@ -1,3 +1,4 @@
+import { ByteBudget } from "./limits";
 import { beforeEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { encodeBinaryFrame, type ServerMessage } from "../../../proto/wire";
@@ -92,7 +93,7 @@ let metadata: FakeMetadata;
 let registry: SessionRegistry;
 let now: number;
 
-function connect(storagePort: StorageService = storage) {
+function connect(storagePort: StorageService = storage, opts: { limits?: Partial<Limits>; totalBuffered?: ByteBudget } = {}) {
   const sent: ServerMessage[] = [];
   const closed: Array<{ code: number; reason: string }> = [];
   const events = { acked: [] as string[], rejected: [] as string[] };
@@ -100,7 +101,8 @@ function connect(storagePort: StorageService = storage) {
     storage: storagePort,
     metadata,
     registry,
-    limits,
+    limits: { ...limits, ...opts.limits },
+    totalBuffered: opts.totalBuffered,
     now: () => now,
     sha256Hex: sha,
     send: (m) => sent.push(m),
@@ -439,6 +441,49 @@ describe("flow control", () => {
     await c.s.drain();
   });
 
+  test("text messages count too: a text flood queued behind a stalled message closes with 4429", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const stalled: StorageService = { put: async (ref, d, h) => (await gate, storage.put(ref, d, h)), delete: (r) => storage.delete(r) };
+    const c = connect(stalled);
+    await c.text(init());
+    await c.text(frameMeta(0, JPEG.length));
+    void c.s.receiveBinary(encodeBinaryFrame(SID, "frame", 0, JPEG)); // 70 bytes, stalled in storage
+    // session_complete waits for the stalled blob, so every text after it waits in the queue
+    void c.s.receiveText(JSON.stringify({ type: "session_complete", session_id: SID, timestamp: T0, total_chunks: 0, total_frames: 1 }));
+    const junk = "x".repeat(50);
+    let sent = 0;
+    while (c.closed.length === 0 && sent < 100) void c.s.receiveText(junk), sent++;
+    expect(c.closed).toEqual([{ code: 4429, reason: "BUFFER_LIMIT_EXCEEDED" }]);
+    expect(sent).toBeLessThan(6); // 70 + ~100 + 50 n > 300
+    release();
+    await c.s.drain();
+  });
+
+  test("a handled text message leaves the budget", async () => {
+    const c = await ready();
+    for (let i = 0; i < 20; i++) await c.text("x".repeat(250)); // each alone fits; 20 together would not
+    expect(c.closed).toEqual([]);
+    expect(c.sent.filter((m) => m.type === "error" && m.code === "INVALID_JSON")).toHaveLength(20);
+  });
+
+  test("the gateway-wide budget: a connection within its own budget is closed when the total is full", async () => {
+    const total = new ByteBudget(1000);
+    expect(total.tryReserve(900)).toBe(true); // other connections hold 900 bytes
+    const a = connect(storage, { totalBuffered: total });
+    await a.text(init()); // ~150 bytes: within a's 300, not within the total
+    expect(a.closed).toEqual([{ code: 4429, reason: "BUFFER_LIMIT_EXCEEDED" }]);
+    expect(a.sent.at(-1)).toMatchObject({ type: "error", code: "BUFFER_LIMIT_EXCEEDED", message: expect.stringContaining("gateway") });
+    expect(total.used).toBe(900);
+    total.release(900);
+    const b = connect(storage, { totalBuffered: total });
+    await b.text(init());
+    await b.text(frameMeta(0, JPEG.length));
+    await b.bin(encodeBinaryFrame(SID, "frame", 0, JPEG));
+    expect(b.sent.at(-1)).toEqual({ type: "frame_ack", frame_index: 0 });
+    expect(total.used).toBe(0); // handled texts and acked blobs gave their bytes back
+  });
+
   test("acked and refused blobs leave the budget", async () => {
     const c = await ready();
     for (let i = 0; i < 10; i++) {
@@ -465,7 +510,7 @@ describe("concurrency", () => {
       },
       delete: (r) => storage.delete(r),
     };
-    const c = connect(slow);
+    const c = connect(slow, { limits: { maxBufferedBytes: 1000 } }); // 4 frames + the trailing init text
     await c.text(init());
     for (let i = 0; i < 4; i++) await c.s.receiveText(JSON.stringify(frameMeta(i, JPEG.length)));
     for (let i = 0; i < 4; i++) void c.s.receiveBinary(encodeBinaryFrame(SID, "frame", i, JPEG));

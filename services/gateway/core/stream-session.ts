@@ -30,6 +30,7 @@ import {
 } from "../../../proto/wire";
 import { AppError, toAppError, toCloseFrame, toErrorMessage } from "../../shared/errors";
 import { ingest, type IngestItem } from "./ingest";
+import { ByteBudget } from "./limits";
 import { PendingMetadata } from "./pending";
 import type { WriteOutcome } from "../../shared/blob";
 import type { MetadataService, StorageService } from "./ports";
@@ -63,6 +64,8 @@ export interface SessionDeps {
   sha256Hex: (data: Uint8Array) => string;
   send: (msg: ServerMessage) => void;
   close: (code: number, reason: string) => void;
+  /** The gateway-wide budget (GATEWAY_MAX_TOTAL_BUFFERED_BYTES) this connection's buffered bytes draw on. */
+  totalBuffered?: ByteBudget;
 }
 
 type Announced = { kind: "audio"; msg: AudioMetadata } | { kind: "frame"; msg: FrameMetadata };
@@ -73,21 +76,28 @@ export class StreamSession implements Owner {
   private completed = false;
   private queue: Promise<void> = Promise.resolve();
   private readonly inFlight = new Set<Promise<void>>();
-  /** Bytes of blobs received and not yet acked or refused. */
-  private buffered = 0;
+  /** Bytes of blobs and text messages received and not yet acked, refused or handled. */
+  private readonly buffered: ByteBudget;
   private readonly pending: PendingMetadata<Announced>;
 
   constructor(private readonly deps: SessionDeps) {
     this.pending = new PendingMetadata(deps.limits.maxPending, deps.limits.pendingTtlMs, deps.now);
+    this.buffered = new ByteBudget(deps.limits.maxBufferedBytes, deps.totalBuffered ?? null);
   }
 
   get sessionId(): string | null {
     return this.id;
   }
 
-  /** Queues a text frame; the promise settles once it has been handled (not stored). */
-  receiveText(text: string): Promise<void> {
-    return this.enqueue(() => this.onText(text));
+  /**
+   * Queues a text frame; the promise settles once it has been handled (not stored). Its `bytes`
+   * (the adapter passes its UTF-8 length) count toward the buffered-bytes budget until then: a
+   * text flood queued behind a slow message is bounded like blobs are.
+   */
+  receiveText(text: string, bytes = text.length): Promise<void> {
+    if (this.state === "closed") return Promise.resolve();
+    if (!this.reserve(bytes)) return Promise.resolve();
+    return this.enqueue(() => this.onText(text)).finally(() => this.buffered.release(bytes));
   }
 
   /** Queues a binary frame; `receivedAt` is when it arrived (for the ack latency). */
@@ -96,14 +106,9 @@ export class StreamSession implements Owner {
     // without bound. Past maxBufferedBytes the connection is closed; a client keeping a send
     // window (the web client: 8 items / 2 MiB) never comes near it.
     const n = buf.byteLength;
-    if (this.buffered + n > this.deps.limits.maxBufferedBytes) {
-      this.fail(new AppError("BUFFER_LIMIT_EXCEEDED", `more than ${this.deps.limits.maxBufferedBytes} bytes of blobs sent without waiting for acks`));
-      return Promise.resolve();
-    }
-    this.buffered += n;
-    const release = () => {
-      this.buffered -= n;
-    };
+    if (this.state === "closed") return Promise.resolve();
+    if (!this.reserve(n)) return Promise.resolve();
+    const release = () => this.buffered.release(n);
     return this.enqueue(async () => {
       let started: { storing: Promise<void> } | void = undefined;
       try {
@@ -113,6 +118,21 @@ export class StreamSession implements Owner {
         else release();
       }
     });
+  }
+
+  /** Reserves `n` buffered bytes, or closes the connection (4429) saying which budget is full. */
+  private reserve(n: number): boolean {
+    if (this.buffered.tryReserve(n)) return true;
+    const full = this.buffered.wouldRefuse(n);
+    this.fail(
+      new AppError(
+        "BUFFER_LIMIT_EXCEEDED",
+        full === "gateway"
+          ? "the gateway holds too many bytes not yet acked; reconnect later"
+          : `more than ${this.deps.limits.maxBufferedBytes} bytes sent without waiting for acks`,
+      ),
+    );
+    return false;
   }
 
   /** The socket closed. In-flight blobs still finish storing (their acks go nowhere). */
