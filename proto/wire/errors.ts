@@ -45,7 +45,10 @@ const table = {
   RATE_LIMITED: { ...open, close: { code: 4430, then: "reconnect" }, description: "More messages (text and binary) than GATEWAY_MAX_MESSAGES_PER_S (1000 a second, bursts of GATEWAY_MESSAGE_BURST: 2000) on one connection." },
   // --- refuse the WebSocket upgrade (HTTP): the connection never opens ---
   TOO_MANY_CONNECTIONS: { ...upgrade, description: "The gateway holds GATEWAY_MAX_CONNECTIONS (10000) connections, or this client IP GATEWAY_MAX_CONNECTIONS_PER_IP (50): the upgrade is answered 503 (an upgrade that raced past the check is closed 1013 right after it opens)." },
-  ORIGIN_NOT_ALLOWED: { ...upgrade, description: "The upgrade (or a browser request) carries an Origin that is not in CORS_ALLOWED_ORIGINS; a request without an Origin header (not a browser) is allowed." },
+  ORIGIN_NOT_ALLOWED: { ...upgrade, description: "The upgrade or an HTTP request carries an Origin that is not in CORS_ALLOWED_ORIGINS (an empty list allows none): 403. A request without an Origin header (not a browser) is allowed." },
+  TOKEN_INVALID: { ...open, close: { code: 4403, then: "stop" }, endsSession: true, description: "The upload token is missing, malformed, forged, expired, not yet valid, for another audience or signed with an unknown key; over HTTP, a bearer is missing or not valid. Get a new token." },
+  FORBIDDEN: { ...open, close: { code: 4403, then: "stop" }, endsSession: true, description: "The upload token is valid but does not allow this interview, user or media session (on the status route this answers 404 SESSION_NOT_FOUND instead)." },
+  TOO_MANY_SESSIONS: { ...open, close: { code: 4431, then: "stop" }, endsSession: true, description: "More than GATEWAY_MAX_SESSIONS_PER_TOKEN (4) media sessions are open at once under one upload token." },
   // --- answer with an error message; the connection stays usable ---
   INVALID_JSON: { ...open, description: "A text frame is not valid JSON or not a JSON object." },
   UNKNOWN_MESSAGE_TYPE: { ...open, description: "The `type` field is missing or not one of the protocol's message types." },
@@ -65,6 +68,8 @@ const table = {
   INTERNAL_TOKEN_INVALID: { ...open, description: "An internal gRPC call arrived without the internal token (CANDID_INTERNAL_TOKEN), or with a wrong one; the gateway and the reaper treat it as INTERNAL (a misconfiguration, never sent to a browser)." },
   NOT_FOUND: { ...open, dropsItem: true, description: "No such route or blob. The web client also reports a queued item whose bytes vanished from its local store with this code." },
   INTERNAL: { ...open, description: "An unexpected failure; it is logged on the server and its details are not sent." },
+  // --- HTTP only: never sent on the WebSocket ---
+  API_KEY_INVALID: { ...open, description: "An operator route was called without an API key (`Authorization: Bearer <key>`), or with one that is not in CANDID_API_KEYS." },
 } as const satisfies Record<string, WireErrorSpec>;
 
 export type ErrorCode = keyof typeof table;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { WireError } from "./errors";
-import { encodeClientMessage, erroredItem, indexField, mediaMetadata, parseClientMessage } from "./messages";
+import { encodeClientMessage, erroredItem, indexField, MAX_TOKEN_CHARS, mediaMetadata, parseClientMessage } from "./messages";
 
 const SID = "0f8fad5b-d9cb-469f-a165-70867728950e";
 const T0 = "2025-12-16T10:30:00Z";
@@ -25,7 +25,7 @@ function fails(msg: unknown, code: string, field?: string) {
 
 describe("parseClientMessage", () => {
   test("accepts the specification's examples unchanged", () => {
-    expect(parseClientMessage(JSON.stringify(init))).toEqual(init as never);
+    expect(parseClientMessage(JSON.stringify(init))).toEqual({ ...init, token: null } as never);
     expect(parseClientMessage(JSON.stringify(audio))).toEqual(audio as never);
     expect(parseClientMessage(JSON.stringify(frame))).toEqual(frame as never);
     expect(parseClientMessage(JSON.stringify(complete))).toEqual(complete as never);
@@ -33,8 +33,14 @@ describe("parseClientMessage", () => {
 
   test("session_init: optional fields default to null", () => {
     expect(parseClientMessage(JSON.stringify({ type: "session_init", session_id: SID }))).toEqual({
-      type: "session_init", session_id: SID, interview_session_id: null, user_id: null, timestamp: null,
+      type: "session_init", session_id: SID, interview_session_id: null, user_id: null, timestamp: null, token: null,
     });
+  });
+
+  test("session_init: the token is carried as given; what cannot be a token is TOKEN_INVALID (verification is the gateway's)", () => {
+    expect(parseClientMessage(JSON.stringify({ ...init, token: "eyJ.x.y" }))).toMatchObject({ token: "eyJ.x.y" });
+    for (const bad of [5, {}, ["a"], true, "x".repeat(MAX_TOKEN_CHARS + 1)]) fails({ ...init, token: bad }, "TOKEN_INVALID", "token");
+    expect(parseClientMessage(JSON.stringify({ ...init, token: "x".repeat(MAX_TOKEN_CHARS) }))).toBeTruthy();
   });
 
   test("ignores unknown extra fields", () => {
@@ -89,7 +95,7 @@ describe("encodeClientMessage", () => {
     expect(encodeClientMessage({ type: "session_init", session_id: SID, interview_session_id: 123, timestamp: T0, user_id: null })).toBe(
       `{"type":"session_init","session_id":"${SID}","interview_session_id":123,"timestamp":"${T0}"}`,
     );
-    for (const m of [init, audio, frame, complete]) {
+    for (const m of [{ ...init, token: "eyJ.x.y" }, audio, frame, complete]) {
       const text = encodeClientMessage(m as never);
       expect(text).toBe(JSON.stringify(m));
       expect(parseClientMessage(text)).toEqual(m as never);

@@ -18,9 +18,15 @@ export interface SessionInit {
   interview_session_id: number | null;
   user_id: number | null;
   timestamp: string | null;
-  /** The upload token (docs/security.md); absent in the seed protocol. */
+  /**
+   * The upload token (a JWT minted by the gateway's operator API); the gateway refuses an init
+   * without a valid one. The parser always sets it (null when absent); optional for senders.
+   */
   token?: string | null;
 }
+
+/** Longest upload token a session_init may carry, in characters (a real one is ~350); longer: TOKEN_INVALID. */
+export const MAX_TOKEN_CHARS = 4096;
 export interface AudioMetadata {
   type: "audio_metadata";
   session_id: string;
@@ -68,8 +74,11 @@ export interface SessionCompleteAck {
   status: "completed";
   total_chunks: number;
   total_frames: number;
+  /** The first (lowest) missing indices, at most 1,000 of them; the *_count fields say how many there are in all. */
   missing_chunks: number[];
   missing_frames: number[];
+  missing_chunks_count: number;
+  missing_frames_count: number;
 }
 export interface ErrorMessage {
   type: "error";
@@ -168,6 +177,14 @@ function optTimestamp(o: Obj, field: string): string | null {
   return o[field] === undefined || o[field] === null ? null : timestamp(o, field);
 }
 
+/** The token is verified by the gateway, not here: this only refuses what cannot be a token at all. */
+function optToken(o: Obj): string | null {
+  const v = o.token;
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "string" || v.length > MAX_TOKEN_CHARS) throw new WireError("TOKEN_INVALID", `token must be a string of at most ${MAX_TOKEN_CHARS} characters`, { field: "token" });
+  return v;
+}
+
 function sessionId(o: Obj): string {
   const v = o.session_id;
   if (!isCanonicalUuid(v)) throw new WireError("INVALID_SESSION_ID", "session_id must be a canonical lowercase UUID", { field: "session_id" });
@@ -192,6 +209,7 @@ export function parseClientMessage(text: string): ClientMessage {
         interview_session_id: optUint(m, "interview_session_id"),
         user_id: optUint(m, "user_id"),
         timestamp: optTimestamp(m, "timestamp"),
+        token: optToken(m),
       };
     case "audio_metadata": {
       const msg: AudioMetadata = {

@@ -1,11 +1,19 @@
 /**
  * @module gateway/config
  * The gateway's configuration: every variable it reads, with its default and unit. main.ts reads
- * it once (loadEnvOrExit) and hands plain values to the adapters and the core.
+ * it once (configOrExit(loadGatewayConfig)) and hands plain values to the adapters and the core.
+ *
+ * The access-control secrets are required: CANDID_API_KEYS (operator keys) and
+ * CANDID_TOKEN_SECRETS (upload-token HMAC secrets, the first signs), each a comma list of values
+ * of at least 32 bytes (core/api-keys.ts parses both). Without them the gateway refuses to start
+ * (exit 2); `npm start` generates them. Problems name a variable and an entry's position, never
+ * a value.
  */
-import { int, list, logLevel, secret, str } from "../shared/config";
+import { ConfigError, type Config, int, list, loadEnv, logLevel, optStr, secret, str } from "../shared/config";
 import { MIN_INTERNAL_TOKEN_BYTES } from "../shared/grpc";
+import { parseApiKeys, parseSecretList } from "./core/api-keys";
 import { ABUSE_LIMIT_DEFAULTS as L } from "./core/limits";
+import { DEFAULT_TOKEN_TTL_S, MAX_TOKEN_TTL_S } from "./core/tokens";
 
 export const gatewayConfigShape = {
   port: int("GATEWAY_PORT", 8000),
@@ -55,11 +63,58 @@ export const gatewayConfigShape = {
   wsIdleTimeoutSeconds: int("GATEWAY_WS_IDLE_TIMEOUT_SECONDS", 120),
   /** Largest HTTP request body (POST /interview-sessions), bytes (64 KiB). */
   maxRequestBodyBytes: int("GATEWAY_MAX_REQUEST_BODY_BYTES", 64 * 1024),
-  /** Origins allowed to call the HTTP API from a browser; "*" for any. */
-  corsAllowedOrigins: list("CORS_ALLOWED_ORIGINS", ["*"]),
+  /**
+   * Origins allowed to call the HTTP API from a browser and to open the WebSocket (an upgrade
+   * with another Origin is answered 403). Empty (the default) allows none; "*" allows any and
+   * must be asked for. Requests without an Origin (servers, curl) are not affected.
+   */
+  corsAllowedOrigins: list("CORS_ALLOWED_ORIGINS", []),
+  /** Port of the ops HTTP server (/metrics, /healthz, /readyz), off the public port; 0 = a free one. */
+  opsPort: int("GATEWAY_OPS_PORT", 9100),
+  opsHost: str("GATEWAY_OPS_HOST", "0.0.0.0"),
+  /** Operator API keys, comma-separated, each 32+ bytes (required; validated by loadGatewayConfig). */
+  apiKeysRaw: optStr("CANDID_API_KEYS"),
+  /** Upload-token HMAC secrets, comma-separated, each 32+ bytes; the first signs (required). */
+  tokenSecretsRaw: optStr("CANDID_TOKEN_SECRETS"),
+  /** Lifetime of an upload token when the request names none, s (4 h). */
+  tokenDefaultTtlS: int("GATEWAY_TOKEN_DEFAULT_TTL_S", DEFAULT_TOKEN_TTL_S),
+  /** Longest lifetime a request may ask for, s (24 h, also the most a token may ever have). */
+  tokenMaxTtlS: int("GATEWAY_TOKEN_MAX_TTL_S", MAX_TOKEN_TTL_S),
+  /** Media sessions open at once under one upload token (its jti); more: close 4431 TOO_MANY_SESSIONS. */
+  maxSessionsPerToken: int("GATEWAY_MAX_SESSIONS_PER_TOKEN", 4),
   /** How long shutdown waits for in-flight blobs, ms. */
   shutdownGraceMs: int("GATEWAY_SHUTDOWN_GRACE_MS", 10_000),
   /** After the 1001 closes at shutdown, how long the close frames get to leave before exit, ms. */
   shutdownCloseFlushMs: int("GATEWAY_SHUTDOWN_CLOSE_FLUSH_MS", 50),
   logLevel: logLevel(),
 };
+
+export type GatewayConfig = Omit<Config<typeof gatewayConfigShape>, "apiKeysRaw" | "tokenSecretsRaw"> & {
+  /** CANDID_API_KEYS, parsed: at least one. */
+  readonly apiKeys: readonly string[];
+  /** CANDID_TOKEN_SECRETS, parsed, in order (the first signs): at least one. */
+  readonly tokenSecrets: readonly string[];
+};
+
+/** Reads and validates everything; throws ConfigError listing every problem at once. */
+export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const problems: string[] = [];
+  let base: Config<typeof gatewayConfigShape> | null = null;
+  try {
+    base = loadEnv(gatewayConfigShape, env);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    problems.push(...e.problems);
+  }
+  const keys = parseApiKeys(env.CANDID_API_KEYS);
+  const secrets = parseSecretList("CANDID_TOKEN_SECRETS", env.CANDID_TOKEN_SECRETS);
+  problems.push(...keys.errors, ...secrets.errors);
+  if (base) {
+    if (base.tokenMaxTtlS < 1 || base.tokenMaxTtlS > MAX_TOKEN_TTL_S) problems.push(`GATEWAY_TOKEN_MAX_TTL_S must be in [1, ${MAX_TOKEN_TTL_S}]`);
+    if (base.tokenDefaultTtlS < 1 || base.tokenDefaultTtlS > base.tokenMaxTtlS) problems.push("GATEWAY_TOKEN_DEFAULT_TTL_S must be at least 1 and at most GATEWAY_TOKEN_MAX_TTL_S");
+    if (base.maxSessionsPerToken < 1) problems.push("GATEWAY_MAX_SESSIONS_PER_TOKEN must be at least 1");
+  }
+  if (problems.length || !base) throw new ConfigError(problems);
+  const { apiKeysRaw: _k, tokenSecretsRaw: _s, ...rest } = base;
+  return Object.freeze({ ...rest, apiKeys: keys.values, tokenSecrets: secrets.values });
+}

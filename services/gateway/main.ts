@@ -3,20 +3,23 @@
  * metadata services over gRPC. The only file that reads config and wires adapters to the core.
  */
 import type { ServerWebSocket } from "bun";
-import { loadEnvOrExit } from "../shared/config";
+import { configOrExit } from "../shared/config";
 import { createLogger } from "../shared/log";
-import { createRegistry } from "../shared/metrics";
+import { createRegistry, serveOpsHttp } from "../shared/metrics";
 import { sha256Hex } from "../shared/sha256";
 import { MetadataGrpcClient, StorageGrpcClient } from "./adapters/grpc-clients";
 import { createHttpHandler } from "./adapters/http";
-import { gatewayMetrics, sessionEvents } from "./adapters/metrics";
+import { accessEvents, gatewayMetrics, sessionEvents } from "./adapters/metrics";
 import { ConnectionGuard, MeteredByteBudget } from "./adapters/connection-guard";
 import { closeGoingAway, createWsHandler, MEDIA_STREAM_PATH, refuseUpgrade, type WsData } from "./adapters/ws-server";
 import { HEADER_BYTES } from "../../proto/wire";
+import { createApiKeyChecker } from "./core/api-keys";
+import { SessionsPerToken } from "./core/limits";
 import { SessionRegistry } from "./core/registry";
-import { gatewayConfigShape } from "./config";
+import { createTokenKeys, mintUploadToken, verifyUploadToken } from "./core/tokens";
+import { loadGatewayConfig } from "./config";
 
-const config = loadEnvOrExit("gateway", gatewayConfigShape);
+const config = configOrExit("gateway", () => loadGatewayConfig());
 const log = createLogger({ service: "gateway" }, { level: config.logLevel });
 const registry = createRegistry("gateway");
 const metrics = gatewayMetrics(registry);
@@ -30,6 +33,10 @@ const upstream = {
 const storage = new StorageGrpcClient(config.storageAddr, upstream);
 const metadata = new MetadataGrpcClient(config.metadataAddr, upstream);
 const sessions = new SessionRegistry();
+const tokenKeys = createTokenKeys(config.tokenSecrets);
+const apiKeys = createApiKeyChecker(config.apiKeys);
+const verifyToken = (token: string | null) => verifyUploadToken(tokenKeys, token);
+const access = accessEvents(metrics, log);
 const open = new Set<ServerWebSocket<WsData>>();
 let nextConnId = 1;
 const guard = new ConnectionGuard({
@@ -48,10 +55,16 @@ const ready = async () => !draining && (await Promise.all([storage.ready(), meta
 const http = createHttpHandler({
   status: (id) => metadata.status(id),
   createInterviewSession: (title) => metadata.createInterviewSession(title),
+  getInterviewSession: (id) => metadata.getInterviewSession(id),
+  apiKeys,
+  verifyToken,
+  mintToken: (req) => mintUploadToken(tokenKeys, req),
+  tokenDefaultTtlS: config.tokenDefaultTtlS,
+  tokenMaxTtlS: config.tokenMaxTtlS,
   ready,
   registry: sessions,
-  metrics: registry,
   corsAllowedOrigins: config.corsAllowedOrigins,
+  events: access,
   log,
 });
 
@@ -75,6 +88,8 @@ const server = Bun.serve<WsData, never>({
       storage,
       metadata,
       registry: sessions,
+      verifyToken,
+      sessionsPerToken: new SessionsPerToken(config.maxSessionsPerToken),
       limits: {
         maxAudioBytes: config.maxAudioBytes,
         maxFrameBytes: config.maxFrameBytes,
@@ -98,7 +113,18 @@ const server = Bun.serve<WsData, never>({
   }),
 });
 
-log.info("gateway listening", { port: server.port, storageAddr: config.storageAddr, metadataAddr: config.metadataAddr });
+// /metrics lives here, off the public port.
+const ops = serveOpsHttp({ port: config.opsPort, hostname: config.opsHost, registry, ready });
+
+log.info("gateway listening", {
+  port: server.port,
+  opsPort: ops.port,
+  storageAddr: config.storageAddr,
+  metadataAddr: config.metadataAddr,
+  corsAllowedOrigins: config.corsAllowedOrigins,
+  apiKeys: config.apiKeys.length,
+  tokenSecrets: config.tokenSecrets.length,
+});
 
 async function shutdown(signal: string) {
   if (draining) return;
@@ -115,6 +141,7 @@ async function shutdown(signal: string) {
   storage.close();
   metadata.close();
   server.stop(true);
+  ops.stop(true);
   log.info("stopped");
   process.exit(0);
 }

@@ -43,6 +43,9 @@ const TRANSPORT: Readonly<Record<ErrorCode, TransportSpec>> = {
   RATE_LIMITED: { http: 429, grpc: status.RESOURCE_EXHAUSTED },
   TOO_MANY_CONNECTIONS: { http: 503, grpc: status.UNAVAILABLE },
   ORIGIN_NOT_ALLOWED: { http: 403, grpc: status.PERMISSION_DENIED },
+  TOKEN_INVALID: { http: 401, grpc: status.UNAUTHENTICATED },
+  FORBIDDEN: { http: 403, grpc: status.PERMISSION_DENIED },
+  TOO_MANY_SESSIONS: { http: 429, grpc: status.RESOURCE_EXHAUSTED },
   INVALID_JSON: { http: 400, grpc: status.INVALID_ARGUMENT },
   UNKNOWN_MESSAGE_TYPE: { http: 400, grpc: status.INVALID_ARGUMENT },
   INVALID_MESSAGE: { http: 400, grpc: status.INVALID_ARGUMENT },
@@ -61,6 +64,8 @@ const TRANSPORT: Readonly<Record<ErrorCode, TransportSpec>> = {
   INTERNAL_TOKEN_INVALID: { http: 500, grpc: status.UNAUTHENTICATED },
   NOT_FOUND: { http: 404, grpc: status.NOT_FOUND },
   INTERNAL: { http: 500, grpc: status.INTERNAL },
+  API_KEY_INVALID: { http: 401, grpc: status.UNAUTHENTICATED },
+  // No gRPC call checks an origin; PERMISSION_DENIED is what it would be.
 };
 
 /** The whole table, by code, in the wire table's order. */
@@ -79,16 +84,27 @@ export const ENDPOINT_ANSWERS = {
   ORIGIN_NOT_ALLOWED: { status: 403, code: "ORIGIN_NOT_ALLOWED", message: "origin not allowed", description: "The request carries an Origin header that is not in CORS_ALLOWED_ORIGINS." },
 } as const satisfies Record<string, { status: number; code: ErrorCode; message: string; description: string }>;
 
+export interface AppErrorOptions extends ErrorOptions {
+  /**
+   * Why, as a short fixed label for logs and metric labels only (`expired`, `owner_mismatch`...):
+   * never sent to a client, never a token, a key or a claim value.
+   */
+  reason?: string;
+}
+
 export class AppError extends Error {
   override readonly name = "AppError";
+  /** See AppErrorOptions.reason; undefined when the code says it all. */
+  readonly reason: string | undefined;
   constructor(
     readonly code: ErrorCode,
     message?: string,
     /** Extra fields for the client, e.g. { field: "chunk_index" }. Never payloads. */
     readonly details: Record<string, string | number> = {},
-    options?: ErrorOptions,
+    options?: AppErrorOptions,
   ) {
     super(message ?? ERRORS[code].description, options);
+    this.reason = options?.reason;
   }
   get spec(): ErrorSpec {
     return ERRORS[this.code];

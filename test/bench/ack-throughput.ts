@@ -121,6 +121,9 @@ const stack = await startStack({
   mediaParent: values["media-parent"],
   keepMedia: values["keep-media"],
 });
+// As an interview platform does: one interview, one upload token per candidate's session (minted
+// before the session connects, so the timed part is the protocol's).
+const interviewId = await stack.api.createInterview("ack-throughput benchmark");
 
 /** Mean ms to create, write (`size` bytes) and close one new file in the storage root. */
 function fileCreateMs(n = 300): number {
@@ -149,8 +152,9 @@ const frame = Array.from({ length: 4 }, (_, i) => fakeJpeg(size, i));
 
 async function runSession(s: number, deadline: number) {
   const sid = crypto.randomUUID();
+  const token = await stack.api.mintToken(interviewId, s, { sessionId: sid });
   const c = await TestClient.connect(stack.wsUrl);
-  c.send({ type: "session_init", session_id: sid, user_id: s, timestamp: new Date().toISOString() });
+  c.send({ type: "session_init", session_id: sid, token, timestamp: new Date().toISOString() });
   await c.next((m) => m.type === "session_init_ack");
   const sentAt = new Map<string, number>();
   const nextIndex = { audio: 0, frame: 0 };
@@ -271,10 +275,10 @@ errors = 0;
 const procs = { gateway: stack.gateway.proc.pid, storage: stack.storage.proc.pid, metadata: stack.metadata.proc.pid, driver: process.pid };
 const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid)]));
 const pg0 = postgresCpuSeconds();
-const gatewayAck0 = await scrapeHistogram(`${stack.gatewayUrl}/metrics`, GATEWAY_ACK);
+const gatewayAck0 = await scrapeHistogram(stack.gatewayMetricsUrl, GATEWAY_ACK);
 const t0 = performance.now();
 await (continuous ?? runAll(t0 + seconds * 1000));
-const gatewayAck1 = await scrapeHistogram(`${stack.gatewayUrl}/metrics`, GATEWAY_ACK);
+const gatewayAck1 = await scrapeHistogram(stack.gatewayMetricsUrl, GATEWAY_ACK);
 const elapsed = (performance.now() - t0) / 1000;
 const cpuMsPerBlob = Object.fromEntries(
   Object.entries(procs).map(([k, pid]) => [k, Number((((cpuSeconds(pid) - cpu0[k]!) * 1000) / Math.max(1, acked)).toFixed(3))]),

@@ -1,6 +1,8 @@
 /**
  * End-to-end protocol test: a WebSocket client speaking exactly the specification's protocol
- * against the real gateway, storage (local disk) and metadata (PostgreSQL) processes over gRPC.
+ * against the real gateway, storage (local disk) and metadata (PostgreSQL) processes over gRPC,
+ * with an upload token minted through the operator API in every session_init (test/e2e/auth.test.ts
+ * tries the refusals).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -13,11 +15,12 @@ import { fakeJpeg, fakeWebm, TestClient } from "../support/ws-client";
 let stack: Stack;
 let sql: postgres.Sql;
 let interviewId: number;
+let token: string;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const T0 = Date.parse("2025-12-16T10:30:00Z");
 
-const init = (sid: string, extra: object = {}) => ({ type: "session_init", session_id: sid, interview_session_id: interviewId, user_id: 1, timestamp: iso(T0), ...extra });
+const init = (sid: string, extra: object = {}) => ({ type: "session_init", session_id: sid, interview_session_id: interviewId, user_id: 1, timestamp: iso(T0), token, ...extra });
 const audioMeta = (sid: string, i: number, size: number) => ({
   type: "audio_metadata", session_id: sid, chunk_index: i, start_timestamp: iso(T0 + i * 10_000), end_timestamp: iso(T0 + (i + 1) * 10_000), duration_ms: 10_000, size,
 });
@@ -46,10 +49,7 @@ async function sendFrame(c: TestClient, sid: string, i: number, blob: Uint8Array
   return c.next((m) => (m.type === "frame_ack" && m.frame_index === i) || (m.type === "error" && m.frame_index === i), 10_000, n);
 }
 
-const status = async (sid: string) => {
-  const r = await fetch(`${stack.gatewayUrl}/sessions/${sid}/status`);
-  return { code: r.status, body: (await r.json()) as Record<string, unknown> };
-};
+const status = (sid: string) => stack.api.status(sid);
 
 const files = (sid: string, sub: "audio" | "frames") => {
   const dir = join(stack.mediaDir, sid, sub);
@@ -66,9 +66,8 @@ const rows = async (sid: string) => {
 beforeAll(async () => {
   stack = await startStack();
   sql = postgres(stack.db.url, { max: 2, onnotice: () => {} });
-  const r = await fetch(`${stack.gatewayUrl}/interview-sessions`, { method: "POST", body: JSON.stringify({ title: "protocol test" }) });
-  expect(r.status).toBe(201);
-  interviewId = ((await r.json()) as { interview_session_id: number }).interview_session_id;
+  interviewId = await stack.api.createInterview("protocol test");
+  token = await stack.api.mintToken(interviewId, 1);
 }, 120_000);
 
 afterAll(async () => {
@@ -110,7 +109,8 @@ describe("a whole session", () => {
 
     c.send({ type: "session_complete", session_id: sid, timestamp: iso(T0 + 30_000), total_chunks: 4, total_frames: 6 });
     expect(await c.reply()).toEqual({
-      type: "session_complete_ack", session_id: sid, status: "completed", total_chunks: 3, total_frames: 6, missing_chunks: [3], missing_frames: [],
+      type: "session_complete_ack", session_id: sid, status: "completed", total_chunks: 3, total_frames: 6,
+      missing_chunks: [3], missing_frames: [], missing_chunks_count: 1, missing_frames_count: 0,
     });
     c.close();
     await c.waitClose();
@@ -203,11 +203,16 @@ describe("bad input gets its error, stores nothing, and the connection stays usa
     c.close();
   });
 
-  test("an unknown interview session is refused at init", async () => {
+  test("session_init may leave the ids out (the token's are used); naming another interview is FORBIDDEN", async () => {
+    const sid = crypto.randomUUID();
     const c = await TestClient.connect(stack.wsUrl);
-    c.send(init(crypto.randomUUID(), { interview_session_id: 987654321 }));
-    expect(await c.reply()).toMatchObject({ type: "error", code: "INTERVIEW_SESSION_NOT_FOUND" });
+    c.send({ type: "session_init", session_id: sid, token });
+    expect(await c.reply()).toEqual({ type: "session_init_ack", session_id: sid, status: "ready" });
     c.close();
+    const d = await TestClient.connect(stack.wsUrl);
+    d.send(init(crypto.randomUUID(), { interview_session_id: 987654321 }));
+    expect(await d.reply()).toMatchObject({ type: "error", code: "FORBIDDEN" });
+    expect(await d.waitClose()).toEqual({ code: 4403, reason: "FORBIDDEN" });
   });
 
   test.each([
@@ -235,27 +240,31 @@ describe("bad input gets its error, stores nothing, and the connection stays usa
 });
 
 describe("HTTP", () => {
-  test("status: 400 for a malformed id, 404 for an unknown one", async () => {
+  test("status: 400 for a malformed id (also a malformed percent-encoding), 404 for an unknown one", async () => {
     expect(await status("not-a-uuid")).toMatchObject({ code: 400, body: { type: "error", code: "INVALID_SESSION_ID" } });
+    expect(await status("%E0%A4%A")).toMatchObject({ code: 400, body: { code: "INVALID_SESSION_ID" } });
     expect(await status(crypto.randomUUID().toUpperCase())).toMatchObject({ code: 400 });
     expect(await status(crypto.randomUUID())).toMatchObject({ code: 404, body: { code: "SESSION_NOT_FOUND" } });
   });
 
-  test("health, readiness and metrics", async () => {
+  test("health, readiness; metrics on the ops port only", async () => {
     expect((await fetch(`${stack.gatewayUrl}/healthz`)).status).toBe(200);
     expect((await fetch(`${stack.gatewayUrl}/readyz`)).status).toBe(200);
-    const text = await (await fetch(`${stack.gatewayUrl}/metrics`)).text();
+    expect((await fetch(`${stack.gatewayUrl}/metrics`)).status).toBe(404);
+    const text = await (await fetch(stack.gatewayMetricsUrl)).text();
     expect(text).toContain('candid_gateway_chunks_total{outcome="created"');
     expect(text).toContain("candid_gateway_ack_latency_seconds_bucket");
     expect(text).toMatch(/candid_gateway_errors_total\{code="SIZE_MISMATCH"/);
   });
 
-  test("interview sessions: create, and refuse a bad body", async () => {
-    const r = await fetch(`${stack.gatewayUrl}/interview-sessions`, { method: "POST", headers: { origin: "http://localhost:5173" }, body: "{}" });
-    expect(r.status).toBe(201);
-    expect(r.headers.get("access-control-allow-origin")).toBe("*");
-    expect((await fetch(`${stack.gatewayUrl}/interview-sessions`, { method: "POST", body: "{x" })).status).toBe(400);
-    expect((await fetch(`${stack.gatewayUrl}/interview-sessions`, { method: "POST", body: JSON.stringify({ title: 5 }) })).status).toBe(400);
+  test("interview sessions: create with the api key, and refuse a bad body; no CORS origin by default", async () => {
+    const auth = { authorization: `Bearer ${stack.apiKey}` };
+    expect((await fetch(`${stack.gatewayUrl}/interview-sessions`, { method: "POST", headers: auth, body: "{}" })).status).toBe(201);
+    const foreign = await fetch(`${stack.gatewayUrl}/interview-sessions`, { method: "POST", headers: { ...auth, origin: "http://localhost:5173" }, body: "{}" });
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.get("access-control-allow-origin")).toBeNull();
+    expect((await fetch(`${stack.gatewayUrl}/interview-sessions`, { method: "POST", headers: auth, body: "{x" })).status).toBe(400);
+    expect((await fetch(`${stack.gatewayUrl}/interview-sessions`, { method: "POST", headers: auth, body: JSON.stringify({ title: 5 }) })).status).toBe(400);
     expect((await fetch(`${stack.gatewayUrl}/nowhere`)).status).toBe(404);
   });
 });

@@ -165,7 +165,9 @@ describe("metadata service on PostgreSQL", () => {
     const sid = crypto.randomUUID();
     const first = await call<any>((cb) => m.client.openSession(openReq(sid, { interviewSessionId, hasInterviewSessionId: true, userId: 77, hasUserId: true }), cb));
     expect(first.resumed).toBe(false);
-    expect(first.session).toMatchObject({ sessionId: sid, status: SessionStatus.SESSION_STATUS_ACTIVE, totalChunks: 0, interviewSessionId, userId: 77 });
+    expect(first.session).toMatchObject({
+      sessionId: sid, status: SessionStatus.SESSION_STATUS_ACTIVE, totalChunks: 0, interviewSessionId, userId: 77, hasInterviewSessionId: true, hasUserId: true,
+    });
     expect(first.session.startedAtMs).toBeGreaterThan(Date.now() - 60_000);
 
     const again = await call<any>((cb) => m.client.openSession(openReq(sid, { interviewSessionId, hasInterviewSessionId: true }), cb));
@@ -174,12 +176,29 @@ describe("metadata service on PostgreSQL", () => {
     expect(noInterview.resumed).toBe(true);
 
     expect(await errorCode(call((cb) => m.client.openSession(openReq(sid, { interviewSessionId: interviewSessionId + 1000, hasInterviewSessionId: true }), cb)))).toBe("SESSION_MISMATCH");
+    // another user never continues the session (the gateway names the token's user)
+    expect(await errorCode(call((cb) => m.client.openSession(openReq(sid, { interviewSessionId, hasInterviewSessionId: true, userId: 78, hasUserId: true }), cb)))).toBe("SESSION_MISMATCH");
     expect(await errorCode(call((cb) => m.client.openSession(openReq(crypto.randomUUID(), { interviewSessionId: 99_999_999, hasInterviewSessionId: true }), cb)))).toBe(
       "INTERVIEW_SESSION_NOT_FOUND",
     );
     expect(await errorCode(call((cb) => m.client.openSession(openReq("not-a-uuid"), cb)))).toBe("INVALID_SESSION_ID");
     const counted = await sql<{ n: number }[]>`select count(*)::int as n from media_sessions where session_id = ${sid}`;
     expect(counted[0]!.n).toBe(1);
+  });
+
+  test("GetInterviewSession: found with its title, INTERVIEW_SESSION_NOT_FOUND otherwise; ownerless sessions say so", async () => {
+    const before = Date.now() - 60_000;
+    const { interviewSessionId } = await call<{ interviewSessionId: number }>((cb) => m.client.createInterviewSession({ title: "Interview B" }, cb));
+    const got = await call<any>((cb) => m.client.getInterviewSession({ interviewSessionId }, cb));
+    expect(got).toMatchObject({ interviewSessionId, title: "Interview B" });
+    expect(got.createdAtMs).toBeGreaterThan(before);
+    for (const id of [interviewSessionId + 1000, 0, -5]) {
+      expect(await errorCode(call((cb) => m.client.getInterviewSession({ interviewSessionId: id }, cb)))).toBe("INTERVIEW_SESSION_NOT_FOUND");
+    }
+    const sid = crypto.randomUUID();
+    await call((cb) => m.client.openSession(openReq(sid), cb));
+    const status = await call<any>((cb) => m.client.getSessionStatus({ sessionId: sid }, cb));
+    expect(status.session).toMatchObject({ interviewSessionId: 0, userId: 0, hasInterviewSessionId: false, hasUserId: false });
   });
 
   test("record: CREATED, IDENTICAL, CONFLICT with exact totals and no duplicate rows", async () => {

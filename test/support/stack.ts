@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkHealth, healthClient } from "../../services/shared/grpc";
+import { generateSecret, operatorApi, type OperatorApi } from "./operator-api";
 import { createTestDatabase, type TestDatabase } from "./postgres";
 import { freePort, httpOk, type ServiceProc, startService } from "./procs";
 
@@ -14,7 +15,13 @@ export interface Stack {
   gatewayUrl: string;
   wsUrl: string;
   mediaDir: string;
-  /** /metrics of the storage and metadata services. */
+  /** The operator API with the gateway's API key (create interviews, mint tokens, read status). */
+  api: OperatorApi;
+  /** The secrets the gateway was started with (CANDID_API_KEYS, CANDID_TOKEN_SECRETS). */
+  apiKey: string;
+  tokenSecret: string;
+  /** /metrics of the gateway (its ops port), the storage and the metadata services. */
+  gatewayMetricsUrl: string;
   storageMetricsUrl: string;
   metadataMetricsUrl: string;
   db: TestDatabase;
@@ -48,7 +55,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const db = await createTestDatabase("candid_stack");
   const mediaDir = mkdtempSync(join(opts.mediaParent ?? tmpdir(), "candid-media-"));
   const removeMedia = () => opts.keepMedia || rmSync(mediaDir, { recursive: true, force: true });
-  const [gp, sp, sm, mp, mm] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [gp, go, sp, sm, mp, mm] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const apiKey = generateSecret();
+  const tokenSecret = generateSecret();
   const logLevel = opts.logLevel ?? "warn";
   const started: ServiceProc[] = [];
   try {
@@ -70,6 +79,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const gatewayEnv = {
       GATEWAY_PORT: String(gp),
       GATEWAY_HOST: "127.0.0.1",
+      GATEWAY_OPS_PORT: String(go),
+      GATEWAY_OPS_HOST: "127.0.0.1",
+      CANDID_API_KEYS: apiKey,
+      CANDID_TOKEN_SECRETS: tokenSecret,
       STORAGE_ADDR: `127.0.0.1:${sp}`,
       METADATA_ADDR: `127.0.0.1:${mp}`,
       LOG_LEVEL: logLevel,
@@ -81,6 +94,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       gatewayUrl: `http://127.0.0.1:${gp}`,
       wsUrl: `ws://127.0.0.1:${gp}/ws/media-stream`,
       mediaDir,
+      api: operatorApi(`http://127.0.0.1:${gp}`, apiKey),
+      apiKey,
+      tokenSecret,
+      gatewayMetricsUrl: `http://127.0.0.1:${go}/metrics`,
       storageMetricsUrl: `http://127.0.0.1:${sm}/metrics`,
       metadataMetricsUrl: `http://127.0.0.1:${mm}/metrics`,
       db,

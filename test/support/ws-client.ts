@@ -1,7 +1,8 @@
 /**
  * @module ws-client
  * A protocol-level WebSocket client for tests and benchmarks: sends the specification's messages
- * and waits for specific answers.
+ * and waits for specific answers. Every session_init needs an upload token (test/support/
+ * operator-api.ts mints them).
  */
 import { type BlobKind, encodeBinaryFrame, type ServerMessage } from "../../proto/wire";
 
@@ -24,8 +25,9 @@ export class TestClient {
     };
   }
 
-  static async connect(url: string): Promise<TestClient> {
-    const ws = new WebSocket(url);
+  /** Opens a connection; `headers` (Bun's WebSocket option) e.g. sets an Origin as a browser would. */
+  static async connect(url: string, opts: { headers?: Record<string, string> } = {}): Promise<TestClient> {
+    const ws = opts.headers ? new WebSocket(url, { headers: opts.headers } as unknown as string[]) : new WebSocket(url);
     await new Promise<void>((resolve, reject) => {
       ws.onopen = () => resolve();
       ws.onerror = () => reject(new Error(`cannot connect to ${url}`));

@@ -165,6 +165,8 @@ function summary(s: SessionInfo | undefined): SessionSummary {
     totalFrames: s.totalFrames,
     startedAtMs: s.startedAtMs,
     lastActivityMs: s.lastActivityMs,
+    interviewSessionId: s.hasInterviewSessionId ? s.interviewSessionId : null,
+    userId: s.hasUserId ? s.userId : null,
   };
 }
 
@@ -247,6 +249,11 @@ export class MetadataGrpcClient
   async createInterviewSession(title: string): Promise<number> {
     const res = await unaryCall(this.client.createInterviewSession.bind(this.client), { title }, this.opts.timeoutMs);
     return res.interviewSessionId;
+  }
+
+  /** Resolves when the interview session exists; AppError INTERVIEW_SESSION_NOT_FOUND otherwise. */
+  async getInterviewSession(interviewSessionId: number): Promise<void> {
+    await unaryCall(this.client.getInterviewSession.bind(this.client), { interviewSessionId }, this.opts.timeoutMs);
   }
 
 }

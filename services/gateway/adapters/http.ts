@@ -1,44 +1,105 @@
 /**
  * @module gateway/http
- * The gateway's plain HTTP routes (the WebSocket upgrade lives in ws-server.ts):
- *   GET  /sessions/{session_id}/status  exactly the specification's fields; 400 / 404 as errors
- *   POST /interview-sessions            {"title"?} -> 201 {"interview_session_id"}
- *   GET  /healthz  the process runs;  GET /readyz  both upstream services answer;  GET /metrics
+ * The gateway's public HTTP routes (the WebSocket upgrade lives in ws-server.ts; /metrics is on
+ * the ops port, services/shared/metrics.ts serveOpsHttp):
+ *   POST /interview-sessions                      api key; {"title"?} -> 201 {"interview_session_id"}
+ *   POST /interview-sessions/{id}/upload-tokens   api key; {"user_id", "session_id"?, "ttl_s"?}
+ *        -> 201 {"token","expires_at","interview_session_id","user_id","session_id"?}
+ *   GET  /sessions/{session_id}/status            bearer: an api key, or an upload token allowing it
+ *   GET  /healthz  the process runs;  GET /readyz  both upstream services answer
  * Errors use the same JSON body as the WebSocket: {"type":"error","code","message"}.
+ *
+ * Credentials travel as `Authorization: Bearer <api key | upload token>`. They are compared or
+ * verified and dropped: no log line, error message or metric label ever holds one (refusals are
+ * counted by code and a fixed reason). A status read by a token that does not allow the session
+ * answers exactly what an unknown session id answers (404 SESSION_NOT_FOUND), so a token holder
+ * cannot probe which sessions exist.
+ *
+ * Origins: a request carrying an Origin outside CORS_ALLOWED_ORIGINS is refused (403
+ * ORIGIN_NOT_ALLOWED) and gets no CORS headers; an allowed one gets them, with Authorization
+ * among the allowed request headers. A request without an Origin (a server, curl) is not affected.
  */
 import { isCanonicalUuid } from "../../../proto/wire";
 import { AppError, toAppError, toHttpError } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
-import type { Registry } from "prom-client";
-import { metricsResponse } from "../../shared/metrics";
+import { type ApiKeyChecker, bearerCredential } from "../core/api-keys";
+import { authorizeStatusRead, type StatusReader } from "../core/authorize";
 import type { SessionSummary } from "../core/ports";
 import type { SessionRegistry } from "../core/registry";
+import type { MintedToken, MintRequest, UploadTokenClaims } from "../core/tokens";
+import type { AccessEvents } from "./metrics";
 
 export interface HttpDeps {
+  /** The session's state and owner; AppError SESSION_NOT_FOUND when there is none. */
   status(sessionId: string): Promise<SessionSummary>;
   createInterviewSession(title: string): Promise<number>;
+  /** Resolves when the interview session exists; AppError INTERVIEW_SESSION_NOT_FOUND otherwise. */
+  getInterviewSession(interviewSessionId: number): Promise<void>;
+  apiKeys: ApiKeyChecker;
+  /** Throws AppError TOKEN_INVALID (with a reason) for a bad token. */
+  verifyToken(token: string): Promise<UploadTokenClaims>;
+  mintToken(req: MintRequest): Promise<MintedToken>;
+  /** Lifetime when the request names none, and the most it may ask for, in seconds. */
+  tokenDefaultTtlS: number;
+  tokenMaxTtlS: number;
   ready(): Promise<boolean>;
   registry: SessionRegistry;
-  metrics: Registry;
-  corsAllowedOrigins: string[];
+  corsAllowedOrigins: readonly string[];
+  events: AccessEvents;
   log: Logger;
 }
 
 const STATUS_RE = /^\/sessions\/([^/]+)\/status$/;
+const TOKENS_RE = /^\/interview-sessions\/([^/]+)\/upload-tokens$/;
+/** An interview session id in a path: a positive decimal integer without leading zeros. */
+const ID_RE = /^[1-9][0-9]{0,15}$/;
 const MAX_TITLE = 200;
+const ACCESS_CODES: ReadonlySet<string> = new Set(["TOKEN_INVALID", "FORBIDDEN", "API_KEY_INVALID", "ORIGIN_NOT_ALLOWED"]);
 
 const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
+/** Whole seconds, as the token's `exp` claim: "2025-12-16T12:30:00Z". */
+const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+/** A path segment, percent-decoded; a malformed escape is `invalid` (never a URIError and a 500). */
+function decodeSegment(segment: string, invalid: () => AppError): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw invalid();
+  }
+}
+
+async function jsonBody(req: Request): Promise<Record<string, unknown>> {
+  const text = await req.text();
+  if (!text.trim()) return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new AppError("INVALID_JSON");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new AppError("INVALID_JSON");
+  return body as Record<string, unknown>;
+}
+
+function optionalInt(body: Record<string, unknown>, field: string): number | undefined {
+  const v = body[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new AppError("INVALID_MESSAGE", `${field} must be a non-negative integer`, { field });
+  return v;
+}
 
 export function createHttpHandler(deps: HttpDeps): (req: Request) => Promise<Response> {
+  const anyOrigin = deps.corsAllowedOrigins.includes("*");
+  const originAllowed = (origin: string) => anyOrigin || deps.corsAllowedOrigins.includes(origin);
+
   const cors = (req: Request): Record<string, string> => {
     const origin = req.headers.get("origin");
-    if (!origin) return {};
-    const allowed = deps.corsAllowedOrigins.includes("*") || deps.corsAllowedOrigins.includes(origin);
-    if (!allowed) return {};
+    if (!origin || !originAllowed(origin)) return {};
     return {
-      "access-control-allow-origin": deps.corsAllowedOrigins.includes("*") ? "*" : origin,
+      "access-control-allow-origin": anyOrigin ? "*" : origin,
       "access-control-allow-methods": "GET, POST, OPTIONS",
-      "access-control-allow-headers": "content-type",
+      "access-control-allow-headers": "authorization, content-type",
       "access-control-max-age": "600",
       vary: "origin",
     };
@@ -46,58 +107,118 @@ export function createHttpHandler(deps: HttpDeps): (req: Request) => Promise<Res
 
   const errorResponse = (req: Request, err: unknown): Response => {
     const e = toAppError(err);
-    if (e.code === "INTERNAL") deps.log.error("internal error", { path: new URL(req.url).pathname, err: e.cause ?? err });
+    const route = routeName(new URL(req.url).pathname);
+    if (e.code === "INTERNAL") deps.log.error("internal error", { route, err: e.cause ?? err });
+    if (ACCESS_CODES.has(e.code)) deps.events.refused(e.code, e.reason, route);
     const { status, body } = toHttpError(e);
-    return Response.json(body, { status, headers: cors(req) });
+    return Response.json(body, { status, headers: { ...cors(req), "cache-control": "no-store" } });
+  };
+
+  const requireApiKey = (req: Request) => deps.apiKeys.check(req.headers.get("authorization"));
+
+  /** Who reads a status: an api key, or a verified upload token; TOKEN_INVALID for no or a bad bearer. */
+  const statusReader = async (req: Request): Promise<StatusReader> => {
+    const header = req.headers.get("authorization");
+    const credential = bearerCredential(header);
+    if (!credential) throw new AppError("TOKEN_INVALID", undefined, {}, { reason: header ? "malformed" : "missing" });
+    if (deps.apiKeys.matches(credential)) return { kind: "api_key" };
+    return { kind: "token", claims: await deps.verifyToken(credential) };
+  };
+
+  const status = async (req: Request, segment: string): Promise<Response> => {
+    const sessionId = decodeSegment(segment, () => new AppError("INVALID_SESSION_ID"));
+    if (!isCanonicalUuid(sessionId)) throw new AppError("INVALID_SESSION_ID");
+    const reader = await statusReader(req);
+    let s: SessionSummary | null = null;
+    try {
+      s = await deps.status(sessionId);
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === "SESSION_NOT_FOUND")) throw err;
+    }
+    const decision = authorizeStatusRead(reader, sessionId, s);
+    // The same error whatever the reason: no existence leak.
+    if (!decision.allow || !s) {
+      if (decision.allow === false && decision.reason !== "unknown") deps.events.refused("FORBIDDEN", decision.reason, "status");
+      throw new AppError("SESSION_NOT_FOUND");
+    }
+    return Response.json(
+      {
+        session_id: s.sessionId,
+        status: s.status,
+        total_chunks: s.totalChunks,
+        total_frames: s.totalFrames,
+        started_at: iso(s.startedAtMs),
+        last_activity: iso(s.lastActivityMs),
+        is_connected: deps.registry.isConnected(sessionId),
+      },
+      { headers: { ...cors(req), "cache-control": "no-store" } },
+    );
+  };
+
+  const createInterview = async (req: Request): Promise<Response> => {
+    requireApiKey(req);
+    const body = await jsonBody(req);
+    const title = body.title ?? "";
+    if (typeof title !== "string" || title.length > MAX_TITLE) {
+      throw new AppError("INVALID_MESSAGE", `title must be a string of at most ${MAX_TITLE} characters`, { field: "title" });
+    }
+    const id = await deps.createInterviewSession(title);
+    return Response.json({ interview_session_id: id }, { status: 201, headers: cors(req) });
+  };
+
+  const mint = async (req: Request, segment: string): Promise<Response> => {
+    requireApiKey(req);
+    const raw = decodeSegment(segment, () => new AppError("INTERVIEW_SESSION_NOT_FOUND"));
+    if (!ID_RE.test(raw) || !Number.isSafeInteger(Number(raw))) throw new AppError("INTERVIEW_SESSION_NOT_FOUND");
+    const interviewSessionId = Number(raw);
+    const body = await jsonBody(req);
+    // user_id is required: a token binds one candidate, and no default could name the right one.
+    const userId = optionalInt(body, "user_id");
+    if (userId === undefined) throw new AppError("INVALID_MESSAGE", "user_id is required: a token is bound to one candidate", { field: "user_id" });
+    const sessionId = body.session_id ?? null;
+    if (sessionId !== null && !isCanonicalUuid(sessionId)) throw new AppError("INVALID_MESSAGE", "session_id must be a canonical lowercase UUID", { field: "session_id" });
+    const ttlS = optionalInt(body, "ttl_s") ?? deps.tokenDefaultTtlS;
+    if (ttlS < 1 || ttlS > deps.tokenMaxTtlS) throw new AppError("INVALID_MESSAGE", `ttl_s must be an integer in [1, ${deps.tokenMaxTtlS}]`, { field: "ttl_s" });
+    await deps.getInterviewSession(interviewSessionId); // 404 INTERVIEW_SESSION_NOT_FOUND
+    const minted = await deps.mintToken({ interviewSessionId, userId, sessionId, ttlS });
+    deps.events.minted();
+    return Response.json(
+      {
+        token: minted.token,
+        expires_at: isoSeconds(minted.expiresAt),
+        interview_session_id: interviewSessionId,
+        user_id: userId,
+        ...(sessionId !== null ? { session_id: sessionId } : {}),
+      },
+      { status: 201, headers: { ...cors(req), "cache-control": "no-store" } },
+    );
   };
 
   const route = async (req: Request): Promise<Response> => {
     const { pathname } = new URL(req.url);
+    const origin = req.headers.get("origin");
+    if (origin && !originAllowed(origin)) throw new AppError("ORIGIN_NOT_ALLOWED", undefined, {}, { reason: "cors" });
     if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: cors(req) });
     if (req.method === "GET" && pathname === "/healthz") return Response.json({ status: "ok" });
     if (req.method === "GET" && pathname === "/readyz") {
       const ok = await deps.ready().catch(() => false);
       return Response.json({ status: ok ? "ready" : "not_ready" }, { status: ok ? 200 : 503 });
     }
-    if (req.method === "GET" && pathname === "/metrics") return metricsResponse(deps.metrics);
-    const m = STATUS_RE.exec(pathname);
-    if (req.method === "GET" && m) {
-      const sessionId = decodeURIComponent(m[1]!);
-      if (!isCanonicalUuid(sessionId)) throw new AppError("INVALID_SESSION_ID");
-      const s = await deps.status(sessionId);
-      return Response.json(
-        {
-          session_id: s.sessionId,
-          status: s.status,
-          total_chunks: s.totalChunks,
-          total_frames: s.totalFrames,
-          started_at: iso(s.startedAtMs),
-          last_activity: iso(s.lastActivityMs),
-          is_connected: deps.registry.isConnected(sessionId),
-        },
-        { headers: { ...cors(req), "cache-control": "no-store" } },
-      );
-    }
-    if (req.method === "POST" && pathname === "/interview-sessions") {
-      let body: unknown = {};
-      const text = await req.text();
-      if (text.trim()) {
-        try {
-          body = JSON.parse(text);
-        } catch {
-          throw new AppError("INVALID_JSON");
-        }
-      }
-      if (typeof body !== "object" || body === null || Array.isArray(body)) throw new AppError("INVALID_JSON");
-      const title = (body as { title?: unknown }).title ?? "";
-      if (typeof title !== "string" || title.length > MAX_TITLE) {
-        throw new AppError("INVALID_MESSAGE", `title must be a string of at most ${MAX_TITLE} characters`, { field: "title" });
-      }
-      const id = await deps.createInterviewSession(title);
-      return Response.json({ interview_session_id: id }, { status: 201, headers: cors(req) });
-    }
-    throw new AppError("NOT_FOUND", `no route for ${req.method} ${pathname}`);
+    const st = STATUS_RE.exec(pathname);
+    if (req.method === "GET" && st) return status(req, st[1]!);
+    if (req.method === "POST" && pathname === "/interview-sessions") return createInterview(req);
+    const tk = TOKENS_RE.exec(pathname);
+    if (req.method === "POST" && tk) return mint(req, tk[1]!);
+    throw new AppError("NOT_FOUND", "no such route");
   };
 
   return (req) => route(req).catch((err) => errorResponse(req, err));
+}
+
+/** A route's fixed name for logs and metrics (never the path: it may carry ids). */
+function routeName(pathname: string): string {
+  if (STATUS_RE.test(pathname)) return "status";
+  if (TOKENS_RE.test(pathname)) return "upload_tokens";
+  if (pathname === "/interview-sessions") return "interview_sessions";
+  return "other";
 }

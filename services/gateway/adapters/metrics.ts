@@ -25,9 +25,37 @@ export const gatewayMetrics = defineMetrics("gateway", {
     { labelNames: ["limit"] },
   ),
   bufferedBytes: gauge("candid_gateway_buffered_bytes", "Bytes received and not yet acked, refused or handled, all connections together."),
+  authRefusals: counter(
+    "candid_gateway_auth_refusals_total",
+    "Requests and session_inits refused by access control, by code (TOKEN_INVALID, FORBIDDEN, API_KEY_INVALID, ORIGIN_NOT_ALLOWED, TOO_MANY_SESSIONS) and a fixed reason label.",
+    { labelNames: ["code", "reason"] },
+  ),
+  tokensMinted: counter("candid_gateway_tokens_minted_total", "Upload tokens minted through POST /interview-sessions/{id}/upload-tokens."),
 });
 
 export type GatewayMetrics = ReturnType<typeof gatewayMetrics>;
+
+/** The codes candid_gateway_auth_refusals_total counts. */
+const ACCESS_CODES: ReadonlySet<string> = new Set(["TOKEN_INVALID", "FORBIDDEN", "API_KEY_INVALID", "ORIGIN_NOT_ALLOWED", "TOO_MANY_SESSIONS"]);
+
+/** What the HTTP API reports (adapters/http.ts), counted here and logged without any credential. */
+export interface AccessEvents {
+  /** A request refused by access control; `reason` is the AppError's fixed label. */
+  refused(code: string, reason: string | undefined, route: string): void;
+  minted(): void;
+}
+
+export function accessEvents(m: GatewayMetrics, log: Logger): AccessEvents {
+  return {
+    refused(code, reason, route) {
+      m.authRefusals.inc({ code, reason: reason ?? "none" });
+      log.info("request refused", { code, reason, route });
+    },
+    minted() {
+      m.tokensMinted.inc();
+    },
+  };
+}
 
 export function sessionEvents(m: GatewayMetrics, log: Logger): SessionEvents {
   return {
@@ -36,9 +64,13 @@ export function sessionEvents(m: GatewayMetrics, log: Logger): SessionEvents {
       m.bytes.inc({ kind }, bytes);
       m.ackLatency.observe({ kind }, latencyMs / 1000);
     },
-    rejected(code) {
+    rejected(code, reason) {
       m.errors.inc({ code });
       if (code === "BUFFER_LIMIT_EXCEEDED") m.limitRefusals.inc({ limit: "buffered_bytes" });
+      if (ACCESS_CODES.has(code)) {
+        m.authRefusals.inc({ code, reason: reason ?? "none" });
+        log.info("session_init refused", { code, reason });
+      }
     },
     internal(err, context) {
       log.error("internal error", { ...context, err });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { AccessError } from "./access-error";
+import { AppError } from "../../shared/errors";
 import { bearerCredential, createApiKeyChecker, parseApiKeys, parseSecretList } from "./api-keys";
 
 const K1 = "k1-0123456789abcdef0123456789abcdef";
@@ -9,9 +9,9 @@ function refusal(fn: () => void): string {
   try {
     fn();
   } catch (e) {
-    expect(e).toBeInstanceOf(AccessError);
-    expect((e as AccessError).code).toBe("API_KEY_INVALID");
-    return (e as AccessError).reason;
+    expect(e).toBeInstanceOf(AppError);
+    expect((e as AppError).code).toBe("API_KEY_INVALID");
+    return (e as AppError).reason ?? "";
   }
   throw new Error("expected API_KEY_INVALID");
 }
@@ -79,7 +79,7 @@ describe("createApiKeyChecker", () => {
     try {
       checker.check("Bearer guessguessguessguessguessguessguess");
     } catch (e) {
-      expect(JSON.stringify({ m: (e as Error).message, d: (e as AccessError).details })).not.toContain("guess");
+      expect(JSON.stringify({ m: (e as Error).message, d: (e as AppError).details })).not.toContain("guess");
     }
   });
 

@@ -10,7 +10,14 @@
  * appear in an error, a log line or a metric; problems name the entry by its position.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { AccessError } from "./access-error";
+import { AppError } from "../../shared/errors";
+
+/** Why an operator call was refused (API_KEY_INVALID): AppError.reason, for logs and metrics only. */
+export type ApiKeyInvalidReason = "missing" | "malformed" | "wrong";
+
+function keyInvalid(reason: ApiKeyInvalidReason): AppError {
+  return new AppError("API_KEY_INVALID", undefined, {}, { reason });
+}
 
 /** The shortest secret accepted, in bytes (UTF-8): 256 bits. */
 export const MIN_SECRET_BYTES = 32;
@@ -74,7 +81,7 @@ function digest(s: string): Buffer {
 export interface ApiKeyChecker {
   /** True when `credential` is one of the keys (constant time in the credential's content). */
   matches(credential: string): boolean;
-  /** Checks an Authorization header value; throws AccessError API_KEY_INVALID (missing / malformed / wrong). */
+  /** Checks an Authorization header value; throws AppError API_KEY_INVALID (missing / malformed / wrong). */
   check(authorization: string | null | undefined): void;
 }
 
@@ -92,10 +99,10 @@ export function createApiKeyChecker(keys: readonly string[]): ApiKeyChecker {
   return {
     matches,
     check(authorization) {
-      if (authorization === null || authorization === undefined || authorization === "") throw new AccessError("API_KEY_INVALID", "missing");
+      if (authorization === null || authorization === undefined || authorization === "") throw keyInvalid("missing");
       const credential = bearerCredential(authorization);
-      if (credential === null) throw new AccessError("API_KEY_INVALID", "malformed");
-      if (!matches(credential)) throw new AccessError("API_KEY_INVALID", "wrong");
+      if (credential === null) throw keyInvalid("malformed");
+      if (!matches(credential)) throw keyInvalid("wrong");
     },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { AccessError } from "./access-error";
+import { AppError } from "../../shared/errors";
 import { authorizeSessionInit, authorizeStatusRead, type SessionInitRequest, type SessionOwner } from "./authorize";
 import type { UploadTokenClaims } from "./tokens";
 
@@ -22,9 +22,9 @@ function refused(fn: () => unknown): { code: string; reason: string; field: unkn
   try {
     fn();
   } catch (e) {
-    expect(e).toBeInstanceOf(AccessError);
-    const a = e as AccessError;
-    return { code: a.code, reason: a.reason, field: a.details.field };
+    expect(e).toBeInstanceOf(AppError);
+    const a = e as AppError;
+    return { code: a.code, reason: a.reason ?? "", field: a.details.field };
   }
   throw new Error("expected a refusal");
 }

@@ -20,8 +20,11 @@
  *    one). Anything else answers exactly like an unknown session (404 SESSION_NOT_FOUND), so a
  *    token holder cannot probe which session ids exist.
  */
-import { AccessError, type ForbiddenReason } from "./access-error";
+import { AppError } from "../../shared/errors";
 import type { UploadTokenClaims } from "./tokens";
+
+/** Why a valid token does not allow what it was used for (FORBIDDEN): AppError.reason, for logs and metrics only. */
+export type ForbiddenReason = "interview_mismatch" | "user_mismatch" | "session_mismatch" | "owner_mismatch";
 
 /** The parts of session_init an authorization looks at (as parsed by proto/wire). */
 export interface SessionInitRequest {
@@ -42,8 +45,8 @@ export interface SessionGrant {
   userId: number;
 }
 
-function forbidden(reason: ForbiddenReason, field?: string): AccessError {
-  return new AccessError("FORBIDDEN", reason, undefined, field ? { field } : {});
+function forbidden(reason: ForbiddenReason, field?: string): AppError {
+  return new AppError("FORBIDDEN", undefined, field ? { field } : {}, { reason });
 }
 
 function sameOwner(claims: UploadTokenClaims, owner: SessionOwner): boolean {
@@ -54,10 +57,10 @@ function sameOwner(claims: UploadTokenClaims, owner: SessionOwner): boolean {
  * Decides a session_init. `claims` is the verified token (null when there is none: the caller
  * has already turned a failed verification into TOKEN_INVALID, or passes null here to get it);
  * `existing` is the session's current owner, or null for a new session id. Returns the grant or
- * throws AccessError (TOKEN_INVALID / FORBIDDEN, `field` naming the mismatching message field).
+ * throws AppError (TOKEN_INVALID / FORBIDDEN, `field` naming the mismatching message field).
  */
 export function authorizeSessionInit(claims: UploadTokenClaims | null, init: SessionInitRequest, existing: SessionOwner | null): SessionGrant {
-  if (!claims) throw new AccessError("TOKEN_INVALID", "missing");
+  if (!claims) throw new AppError("TOKEN_INVALID", undefined, {}, { reason: "missing" });
   if (init.interview_session_id !== null && init.interview_session_id !== claims.interviewSessionId) throw forbidden("interview_mismatch", "interview_session_id");
   if (init.user_id !== null && init.user_id !== claims.userId) throw forbidden("user_mismatch", "user_id");
   if (claims.sessionId !== null && claims.sessionId !== init.session_id) throw forbidden("session_mismatch", "session_id");

@@ -171,6 +171,11 @@ export class SessionsPerToken {
 
   constructor(private readonly maxPerToken: number) {}
 
+  /** GATEWAY_MAX_SESSIONS_PER_TOKEN, for messages. */
+  get limit(): number {
+    return this.maxPerToken;
+  }
+
   tryAcquire(jti: string, sessionId: string): SessionAdmission {
     let sessions = this.byJti.get(jti);
     const held = sessions?.get(sessionId) ?? 0;

@@ -43,6 +43,9 @@ export interface SessionSummary {
   totalFrames: number;
   startedAtMs: number;
   lastActivityMs: number;
+  /** Who the session belongs to (authorize.ts SessionOwner); null: a session made before upload tokens. */
+  interviewSessionId: number | null;
+  userId: number | null;
 }
 
 export interface CompleteResult {
@@ -57,4 +60,6 @@ export interface MetadataService {
   recordAudio(r: AudioRecord): Promise<WriteOutcome>;
   recordFrame(r: FrameRecord): Promise<WriteOutcome>;
   completeSession(p: { sessionId: string; totalChunks: number; totalFrames: number }): Promise<CompleteResult>;
+  /** The session's state and owner; throws AppError SESSION_NOT_FOUND when there is none. */
+  status(sessionId: string): Promise<SessionSummary>;
 }

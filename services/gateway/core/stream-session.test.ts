@@ -4,9 +4,11 @@ import { createHash } from "node:crypto";
 import { encodeBinaryFrame, type ServerMessage } from "../../../proto/wire";
 import { AppError } from "../../shared/errors";
 import type { BlobRef, WriteOutcome } from "../../shared/blob";
-import type { AudioRecord, FrameRecord, MetadataService, StorageService } from "./ports";
+import { SessionsPerToken } from "./limits";
+import type { AudioRecord, FrameRecord, MetadataService, SessionSummary, StorageService } from "./ports";
 import { SessionRegistry } from "./registry";
 import { type Limits, StreamSession } from "./stream-session";
+import type { UploadTokenClaims } from "./tokens";
 
 const SID = "0f8fad5b-d9cb-469f-a165-70867728950e";
 const OTHER = "1b4e28ba-2fa1-41d2-883f-0016d3cca427";
@@ -47,17 +49,26 @@ class FakeStorage implements StorageService {
 }
 
 class FakeMetadata implements MetadataService {
-  sessions = new Map<string, { completed: boolean; interview: number | null }>();
+  sessions = new Map<string, { completed: boolean; interview: number | null; user: number | null }>();
   audio = new Map<string, AudioRecord>();
   frames = new Map<string, FrameRecord>();
   failOpen: AppError | null = null;
-  async openSession(p: { sessionId: string; interviewSessionId: number | null }) {
+  opens = 0;
+  completes = 0;
+  async openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null }) {
+    this.opens++;
     if (this.failOpen) throw this.failOpen;
     if (p.interviewSessionId === 404) throw new AppError("INTERVIEW_SESSION_NOT_FOUND");
     const s = this.sessions.get(p.sessionId);
+    if (s && (s.interview !== p.interviewSessionId || s.user !== p.userId)) throw new AppError("SESSION_MISMATCH");
     if (s?.completed) throw new AppError("SESSION_COMPLETED");
-    if (!s) this.sessions.set(p.sessionId, { completed: false, interview: p.interviewSessionId });
+    if (!s) this.sessions.set(p.sessionId, { completed: false, interview: p.interviewSessionId, user: p.userId });
     return { resumed: !!s };
+  }
+  async status(sessionId: string): Promise<SessionSummary> {
+    const s = this.sessions.get(sessionId);
+    if (!s) throw new AppError("SESSION_NOT_FOUND");
+    return { sessionId, status: s.completed ? "completed" : "active", totalChunks: 0, totalFrames: 0, startedAtMs: 1, lastActivityMs: 2, interviewSessionId: s.interview, userId: s.user };
   }
   private rec<T extends { sha256Hex: string }>(m: Map<string, T>, k: string, r: T): WriteOutcome {
     const have = m.get(k);
@@ -74,12 +85,13 @@ class FakeMetadata implements MetadataService {
     return this.rec(this.frames, `${r.sessionId}/${r.frameIndex}`, r);
   }
   async completeSession(p: { sessionId: string; totalChunks: number; totalFrames: number }) {
+    this.completes++;
     this.sessions.get(p.sessionId)!.completed = true;
     const chunks = [...this.audio.values()].filter((a) => a.sessionId === p.sessionId).map((a) => a.chunkIndex);
     const frames = [...this.frames.values()].filter((a) => a.sessionId === p.sessionId).map((a) => a.frameIndex);
     const missing = (n: number, have: number[]) => [...Array(n).keys()].filter((i) => !have.includes(i));
     return {
-      session: { sessionId: p.sessionId, status: "completed" as const, totalChunks: chunks.length, totalFrames: frames.length, startedAtMs: 1, lastActivityMs: 2 },
+      session: { sessionId: p.sessionId, status: "completed" as const, totalChunks: chunks.length, totalFrames: frames.length, startedAtMs: 1, lastActivityMs: 2, interviewSessionId: 1, userId: 7 },
       missingChunks: missing(p.totalChunks, chunks),
       missingFrames: missing(p.totalFrames, frames),
     };
@@ -91,7 +103,29 @@ const limits: Limits = { maxAudioBytes: 64, maxFrameBytes: 32, maxPending: 4, pe
 let storage: FakeStorage;
 let metadata: FakeMetadata;
 let registry: SessionRegistry;
+let perToken: SessionsPerToken;
 let now: number;
+
+/**
+ * A fake verifier (the real one, tokens.ts, has its own tests): a token is a key of TOKENS; its
+ * claims are the value. "tok" is the default candidate's: interview 1, user 7.
+ */
+const claims = (over: Partial<UploadTokenClaims> = {}): UploadTokenClaims => ({ interviewSessionId: 1, userId: 7, sessionId: null, jti: "jti-1", iat: 1, exp: 2, ...over });
+const TOKENS: Record<string, UploadTokenClaims> = {
+  tok: claims(),
+  "tok-again": claims({ jti: "jti-2" }), // the same candidate, another token
+  "tok-bound": claims({ sessionId: SID, jti: "jti-3" }),
+  "tok-bound-other": claims({ sessionId: OTHER, jti: "jti-4" }),
+  "tok-other-user": claims({ userId: 8, jti: "jti-5" }),
+  "tok-other-interview": claims({ interviewSessionId: 2, jti: "jti-6" }),
+  "tok-404": claims({ interviewSessionId: 404, jti: "jti-7" }), // an interview deleted after minting
+};
+async function verifyToken(token: string | null): Promise<UploadTokenClaims> {
+  if (!token) throw new AppError("TOKEN_INVALID", undefined, {}, { reason: "missing" });
+  const c = TOKENS[token];
+  if (!c) throw new AppError("TOKEN_INVALID", undefined, {}, { reason: "bad_signature" });
+  return c;
+}
 
 function connect(storagePort: StorageService = storage, opts: { limits?: Partial<Limits>; totalBuffered?: ByteBudget } = {}) {
   const sent: ServerMessage[] = [];
@@ -101,6 +135,8 @@ function connect(storagePort: StorageService = storage, opts: { limits?: Partial
     storage: storagePort,
     metadata,
     registry,
+    verifyToken,
+    sessionsPerToken: perToken,
     limits: { ...limits, ...opts.limits },
     totalBuffered: opts.totalBuffered,
     now: () => now,
@@ -109,7 +145,7 @@ function connect(storagePort: StorageService = storage, opts: { limits?: Partial
     close: (code, reason) => closed.push({ code, reason }),
     events: {
       acked: (kind, _b, _l, outcome) => events.acked.push(`${kind}:${outcome}`),
-      rejected: (code) => events.rejected.push(code),
+      rejected: (code, reason) => events.rejected.push(reason ? `${code}:${reason}` : code),
       internal: () => {},
       opened: () => {},
       completed: () => {},
@@ -126,7 +162,7 @@ function connect(storagePort: StorageService = storage, opts: { limits?: Partial
   return { s, sent, closed, events, text, bin, last: () => sent.at(-1) };
 }
 
-const init = (extra: object = {}) => ({ type: "session_init", session_id: SID, interview_session_id: 1, user_id: 7, timestamp: T0, ...extra });
+const init = (extra: object = {}) => ({ type: "session_init", session_id: SID, interview_session_id: 1, user_id: 7, timestamp: T0, token: "tok", ...extra });
 const audioMeta = (i: number, size: number, extra: object = {}) => ({ type: "audio_metadata", session_id: SID, chunk_index: i, start_timestamp: T0, end_timestamp: T1, duration_ms: 10000, size, ...extra });
 const frameMeta = (i: number, size: number, extra: object = {}) => ({ type: "frame_metadata", session_id: SID, frame_index: i, chunk_index: 0, timestamp: T0, offset_ms: 2000, size, ...extra });
 
@@ -141,6 +177,7 @@ beforeEach(() => {
   storage = new FakeStorage();
   metadata = new FakeMetadata();
   registry = new SessionRegistry();
+  perToken = new SessionsPerToken(2);
   now = 1_000_000;
 });
 
@@ -163,7 +200,7 @@ describe("session_init", () => {
 
   test("unknown interview session: error, connection stays, retry works", async () => {
     const c = connect();
-    await c.text(init({ interview_session_id: 404 }));
+    await c.text(init({ interview_session_id: null, token: "tok-404" }));
     expect(c.last()).toMatchObject({ type: "error", code: "INTERVIEW_SESSION_NOT_FOUND" });
     await c.text(init());
     expect(c.last()).toMatchObject({ type: "session_init_ack" });
@@ -418,9 +455,121 @@ describe("session_complete", () => {
       total_frames: 0,
       missing_chunks: [1, 3],
       missing_frames: [0],
+      missing_chunks_count: 2,
+      missing_frames_count: 1,
     });
     await c.text(audioMeta(1, WEBM.length));
     expect(c.last()).toMatchObject({ code: "SESSION_COMPLETED", chunk_index: 1 });
+  });
+
+  test("missing lists hold at most 1,000 indices, with exact counts", async () => {
+    const c = await ready();
+    await c.text({ type: "session_complete", session_id: SID, total_chunks: 5000, total_frames: 1001 });
+    const ack = c.last() as { missing_chunks: number[]; missing_frames: number[]; missing_chunks_count: number; missing_frames_count: number };
+    expect([ack.missing_chunks.length, ack.missing_chunks_count, ack.missing_frames.length, ack.missing_frames_count]).toEqual([1000, 5000, 1000, 1001]);
+    expect(ack.missing_chunks.slice(0, 3)).toEqual([0, 1, 2]);
+    expect(JSON.stringify(ack).length).toBeLessThan(12_000);
+  });
+
+  test("a repeat is answered from the first answer without another call; other totals are refused", async () => {
+    const c = await ready();
+    const complete = { type: "session_complete", session_id: SID, total_chunks: 3, total_frames: 0 };
+    await c.text(complete);
+    const first = c.last();
+    for (let i = 0; i < 5; i++) {
+      await c.text(complete);
+      expect(c.last()).toEqual(first!);
+    }
+    expect(metadata.completes).toBe(1);
+    await c.text({ ...complete, total_chunks: 999_999 });
+    expect(c.last()).toMatchObject({ type: "error", code: "SESSION_COMPLETED" });
+    expect(metadata.completes).toBe(1);
+    expect(c.closed).toEqual([]);
+  });
+});
+
+describe("access: the upload token", () => {
+  /** A refused init: its code and close, and nothing asked of or stored by the metadata service. */
+  async function refused(msg: object, code: string, close: number, reason: string) {
+    const opensBefore = metadata.opens;
+    const c = connect();
+    await c.text(msg);
+    expect(c.last()).toMatchObject({ type: "error", code });
+    expect(c.closed).toEqual([{ code: close, reason: code }]);
+    expect(c.events.rejected).toEqual([`${code}:${reason}`]);
+    expect(metadata.opens).toBe(opensBefore);
+    // the connection is done: a valid init afterwards is ignored
+    await c.text(init());
+    expect(c.sent.filter((m) => m.type === "session_init_ack")).toHaveLength(0);
+    return c;
+  }
+
+  test.each([
+    ["no token", { token: undefined }, "TOKEN_INVALID", "missing"],
+    ["an empty token", { token: "" }, "TOKEN_INVALID", "missing"],
+    ["a forged token", { token: "forged" }, "TOKEN_INVALID", "bad_signature"],
+    ["a token that is not a string", { token: 42 }, "TOKEN_INVALID", "malformed"],
+    ["another interview in the message", { interview_session_id: 2 }, "FORBIDDEN", "interview_mismatch"],
+    ["another user in the message", { user_id: 8 }, "FORBIDDEN", "user_mismatch"],
+    ["a token bound to another session", { token: "tok-bound-other" }, "FORBIDDEN", "session_mismatch"],
+  ])("%s: refused before anything is stored", async (_name, extra, code, reason) => {
+    await refused(init(extra), code, 4403, reason);
+    expect(metadata.sessions.size).toBe(0);
+  });
+
+  test("a new session takes the token's interview and user when the message names none", async () => {
+    const c = connect();
+    await c.text({ type: "session_init", session_id: SID, token: "tok" });
+    expect(c.last()).toMatchObject({ type: "session_init_ack" });
+    expect(metadata.sessions.get(SID)).toEqual({ completed: false, interview: 1, user: 7 });
+  });
+
+  test("continuing and taking over need the same interview and user; a foreign token changes nothing", async () => {
+    const a = await ready();
+    for (const token of ["tok-other-user", "tok-other-interview"]) {
+      await refused({ type: "session_init", session_id: SID, token }, "FORBIDDEN", 4403, "owner_mismatch");
+    }
+    expect(a.closed).toEqual([]); // the candidate was not taken over
+    expect(registry.isConnected(SID)).toBe(true);
+    // the same candidate with another of their tokens, or one bound to this session, may take over
+    const b = connect();
+    await b.text(init({ token: "tok-bound" }));
+    expect(b.last()).toMatchObject({ type: "session_init_ack" });
+    expect(a.closed).toEqual([{ code: 4409, reason: "SESSION_TAKEN_OVER" }]);
+  });
+
+  test("a session created under another owner between the check and the open is FORBIDDEN", async () => {
+    const c = connect();
+    const realStatus = metadata.status.bind(metadata);
+    metadata.status = async (sid) => {
+      const r = realStatus(sid); // not found yet...
+      metadata.sessions.set(SID, { completed: false, interview: 1, user: 99 }); // ...then someone else creates it
+      return r;
+    };
+    await c.text(init());
+    expect(c.closed).toEqual([{ code: 4403, reason: "FORBIDDEN" }]);
+    expect(metadata.sessions.get(SID)?.user).toBe(99);
+  });
+
+  test("at most N sessions per token at once (4431); a slot frees when its connection goes", async () => {
+    const a = await ready(); // SID under jti-1
+    const b = connect();
+    await b.text(init({ session_id: OTHER }));
+    expect(b.last()).toMatchObject({ type: "session_init_ack" });
+    const third = "2c5ea4c0-4067-11e9-8bad-9b1deb4d3b7d";
+    const c = connect();
+    await c.text(init({ session_id: third }));
+    expect(c.closed).toEqual([{ code: 4431, reason: "TOO_MANY_SESSIONS" }]);
+    expect(metadata.sessions.has(third)).toBe(false);
+    // a takeover of a session already counted is not a new one
+    const d = connect();
+    await d.text(init());
+    expect(d.last()).toMatchObject({ type: "session_init_ack" });
+    a.s.disconnected();
+    d.s.disconnected();
+    const e = connect();
+    await e.text(init({ session_id: third }));
+    expect(e.last()).toMatchObject({ type: "session_init_ack" });
   });
 });
 

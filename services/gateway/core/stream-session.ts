@@ -11,6 +11,18 @@
  * concurrently (at most `maxInFlight` per connection); each ack is sent only after the blob is
  * durable and its row committed, so acks may come out of order. One bad message gets an error
  * and changes nothing; only traffic that makes the stream meaningless closes the connection.
+ *
+ * Access (issue 14): session_init must carry an upload token. It is verified (deps.verifyToken)
+ * before the gateway does anything else with the init; then authorize.ts decides with the
+ * session's current owner (metadata status; none for a new id), then the per-token session limit
+ * (SessionsPerToken, released when the connection goes), and only then is the session opened,
+ * with the token's interview and user. A refusal (TOKEN_INVALID / FORBIDDEN 4403,
+ * TOO_MANY_SESSIONS 4431) closes the connection and stores nothing (no OpenSession call).
+ *
+ * session_complete is answered once per connection by the metadata service; a repeat with the
+ * same totals is answered from that first answer (no call), a repeat with other totals is refused
+ * (SESSION_COMPLETED). Missing lists are bounded (limits.ts renderMissing: at most 1,000 indices
+ * each, plus exact counts), so one message cannot ask for a megabyte of answer, nor repeat it.
  */
 import {
   type AudioMetadata,
@@ -24,17 +36,20 @@ import {
   type ProtocolLimits,
   type ServerMessage,
   type SessionComplete,
+  type SessionCompleteAck,
   type SessionInit,
   sniffAudio,
   WireError,
 } from "../../../proto/wire";
 import { AppError, toAppError, toCloseFrame, toErrorMessage } from "../../shared/errors";
+import { authorizeSessionInit, type SessionOwner } from "./authorize";
 import { ingest, type IngestItem } from "./ingest";
-import { ByteBudget } from "./limits";
+import { ByteBudget, type Lease, renderMissing, type SessionsPerToken } from "./limits";
 import { PendingMetadata } from "./pending";
 import type { WriteOutcome } from "../../shared/blob";
 import type { MetadataService, StorageService } from "./ports";
 import type { Owner, SessionRegistry } from "./registry";
+import type { UploadTokenClaims } from "./tokens";
 
 /** The protocol's limits (named in proto/wire/limits.ts), plus how many blobs one connection stores at once. */
 export interface Limits extends ProtocolLimits {
@@ -45,8 +60,8 @@ export interface Limits extends ProtocolLimits {
 export interface SessionEvents {
   /** A blob was acked; latencyMs runs from its arrival to the ack. */
   acked(kind: BlobKind, bytes: number, latencyMs: number, outcome: WriteOutcome): void;
-  /** An error was reported to the client (or closed the connection). */
-  rejected(code: string): void;
+  /** An error was reported to the client (or closed the connection); `reason` is the AppError's log-only reason, if any. */
+  rejected(code: string, reason?: string): void;
   /** An unexpected failure: log it (the client only sees INTERNAL). */
   internal(err: unknown, context: Record<string, unknown>): void;
   opened(sessionId: string, resumed: boolean): void;
@@ -57,6 +72,13 @@ export interface SessionDeps {
   storage: StorageService;
   metadata: MetadataService;
   registry: SessionRegistry;
+  /**
+   * Verifies a session_init's upload token (tokens.ts verifyUploadToken over the gateway's keys);
+   * throws AppError TOKEN_INVALID (with its reason) for a missing or bad one.
+   */
+  verifyToken: (token: string | null) => Promise<UploadTokenClaims>;
+  /** Media sessions open at once per token: one instance per gateway. */
+  sessionsPerToken: SessionsPerToken;
   limits: Limits;
   events: SessionEvents;
   now: () => number;
@@ -79,6 +101,10 @@ export class StreamSession implements Owner {
   /** Bytes of blobs and text messages received and not yet acked, refused or handled. */
   private readonly buffered: ByteBudget;
   private readonly pending: PendingMetadata<Announced>;
+  /** This connection's slot under its token's session limit. */
+  private lease: Lease | null = null;
+  /** The first session_complete's answer, and the totals it was asked with. */
+  private completeAnswer: { ack: SessionCompleteAck; totalChunks: number; totalFrames: number } | null = null;
 
   constructor(private readonly deps: SessionDeps) {
     this.pending = new PendingMetadata(deps.limits.maxPending, deps.limits.pendingTtlMs, deps.now);
@@ -138,6 +164,8 @@ export class StreamSession implements Owner {
   /** The socket closed. In-flight blobs still finish storing (their acks go nowhere). */
   disconnected(): void {
     if (this.id) this.deps.registry.release(this.id, this);
+    this.lease?.release();
+    this.lease = null;
     this.state = "closed";
     this.pending.clear();
   }
@@ -162,6 +190,8 @@ export class StreamSession implements Owner {
     try {
       msg = parseClientMessage(text);
     } catch (err) {
+      // A token that cannot be one is refused like a forged one (reason for the logs: malformed).
+      if (err instanceof WireError && err.code === "TOKEN_INVALID") return this.fail(new AppError("TOKEN_INVALID", undefined, {}, { reason: "malformed" }));
       if (err instanceof WireError && err.code === "INVALID_SESSION_ID") return this.fail(err);
       return this.reject(err);
     }
@@ -184,23 +214,51 @@ export class StreamSession implements Owner {
 
   private async onInit(msg: SessionInit): Promise<void> {
     if (this.state === "ready") {
+      // This connection's token was checked when it opened the session.
       if (msg.session_id === this.id) return this.deps.send({ type: "session_init_ack", session_id: msg.session_id, status: "ready" });
       return this.reject(new AppError("SESSION_MISMATCH", "this connection already carries another session"));
+    }
+    let claims: UploadTokenClaims;
+    try {
+      claims = await this.deps.verifyToken(msg.token ?? null); // before anything else
+    } catch (err) {
+      return this.fail(err);
+    }
+    let existing: SessionOwner | null = null;
+    try {
+      existing = await this.deps.metadata.status(msg.session_id);
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === "SESSION_NOT_FOUND")) return this.reject(err);
+    }
+    let grant;
+    try {
+      grant = authorizeSessionInit(claims, msg, existing);
+    } catch (err) {
+      return this.fail(err);
+    }
+    const admission = this.deps.sessionsPerToken.tryAcquire(claims.jti, msg.session_id);
+    if (!admission.ok) {
+      return this.fail(new AppError("TOO_MANY_SESSIONS", `more than ${this.deps.sessionsPerToken.limit} media sessions are open under this upload token`, {}, { reason: "jti" }));
     }
     try {
       const { resumed } = await this.deps.metadata.openSession({
         sessionId: msg.session_id,
-        interviewSessionId: msg.interview_session_id,
-        userId: msg.user_id,
+        interviewSessionId: grant.interviewSessionId,
+        userId: grant.userId,
         storagePath: `${msg.session_id}/`,
       });
-      if (this.state === "closed") return;
+      if (this.state === "closed") return admission.lease.release();
+      this.lease = admission.lease;
       this.id = msg.session_id;
       this.state = "ready";
       this.deps.registry.claim(msg.session_id, this);
       this.deps.events.opened(msg.session_id, resumed);
       this.deps.send({ type: "session_init_ack", session_id: msg.session_id, status: "ready" });
     } catch (err) {
+      admission.lease.release();
+      // Created under another owner between the status read and the open: the metadata service
+      // refused to hand it over (SESSION_MISMATCH); to this client it is someone else's session.
+      if (err instanceof AppError && err.code === "SESSION_MISMATCH") return this.fail(new AppError("FORBIDDEN", undefined, { field: "session_id" }, { reason: "owner_mismatch" }));
       this.reject(err);
     }
   }
@@ -254,20 +312,26 @@ export class StreamSession implements Owner {
   }
 
   private async onComplete(msg: SessionComplete): Promise<void> {
+    const previous = this.completeAnswer;
+    if (previous) {
+      if (previous.totalChunks === msg.total_chunks && previous.totalFrames === msg.total_frames) return this.deps.send(previous.ack);
+      return this.reject(new AppError("SESSION_COMPLETED", "session_complete was already answered on this connection, with other totals"));
+    }
     await this.drain();
     try {
       const r = await this.deps.metadata.completeSession({ sessionId: msg.session_id, totalChunks: msg.total_chunks, totalFrames: msg.total_frames });
       this.completed = true;
       this.deps.events.completed(msg.session_id, r.missingChunks.length + r.missingFrames.length);
-      this.deps.send({
+      const ack: SessionCompleteAck = {
         type: "session_complete_ack",
         session_id: msg.session_id,
         status: "completed",
         total_chunks: r.session.totalChunks,
         total_frames: r.session.totalFrames,
-        missing_chunks: r.missingChunks,
-        missing_frames: r.missingFrames,
-      });
+        ...renderMissing(r.missingChunks, r.missingFrames),
+      };
+      this.completeAnswer = { ack, totalChunks: msg.total_chunks, totalFrames: msg.total_frames };
+      this.deps.send(ack);
     } catch (err) {
       this.reject(err);
     }
@@ -277,7 +341,7 @@ export class StreamSession implements Owner {
   private reject(err: unknown, extra: Record<string, string | number> = {}): void {
     const e = toAppError(err);
     if (e.code === "INTERNAL") this.deps.events.internal(e.cause ?? err, { sessionId: this.id, ...extra });
-    this.deps.events.rejected(e.code);
+    this.deps.events.rejected(e.code, e.reason);
     if (this.state === "closed") return;
     this.deps.send(toErrorMessage(e, extra));
   }
@@ -287,7 +351,7 @@ export class StreamSession implements Owner {
     const e = toAppError(err);
     const frame = toCloseFrame(e);
     if (!frame) return this.reject(e); // not a closing error after all
-    this.deps.events.rejected(e.code);
+    this.deps.events.rejected(e.code, e.reason);
     if (this.state === "closed") return;
     this.deps.send(toErrorMessage(e));
     this.disconnected();

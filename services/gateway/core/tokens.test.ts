@@ -1,8 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { SignJWT, UnsecuredJWT, generateKeyPair } from "jose";
-import { AppError } from "../../shared/errors";
-import { AccessError } from "./access-error";
+import { AppError, ERRORS } from "../../shared/errors";
 import {
   createTokenKeys,
   DEFAULT_TOKEN_TTL_S,
@@ -28,11 +27,11 @@ async function reason(p: Promise<unknown>): Promise<string> {
   try {
     await p;
   } catch (e) {
-    expect(e).toBeInstanceOf(AccessError);
-    expect((e as AccessError).code).toBe("TOKEN_INVALID");
+    expect(e).toBeInstanceOf(AppError);
+    expect((e as AppError).code).toBe("TOKEN_INVALID");
     // The client-facing message never names the failed check nor echoes the token.
-    expect((e as AccessError).message).toBe("the upload token is missing or not valid");
-    return (e as AccessError).reason;
+    expect((e as AppError).message).toBe(ERRORS.TOKEN_INVALID.description);
+    return (e as AppError).reason ?? "";
   }
   throw new Error("expected TOKEN_INVALID");
 }

@@ -14,14 +14,14 @@
  * Verification comes before anything else the gateway does with a token: size, kid (unknown
  * refused), signature, algorithm (HS256 only, so `none`, RS256 or HS512 are refused), typ, iss,
  * aud, exp / nbf / iat with a 30 s clock tolerance, then the claims' shapes. Every refusal is an
- * AccessError TOKEN_INVALID whose `reason` says which check failed (for logs and metrics; the
- * client sees one fixed sentence). Pure apart from the clock, which callers may inject.
+ * AppError TOKEN_INVALID whose `reason` says which check failed (for logs and metrics; the
+ * client sees the table's one fixed sentence). Pure apart from the clock, which callers may inject.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from "jose";
 import { isCanonicalUuid } from "../../../proto/wire/ids";
+import { MAX_TOKEN_CHARS } from "../../../proto/wire/messages";
 import { AppError } from "../../shared/errors";
-import { AccessError, type TokenInvalidReason } from "./access-error";
 import { parseSecretList } from "./api-keys";
 
 export const TOKEN_ISSUER = "candid";
@@ -33,8 +33,19 @@ export const DEFAULT_TOKEN_TTL_S = 4 * 3600;
 export const MAX_TOKEN_TTL_S = 24 * 3600;
 /** Clock skew tolerated between the minting and the verifying host, in seconds. */
 export const TOKEN_CLOCK_TOLERANCE_S = 30;
-/** Longest token string looked at; anything longer is malformed (a real one is ~350 chars). */
-export const MAX_TOKEN_CHARS = 4096;
+
+/** Why an upload token was refused (TOKEN_INVALID): AppError.reason, for logs and metrics only. */
+export type TokenInvalidReason =
+  | "missing"
+  | "malformed"
+  | "bad_signature"
+  | "alg"
+  | "expired"
+  | "not_yet_valid"
+  | "audience"
+  | "issuer"
+  | "unknown_kid"
+  | "claims";
 
 /** The verified content of an upload token. */
 export interface UploadTokenClaims {
@@ -135,8 +146,8 @@ export async function mintUploadToken(keys: TokenKeys, req: MintRequest, now: nu
 /** Marks a kid problem found while resolving the key, before jose looks at the signature. */
 class KidProblem extends Error {}
 
-function invalid(reason: TokenInvalidReason, cause?: unknown): AccessError {
-  return new AccessError("TOKEN_INVALID", reason, undefined, {}, cause === undefined ? undefined : { cause });
+function invalid(reason: TokenInvalidReason, cause?: unknown): AppError {
+  return new AppError("TOKEN_INVALID", undefined, {}, cause === undefined ? { reason } : { reason, cause });
 }
 
 /** jose's error codes (and the claim it names) → our reason. */
@@ -163,7 +174,7 @@ function reasonOf(err: unknown): TokenInvalidReason {
 }
 
 /**
- * Verifies an upload token and returns its claims, or throws AccessError TOKEN_INVALID with the
+ * Verifies an upload token and returns its claims, or throws AppError TOKEN_INVALID with the
  * failed check as `reason`. `now` is ms since the epoch.
  */
 export async function verifyUploadToken(keys: TokenKeys, token: unknown, now: number = Date.now()): Promise<UploadTokenClaims> {

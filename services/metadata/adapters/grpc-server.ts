@@ -3,7 +3,7 @@
  * media.v1.MetadataService over grpc-js, on top of the core (core/metadata.ts). Unary calls map
  * 1:1 onto its methods through `unary()` (errors -> gRPC status + candid-error-code trailer,
  * shared/grpc.ts). The core's words are translated here, once: WriteOutcome -> WRITE_OUTCOME_*,
- * the status name -> SessionStatus, null ids -> 0.
+ * the status name -> SessionStatus, null ids -> 0 (with has_* false).
  *
  * RecordBlobs (the hot path) is a bidirectional stream whose messages carry one or more records
  * (shared/item-stream.ts). Each record is handed to ONE LanedCommitter shared by all streams of
@@ -63,6 +63,8 @@ export function toSessionInfo(s: Session): SessionInfo {
     completedAtMs: s.completedAtMs,
     interviewSessionId: s.interviewSessionId ?? 0,
     userId: s.userId ?? 0,
+    hasInterviewSessionId: s.interviewSessionId !== null,
+    hasUserId: s.userId !== null,
   };
 }
 
@@ -153,6 +155,10 @@ export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
 
   const implementation: MetadataServiceServer = {
     createInterviewSession: counted(async (req) => ({ interviewSessionId: await metadata.createInterviewSession(req.title) })),
+    getInterviewSession: counted(async (req) => {
+      const i = await metadata.getInterviewSession(req.interviewSessionId);
+      return { interviewSessionId: i.interviewSessionId, title: i.title, createdAtMs: i.createdAtMs };
+    }),
     openSession: counted(async (req) => {
       const r = await metadata.openSession({
         sessionId: req.sessionId,

@@ -8,7 +8,7 @@
  */
 import { AppError } from "../../shared/errors";
 import { blobKey } from "../core/blobs";
-import type { BlobItem, BlobRowsWritten, OpenSessionInput, Session, SessionRef, SessionRepo, SessionStatusName } from "../core/model";
+import type { BlobItem, BlobRowsWritten, InterviewSession, OpenSessionInput, Session, SessionRef, SessionRepo, SessionStatusName } from "../core/model";
 import { STATUS_AFTER_BLOB } from "../core/session";
 
 interface Stored {
@@ -20,16 +20,21 @@ export class MemorySessionRepo implements SessionRepo {
   private readonly sessions = new Map<string, Stored>();
   /** blobKey(session id, kind, index) -> sha256 */
   private readonly rows = new Map<string, string>();
-  private readonly interviews = new Set<number>();
+  private readonly interviews = new Map<number, InterviewSession>();
   private nextId = 1;
 
   /** `now` in Unix epoch ms (tests move it to make sessions idle). */
   constructor(private readonly now: () => number = Date.now) {}
 
-  async createInterviewSession(_title: string): Promise<number> {
+  async createInterviewSession(title: string): Promise<number> {
     const id = this.nextId++;
-    this.interviews.add(id);
+    this.interviews.set(id, { interviewSessionId: id, title, createdAtMs: this.now() });
     return id;
+  }
+
+  async getInterviewSession(interviewSessionId: number): Promise<InterviewSession | null> {
+    const found = this.interviews.get(interviewSessionId);
+    return found ? { ...found } : null;
   }
 
   async openSession(input: OpenSessionInput, decide: (existing: Session) => SessionStatusName): Promise<{ session: Session; created: boolean }> {

@@ -44,6 +44,7 @@ import type {
   AudioChunkRecord,
   BlobItem,
   BlobRowsWritten,
+  InterviewSession,
   OpenSessionInput,
   Session,
   SessionRef,
@@ -248,6 +249,14 @@ export class PgSessionRepo implements SessionRepo {
     return translated(async () => {
       const [row] = await this.sql<{ id: string }[]>`insert into interview_sessions (title) values (${title}) returning id`;
       return Number(row!.id);
+    });
+  }
+
+  async getInterviewSession(interviewSessionId: number): Promise<InterviewSession | null> {
+    return translated(async () => {
+      const [row] = await this.sql<{ id: string; title: string; created_at: Date }[]>`
+        select id, title, created_at from interview_sessions where id = ${interviewSessionId}`;
+      return row ? { interviewSessionId: Number(row.id), title: row.title, createdAtMs: dateToMs(row.created_at) } : null;
     });
   }
 

@@ -50,6 +50,21 @@ describe("openSession", () => {
     expect(await codeOf(core.openSession({ sessionId: "nope", storagePath: "p" }))).toBe("INVALID_SESSION_ID");
   });
 
+  test("interview sessions: found by id, INTERVIEW_SESSION_NOT_FOUND otherwise", async () => {
+    const { core } = setup();
+    const iv = await core.createInterviewSession("round 2");
+    expect(await core.getInterviewSession(iv)).toMatchObject({ interviewSessionId: iv, title: "round 2" });
+    for (const id of [iv + 1, 0, -1, 1.5]) expect(await codeOf(core.getInterviewSession(id))).toBe("INTERVIEW_SESSION_NOT_FOUND");
+  });
+
+  test("a session keeps its user: another user_id is a mismatch", async () => {
+    const { core } = setup();
+    const iv = await core.createInterviewSession("t");
+    await core.openSession({ sessionId: S1, interviewSessionId: iv, userId: 42, storagePath: "p" });
+    expect((await core.openSession({ sessionId: S1, interviewSessionId: iv, userId: 42, storagePath: "p" })).resumed).toBe(true);
+    expect(await codeOf(core.openSession({ sessionId: S1, interviewSessionId: iv, userId: 43, storagePath: "p" }))).toBe("SESSION_MISMATCH");
+  });
+
   test("an abandoned session comes back to life; a completed one refuses", async () => {
     const { core, tick } = setup();
     await core.openSession({ sessionId: S1, storagePath: "p" });

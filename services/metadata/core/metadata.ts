@@ -12,7 +12,7 @@
  */
 import { AppError, toAppError } from "../../shared/errors";
 import { decideOutcomes, itemsToInsert, missingIndices, planBatch, validateClaimedTotal } from "./blobs";
-import type { BlobItem, CompleteResult, ItemResult, OpenSessionInput, Session, SessionRef, SessionRepo } from "./model";
+import type { BlobItem, CompleteResult, InterviewSession, ItemResult, OpenSessionInput, Session, SessionRef, SessionRepo } from "./model";
 import { decideOpen, requireSessionId } from "./session";
 
 export interface MetadataHooks {
@@ -32,6 +32,13 @@ export class Metadata {
 
   createInterviewSession(title: string): Promise<number> {
     return this.repo.createInterviewSession(title);
+  }
+
+  /** INTERVIEW_SESSION_NOT_FOUND when there is none (also for an id no interview can have). */
+  async getInterviewSession(interviewSessionId: number): Promise<InterviewSession> {
+    const found = Number.isSafeInteger(interviewSessionId) && interviewSessionId > 0 ? await this.repo.getInterviewSession(interviewSessionId) : null;
+    if (!found) throw new AppError("INTERVIEW_SESSION_NOT_FOUND", undefined, { field: "interview_session_id" });
+    return found;
   }
 
   /** Creates the media session or resumes it (a reconnect): `resumed` says which. */

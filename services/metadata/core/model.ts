@@ -60,6 +60,14 @@ export type BlobKindName = BlobItem["kind"];
 /** One answer per recorded item, in the order of the items. */
 export type ItemResult = { outcome: WriteOutcome } | { error: AppError };
 
+/** An interview session: what media sessions belong to and upload tokens are minted for. */
+export interface InterviewSession {
+  interviewSessionId: number;
+  title: string;
+  /** Unix epoch ms. */
+  createdAtMs: number;
+}
+
 export interface OpenSessionInput {
   sessionId: string;
   /** undefined when the client sent none. */
@@ -101,6 +109,8 @@ export interface BlobRowsWritten {
 export interface SessionRepo {
   /** Inserts an interview session; returns its id. */
   createInterviewSession(title: string): Promise<number>;
+  /** null when there is no such interview session. */
+  getInterviewSession(interviewSessionId: number): Promise<InterviewSession | null>;
   /**
    * One transaction: locks the session's row. When there is none, creates it from `input`
    * (INTERVIEW_SESSION_NOT_FOUND when `input` names an interview session that does not exist)

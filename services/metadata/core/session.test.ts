@@ -24,16 +24,23 @@ describe("session ids", () => {
 describe("decideOpen", () => {
   const input = { sessionId: SID, storagePath: "" };
   test("active stays active, abandoned comes back to life", () => {
-    expect(decideOpen({ status: "active", interviewSessionId: null }, input)).toBe("active");
-    expect(decideOpen({ status: "abandoned", interviewSessionId: 4 }, input)).toBe("active");
+    expect(decideOpen({ status: "active", interviewSessionId: null, userId: null }, input)).toBe("active");
+    expect(decideOpen({ status: "abandoned", interviewSessionId: 4, userId: null }, input)).toBe("active");
   });
   test("same interview id is fine, another is a mismatch", () => {
-    expect(decideOpen({ status: "active", interviewSessionId: 4 }, { ...input, interviewSessionId: 4 })).toBe("active");
-    expect(code(() => decideOpen({ status: "active", interviewSessionId: 4 }, { ...input, interviewSessionId: 5 }))).toBe("SESSION_MISMATCH");
-    expect(code(() => decideOpen({ status: "active", interviewSessionId: null }, { ...input, interviewSessionId: 5 }))).toBe("SESSION_MISMATCH");
+    expect(decideOpen({ status: "active", interviewSessionId: 4, userId: null }, { ...input, interviewSessionId: 4 })).toBe("active");
+    expect(code(() => decideOpen({ status: "active", interviewSessionId: 4, userId: null }, { ...input, interviewSessionId: 5 }))).toBe("SESSION_MISMATCH");
+    expect(code(() => decideOpen({ status: "active", interviewSessionId: null, userId: null }, { ...input, interviewSessionId: 5 }))).toBe("SESSION_MISMATCH");
+  });
+  test("same user id is fine; another user, or a user for an ownerless session, is a mismatch", () => {
+    const owned = { status: "active", interviewSessionId: 4, userId: 0 } as const;
+    expect(decideOpen(owned, { ...input, interviewSessionId: 4, userId: 0 })).toBe("active");
+    expect(decideOpen(owned, input)).toBe("active");
+    expect(code(() => decideOpen(owned, { ...input, interviewSessionId: 4, userId: 1 }))).toBe("SESSION_MISMATCH");
+    expect(code(() => decideOpen({ ...owned, userId: null }, { ...input, interviewSessionId: 4, userId: 0 }))).toBe("SESSION_MISMATCH");
   });
   test("completed refuses", () => {
-    expect(code(() => decideOpen({ status: "completed", interviewSessionId: null }, input))).toBe("SESSION_COMPLETED");
+    expect(code(() => decideOpen({ status: "completed", interviewSessionId: null, userId: null }, input))).toBe("SESSION_COMPLETED");
   });
 });
 

@@ -25,12 +25,16 @@ export function requireSessionId(sessionId: string): string {
 
 /**
  * The status an existing session takes on OpenSession (a reconnect). Throws SESSION_MISMATCH
- * when the client names another interview session, SESSION_COMPLETED when it is over; an
- * abandoned session comes back to life.
+ * when the caller names another interview session or another user than the session's (the
+ * gateway always names both, from the upload token, so a session never changes hands), and
+ * SESSION_COMPLETED when it is over; an abandoned session comes back to life.
  */
-export function decideOpen(existing: Pick<Session, "status" | "interviewSessionId">, input: OpenSessionInput): SessionStatusName {
+export function decideOpen(existing: Pick<Session, "status" | "interviewSessionId" | "userId">, input: OpenSessionInput): SessionStatusName {
   if (input.interviewSessionId !== undefined && existing.interviewSessionId !== input.interviewSessionId) {
     throw new AppError("SESSION_MISMATCH", "the session exists with another interview_session_id", { field: "interview_session_id" });
+  }
+  if (input.userId !== undefined && existing.userId !== input.userId) {
+    throw new AppError("SESSION_MISMATCH", "the session exists with another user_id", { field: "user_id" });
   }
   if (existing.status === "completed") throw new AppError("SESSION_COMPLETED");
   return "active";

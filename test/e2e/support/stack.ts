@@ -15,6 +15,8 @@ export interface Stack {
   gatewayUrl: string;
   /** What the launcher generated on its first run (data/secrets.json in the stack's folder). */
   secrets(): { apiKeys: string; tokenSecrets: string; internalToken: string };
+  /** The operator API key the launcher generated (the first of CANDID_API_KEYS): status reads use it. */
+  readonly apiKey: string;
   webUrl: string;
   mediaDir: string;
   logs(): Array<Record<string, unknown>>;
@@ -36,7 +38,7 @@ export interface SessionStatus {
 
 export async function startStack(): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'candid-e2e-'));
-  const [gw, web, sg, mg, sm, mm, rm] = await Promise.all(Array.from({ length: 7 }, freePort));
+  const [gw, web, sg, mg, sm, mm, rm, go] = await Promise.all(Array.from({ length: 8 }, freePort));
   const mediaDir = join(dir, 'media');
   // Without the secrets in its environment the launcher makes them, as on a fresh clone.
   const {
@@ -62,6 +64,7 @@ export async function startStack(): Promise<Stack> {
     STORAGE_METRICS_PORT: String(sm),
     METADATA_METRICS_PORT: String(mm),
     REAPER_METRICS_PORT: String(rm),
+    GATEWAY_OPS_PORT: String(go),
   };
   const chunks: string[] = [];
   const echo = process.env.CANDID_TEST_ECHO === '1';
@@ -97,6 +100,9 @@ export async function startStack(): Promise<Stack> {
 
   const stack: Stack = {
     gatewayUrl,
+    get apiKey() {
+      return stack.secrets().apiKeys.split(',')[0]!.trim();
+    },
     webUrl,
     mediaDir,
     secrets() {
@@ -123,8 +129,7 @@ export async function startStack(): Promise<Stack> {
     },
     async status(sessionId) {
       // An operator's read: the status route needs a bearer (an API key, or the session's own token).
-      const apiKey = stack.secrets().apiKeys.split(',')[0]!.trim();
-      const r = await fetch(`${gatewayUrl}/sessions/${sessionId}/status`, { headers: { authorization: `Bearer ${apiKey}` } }).catch(() => null);
+      const r = await fetch(`${gatewayUrl}/sessions/${sessionId}/status`, { headers: { authorization: `Bearer ${stack.apiKey}` } }).catch(() => null);
       if (!r || !r.ok) return null;
       return (await r.json()) as SessionStatus;
     },

@@ -233,6 +233,38 @@ describe('MediaTransport', () => {
     expect(FakeSocket.instances.length).toBe(1);
   });
 
+  test('a refused token (close 4403, TOKEN_INVALID or FORBIDDEN) stops for good, with or without the error message first', async () => {
+    for (const code of ['TOKEN_INVALID', 'FORBIDDEN']) {
+      const { t } = await setup({ token: 't' });
+      t.start();
+      await until(() => t.state === 'open');
+      FakeSocket.instances[0]!.close(4403, code);
+      await until(() => t.state === 'rejected');
+      expect(t.refusedCode).toBe(code);
+    }
+    const { t } = await setup({ token: 't' });
+    t.start();
+    await until(() => t.state === 'open');
+    const ws = FakeSocket.instances[0]!;
+    ws.reply({ type: 'error', code: 'TOKEN_INVALID', message: 'the upload token is not valid' });
+    await until(() => t.state === 'rejected');
+    expect(t.refusedCode).toBe('TOKEN_INVALID');
+    ws.close(4403, 'TOKEN_INVALID');
+    await Bun.sleep(50);
+    expect(FakeSocket.instances.length).toBe(1);
+  });
+
+  test('a 4403 without a reason still stops, as TOKEN_INVALID', async () => {
+    const { t } = await setup({ token: 't' });
+    t.start();
+    await until(() => t.state === 'open');
+    FakeSocket.instances[0]!.close(4403);
+    await until(() => t.state === 'rejected');
+    expect(t.refusedCode).toBe('TOKEN_INVALID');
+    await Bun.sleep(50);
+    expect(FakeSocket.instances.length).toBe(1);
+  });
+
   test('a refusal by error message records its code', async () => {
     const { t } = await setup();
     t.start();

@@ -72,9 +72,9 @@ const TAKEN_OVER_CLOSE = WIRE_ERRORS.SESSION_TAKEN_OVER.close.code;
  * `then: "stop"`), with the code they stand for when the close reason names none.
  */
 const STOP_CLOSES: ReadonlyMap<number, string> = new Map(
-  Object.entries(WIRE_ERRORS as Record<string, { close: { code: number; then: string } | null }>).flatMap(([code, spec]) =>
-    spec.close?.then === 'stop' ? [[spec.close.code, code] as const] : [],
-  ),
+  Object.entries(WIRE_ERRORS as Record<string, { close: { code: number; then: string } | null }>)
+    .flatMap(([code, spec]) => (spec.close?.then === 'stop' ? [[spec.close.code, code] as const] : []))
+    .reverse(), // a close code shared by several errors stands for the first the table lists (4403: TOKEN_INVALID)
 );
 /** What an item whose bytes vanished from the store (evicted, deleted) is reported as: it can never be sent. */
 const BLOB_VANISHED: ErrorCode = 'NOT_FOUND';

@@ -79,6 +79,17 @@ export interface CreateInterviewSessionResponse {
   interviewSessionId: number;
 }
 
+export interface GetInterviewSessionRequest {
+  interviewSessionId: number;
+}
+
+export interface GetInterviewSessionResponse {
+  interviewSessionId: number;
+  title: string;
+  /** Unix epoch milliseconds. */
+  createdAtMs: number;
+}
+
 export interface OpenSessionRequest {
   sessionId: string;
   /** 0 when the client sent none. */
@@ -107,8 +118,14 @@ export interface SessionInfo {
   startedAtMs: number;
   lastActivityMs: number;
   completedAtMs: number;
+  /**
+   * 0 when unset: then has_interview_session_id / has_user_id are false (a session made before
+   * upload tokens may have no owner; user id 0 is a valid id).
+   */
   interviewSessionId: number;
   userId: number;
+  hasInterviewSessionId: boolean;
+  hasUserId: boolean;
 }
 
 export interface AudioChunkRecord {
@@ -326,6 +343,188 @@ export const CreateInterviewSessionResponse: MessageFns<CreateInterviewSessionRe
   fromPartial(object: DeepPartial<CreateInterviewSessionResponse>): CreateInterviewSessionResponse {
     const message = createBaseCreateInterviewSessionResponse();
     message.interviewSessionId = object.interviewSessionId ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetInterviewSessionRequest(): GetInterviewSessionRequest {
+  return { interviewSessionId: 0 };
+}
+
+export const GetInterviewSessionRequest: MessageFns<GetInterviewSessionRequest> = {
+  encode(message: GetInterviewSessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.interviewSessionId !== 0) {
+      writer.uint32(8).int64(message.interviewSessionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetInterviewSessionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetInterviewSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.interviewSessionId = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetInterviewSessionRequest {
+    return {
+      interviewSessionId: isSet(object.interviewSessionId)
+        ? globalThis.Number(object.interviewSessionId)
+        : isSet(object.interview_session_id)
+        ? globalThis.Number(object.interview_session_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetInterviewSessionRequest): unknown {
+    const obj: any = {};
+    if (message.interviewSessionId !== 0) {
+      obj.interviewSessionId = Math.round(message.interviewSessionId);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetInterviewSessionRequest>): GetInterviewSessionRequest {
+    return GetInterviewSessionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetInterviewSessionRequest>): GetInterviewSessionRequest {
+    const message = createBaseGetInterviewSessionRequest();
+    message.interviewSessionId = object.interviewSessionId ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetInterviewSessionResponse(): GetInterviewSessionResponse {
+  return { interviewSessionId: 0, title: "", createdAtMs: 0 };
+}
+
+export const GetInterviewSessionResponse: MessageFns<GetInterviewSessionResponse> = {
+  encode(message: GetInterviewSessionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.interviewSessionId !== 0) {
+      writer.uint32(8).int64(message.interviewSessionId);
+    }
+    if (message.title !== "") {
+      writer.uint32(18).string(message.title);
+    }
+    if (message.createdAtMs !== 0) {
+      writer.uint32(24).int64(message.createdAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetInterviewSessionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetInterviewSessionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.interviewSessionId = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.title = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.createdAtMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetInterviewSessionResponse {
+    return {
+      interviewSessionId: isSet(object.interviewSessionId)
+        ? globalThis.Number(object.interviewSessionId)
+        : isSet(object.interview_session_id)
+        ? globalThis.Number(object.interview_session_id)
+        : 0,
+      title: isSet(object.title) ? globalThis.String(object.title) : "",
+      createdAtMs: isSet(object.createdAtMs)
+        ? globalThis.Number(object.createdAtMs)
+        : isSet(object.created_at_ms)
+        ? globalThis.Number(object.created_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetInterviewSessionResponse): unknown {
+    const obj: any = {};
+    if (message.interviewSessionId !== 0) {
+      obj.interviewSessionId = Math.round(message.interviewSessionId);
+    }
+    if (message.title !== "") {
+      obj.title = message.title;
+    }
+    if (message.createdAtMs !== 0) {
+      obj.createdAtMs = Math.round(message.createdAtMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetInterviewSessionResponse>): GetInterviewSessionResponse {
+    return GetInterviewSessionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetInterviewSessionResponse>): GetInterviewSessionResponse {
+    const message = createBaseGetInterviewSessionResponse();
+    message.interviewSessionId = object.interviewSessionId ?? 0;
+    message.title = object.title ?? "";
+    message.createdAtMs = object.createdAtMs ?? 0;
     return message;
   },
 };
@@ -608,6 +807,8 @@ function createBaseSessionInfo(): SessionInfo {
     completedAtMs: 0,
     interviewSessionId: 0,
     userId: 0,
+    hasInterviewSessionId: false,
+    hasUserId: false,
   };
 }
 
@@ -639,6 +840,12 @@ export const SessionInfo: MessageFns<SessionInfo> = {
     }
     if (message.userId !== 0) {
       writer.uint32(72).int64(message.userId);
+    }
+    if (message.hasInterviewSessionId !== false) {
+      writer.uint32(80).bool(message.hasInterviewSessionId);
+    }
+    if (message.hasUserId !== false) {
+      writer.uint32(88).bool(message.hasUserId);
     }
     return writer;
   },
@@ -728,6 +935,22 @@ export const SessionInfo: MessageFns<SessionInfo> = {
             message.userId = longToNumber(reader.int64());
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.hasInterviewSessionId = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.hasUserId = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -783,6 +1006,16 @@ export const SessionInfo: MessageFns<SessionInfo> = {
         : isSet(object.user_id)
         ? globalThis.Number(object.user_id)
         : 0,
+      hasInterviewSessionId: isSet(object.hasInterviewSessionId)
+        ? globalThis.Boolean(object.hasInterviewSessionId)
+        : isSet(object.has_interview_session_id)
+        ? globalThis.Boolean(object.has_interview_session_id)
+        : false,
+      hasUserId: isSet(object.hasUserId)
+        ? globalThis.Boolean(object.hasUserId)
+        : isSet(object.has_user_id)
+        ? globalThis.Boolean(object.has_user_id)
+        : false,
     };
   },
 
@@ -815,6 +1048,12 @@ export const SessionInfo: MessageFns<SessionInfo> = {
     if (message.userId !== 0) {
       obj.userId = Math.round(message.userId);
     }
+    if (message.hasInterviewSessionId !== false) {
+      obj.hasInterviewSessionId = message.hasInterviewSessionId;
+    }
+    if (message.hasUserId !== false) {
+      obj.hasUserId = message.hasUserId;
+    }
     return obj;
   },
 
@@ -832,6 +1071,8 @@ export const SessionInfo: MessageFns<SessionInfo> = {
     message.completedAtMs = object.completedAtMs ?? 0;
     message.interviewSessionId = object.interviewSessionId ?? 0;
     message.userId = object.userId ?? 0;
+    message.hasInterviewSessionId = object.hasInterviewSessionId ?? false;
+    message.hasUserId = object.hasUserId ?? false;
     return message;
   },
 };
@@ -2261,6 +2502,21 @@ export const MetadataServiceService = {
     responseDeserialize: (value: Buffer): CreateInterviewSessionResponse =>
       CreateInterviewSessionResponse.decode(value),
   },
+  /**
+   * NOT_FOUND (INTERVIEW_SESSION_NOT_FOUND) when no interview session has this id. The gateway
+   * asks before it mints an upload token for the interview.
+   */
+  getInterviewSession: {
+    path: "/media.v1.MetadataService/GetInterviewSession" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetInterviewSessionRequest): Buffer =>
+      Buffer.from(GetInterviewSessionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetInterviewSessionRequest => GetInterviewSessionRequest.decode(value),
+    responseSerialize: (value: GetInterviewSessionResponse): Buffer =>
+      Buffer.from(GetInterviewSessionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetInterviewSessionResponse => GetInterviewSessionResponse.decode(value),
+  },
   /** Creates the media session, or continues an existing one (reconnect). */
   openSession: {
     path: "/media.v1.MetadataService/OpenSession" as const,
@@ -2324,6 +2580,11 @@ export const MetadataServiceService = {
 
 export interface MetadataServiceServer extends UntypedServiceImplementation {
   createInterviewSession: handleUnaryCall<CreateInterviewSessionRequest, CreateInterviewSessionResponse>;
+  /**
+   * NOT_FOUND (INTERVIEW_SESSION_NOT_FOUND) when no interview session has this id. The gateway
+   * asks before it mints an upload token for the interview.
+   */
+  getInterviewSession: handleUnaryCall<GetInterviewSessionRequest, GetInterviewSessionResponse>;
   /** Creates the media session, or continues an existing one (reconnect). */
   openSession: handleUnaryCall<OpenSessionRequest, OpenSessionResponse>;
   /**
@@ -2354,6 +2615,25 @@ export interface MetadataServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateInterviewSessionResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * NOT_FOUND (INTERVIEW_SESSION_NOT_FOUND) when no interview session has this id. The gateway
+   * asks before it mints an upload token for the interview.
+   */
+  getInterviewSession(
+    request: GetInterviewSessionRequest,
+    callback: (error: ServiceError | null, response: GetInterviewSessionResponse) => void,
+  ): ClientUnaryCall;
+  getInterviewSession(
+    request: GetInterviewSessionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetInterviewSessionResponse) => void,
+  ): ClientUnaryCall;
+  getInterviewSession(
+    request: GetInterviewSessionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetInterviewSessionResponse) => void,
   ): ClientUnaryCall;
   /** Creates the media session, or continues an existing one (reconnect). */
   openSession(

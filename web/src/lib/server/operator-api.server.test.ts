@@ -39,7 +39,7 @@ describe('createInterviewGrant', () => {
     }) as unknown as typeof fetch;
     await expect(createInterviewGrant(cfg, { title: 't' }, down)).rejects.toMatchObject({ code: 'GATEWAY_UNREACHABLE', status: 503 });
     const refused = (async () => new Response(JSON.stringify({ code: 'API_KEY_INVALID', message: 'secret detail' }), { status: 401 })) as unknown as typeof fetch;
-    const err = await createInterviewGrant(cfg, { title: 't' }, refused).catch((e) => e as Error);
+    const err = (await createInterviewGrant(cfg, { title: 't' }, refused).catch((e: unknown) => e)) as Error;
     expect(err).toMatchObject({ code: 'API_KEY_INVALID', status: 502 });
     expect(err.message).not.toContain('secret detail');
     const noToken = (async (url: string) =>
