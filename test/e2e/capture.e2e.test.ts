@@ -188,8 +188,10 @@ test('the browser never holds the API key or a server secret; session_init carri
     const claims = JSON.parse(Buffer.from(String(m.token).split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
     expect(claims).toMatchObject({ iss: 'candid', aud: 'candid-upload', interview_session_id: interviewId, user_id: 1 });
   }
-  // ... and the same token is kept with the session record, for a reload or an orphan upload.
+  // ... and the same token is kept with the session record, for a reload or an orphan upload
+  // (which also shows the scan above read the page's real storage).
   expect(kept.sessions.find((r) => r.sessionId === sessionId)?.token).toBe(inits[0]!.token as string);
+  expect(kept.text.includes(inits[0]!.token as string)).toBe(true);
 
   await stopAndWaitComplete(page);
   expect(await suite.stack.status(sessionId)).toMatchObject({ status: 'completed' });
