@@ -13,6 +13,11 @@
  * token secrets and the internal token; storage, metadata and the reaper the internal token; the
  * web app's server side one API key and the gateway's URL. Storage, metadata and the ops ports
  * bind 127.0.0.1 unless STORAGE_HOST / METADATA_HOST / REAPER_HOST say otherwise.
+ *
+ * The web app follows GATEWAY_PORT: its pages get PUBLIC_GATEWAY_URL, its server side
+ * CANDID_GATEWAY_URL, both on this machine's GATEWAY_PORT (PUBLIC_GATEWAY_URL given in the
+ * environment wins). The gateway allows the web app's own origin in the forms a person types
+ * (http://localhost:WEB_PORT, http://127.0.0.1:WEB_PORT) unless CORS_ALLOWED_ORIGINS is given.
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -30,6 +35,7 @@ const config = loadEnvOrExit("launcher", {
   storageGrpcAddr: (env: Record<string, string | undefined>) => str("STORAGE_GRPC_ADDR", `${env.STORAGE_HOST || "127.0.0.1"}:50051`)(env),
   metadataGrpcAddr: (env: Record<string, string | undefined>) => str("METADATA_GRPC_ADDR", `${env.METADATA_HOST || "127.0.0.1"}:50052`)(env),
   publicGatewayUrl: optStr("PUBLIC_GATEWAY_URL"),
+  corsAllowedOrigins: optStr("CORS_ALLOWED_ORIGINS"),
   webHost: str("WEB_HOST", "0.0.0.0"),
   logLevel: logLevel(),
   /** Set to 0 to skip the web app (backend only). */
@@ -95,7 +101,8 @@ const specs: Record<string, ChildSpec> = {
       CANDID_API_KEYS: secrets.CANDID_API_KEYS,
       CANDID_TOKEN_SECRETS: secrets.CANDID_TOKEN_SECRETS,
       CANDID_INTERNAL_TOKEN: internalToken,
-      CORS_ALLOWED_ORIGINS: process.env.CORS_ALLOWED_ORIGINS || `http://localhost:${config.webPort},http://127.0.0.1:${config.webPort}`,
+      // The web app's own origin; a CORS_ALLOWED_ORIGINS given in the environment is inherited instead.
+      ...(config.corsAllowedOrigins === undefined ? { CORS_ALLOWED_ORIGINS: `http://localhost:${config.webPort},http://127.0.0.1:${config.webPort}` } : {}),
     },
   },
   reaper: {
@@ -109,7 +116,7 @@ const specs: Record<string, ChildSpec> = {
     env: {
       PORT: String(config.webPort),
       HOST: config.webHost,
-      PUBLIC_GATEWAY_URL: config.publicGatewayUrl ?? "",
+      PUBLIC_GATEWAY_URL: config.publicGatewayUrl ?? `http://127.0.0.1:${config.gatewayPort}`,
       ORIGIN: "",
       // Server side only (never a PUBLIC_ variable): never the token secrets or the internal token.
       CANDID_API_KEY: webApiKey,

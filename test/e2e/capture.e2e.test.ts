@@ -6,7 +6,7 @@
 import { expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { captureLog, readCounts } from './support/browser.ts';
+import { captureLog, readCounts, waitFor } from './support/browser.ts';
 import { DEFAULT_CHIRP } from './support/chirp.ts';
 import { beginAndStart, checkAudio, checkFrames, expectContiguous, stopAndWaitComplete } from './support/flow.ts';
 import { browserSuite } from './support/suite.ts';
@@ -113,6 +113,88 @@ test('production settings (10 s chunks, 2 s frames): sizes, gapless boundaries, 
       frameBytes: log.frames.map((f) => f.size),
     }),
   );
+  await page.close();
+}, 120_000);
+
+test('the browser never holds the API key or a server secret; session_init carries an upload token', async () => {
+  const s = suite.stack.secrets();
+  const secrets = [...s.apiKeys.split(','), ...s.tokenSecrets.split(','), s.internalToken].map((x) => x.trim()).filter(Boolean);
+  expect(secrets.length).toBeGreaterThanOrEqual(3);
+  const page = await suite.browser.newPage();
+  const sentText: string[] = [];
+  page.on('websocket', (ws) => ws.on('framesent', (f) => typeof f.payload === 'string' && sentText.push(f.payload)));
+  const responses: Promise<string>[] = [];
+  page.on('response', (r) => responses.push(r.body().then((b) => b.toString('latin1'), () => '')));
+
+  const sessionId = await beginAndStart(page, suite.stack, 'chunkMs=1000&frameMs=500');
+  await waitFor(async () => (await readCounts(page)).chunks.acked >= 1, 20_000, 'a chunk acked');
+  const interviewId = Number(new URL(page.url()).searchParams.get('interview'));
+  expect(interviewId).toBeGreaterThan(0);
+
+  // Everything the page was given or keeps: its HTML, every script it loaded (fetched again), every
+  // HTTP answer it got (the /api/interviews grant included), window's globals, Web Storage, IndexedDB.
+  const scripts = await page.evaluate(() => [
+    ...new Set([
+      ...[...document.scripts].map((e) => e.src).filter(Boolean),
+      ...performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /\.m?js(\?|$)/.test(n)),
+    ]),
+  ]);
+  expect(scripts.length).toBeGreaterThan(0);
+  const kept = await page.evaluate(async () => {
+    const out: string[] = [];
+    for (const k of Object.getOwnPropertyNames(window)) {
+      try {
+        const v = (window as unknown as Record<string, unknown>)[k];
+        if (typeof v === 'string') out.push(v);
+        else if (k.startsWith('__') && v && typeof v === 'object') out.push(JSON.stringify(v));
+      } catch {
+        /* a getter that throws */
+      }
+    }
+    out.push(JSON.stringify({ ...localStorage }), JSON.stringify({ ...sessionStorage }));
+    const db = await new Promise<IDBDatabase>((res, rej) => {
+      const r = indexedDB.open('candid-capture');
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    const sessions: Array<{ sessionId: string; token?: string }> = [];
+    for (const name of [...db.objectStoreNames]) {
+      const all = await new Promise<unknown[]>((res) => {
+        const r = db.transaction(name).objectStore(name).getAll();
+        r.onsuccess = () => res(r.result);
+      });
+      out.push(JSON.stringify(all, (_k, v) => (v instanceof Blob ? `blob:${v.size}` : v)));
+      if (name === 'sessions') sessions.push(...(all as typeof sessions));
+    }
+    db.close();
+    return { text: out.join('\n'), sessions };
+  });
+  const texts = [await page.content(), kept.text, ...(await Promise.all(responses))];
+  for (const u of scripts) texts.push(await (await fetch(u)).text());
+  for (const [i, t] of texts.entries()) for (const [j, secret] of secrets.entries()) expect(t.includes(secret), `text ${i} holds secret ${j}`).toBe(false);
+
+  // session_init carries an upload token for this interview and the demo candidate (user 1) ...
+  const inits = sentText.flatMap((t) => {
+    try {
+      const m = JSON.parse(t) as { type?: string; token?: unknown };
+      return m.type === 'session_init' ? [m] : [];
+    } catch {
+      return [];
+    }
+  });
+  expect(inits.length).toBeGreaterThanOrEqual(1);
+  for (const m of inits) {
+    expect(typeof m.token).toBe('string');
+    const claims = JSON.parse(Buffer.from(String(m.token).split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    expect(claims).toMatchObject({ iss: 'candid', aud: 'candid-upload', interview_session_id: interviewId, user_id: 1 });
+  }
+  // ... and the same token is kept with the session record, for a reload or an orphan upload
+  // (which also shows the scan above read the page's real storage).
+  expect(kept.sessions.find((r) => r.sessionId === sessionId)?.token).toBe(inits[0]!.token as string);
+  expect(kept.text.includes(inits[0]!.token as string)).toBe(true);
+
+  await stopAndWaitComplete(page);
+  expect(await suite.stack.status(sessionId)).toMatchObject({ status: 'completed' });
   await page.close();
 }, 120_000);
 

@@ -9,15 +9,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Subprocess } from 'bun';
-import { generateSecret } from '../../support/operator-api.ts';
 import { freePort, httpOk, REPO_ROOT } from '../../support/procs.ts';
 
 export interface Stack {
   gatewayUrl: string;
   /** What the launcher generated on its first run (data/secrets.json in the stack's folder). */
   secrets(): { apiKeys: string; tokenSecrets: string; internalToken: string };
-  /** The operator API key the stack was started with (CANDID_API_KEYS): status reads use it. */
-  apiKey: string;
+  /** The operator API key the launcher generated (the first of CANDID_API_KEYS): status reads use it. */
+  readonly apiKey: string;
   webUrl: string;
   mediaDir: string;
   logs(): Array<Record<string, unknown>>;
@@ -40,11 +39,16 @@ export interface SessionStatus {
 export async function startStack(): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'candid-e2e-'));
   const [gw, web, sg, mg, sm, mm, rm, go] = await Promise.all(Array.from({ length: 8 }, freePort));
-  // Given in the environment, so they win over anything the launcher would generate.
-  const apiKey = generateSecret();
   const mediaDir = join(dir, 'media');
   // Without the secrets in its environment the launcher makes them, as on a fresh clone.
-  const { CANDID_API_KEYS: _k, CANDID_TOKEN_SECRETS: _s, CANDID_INTERNAL_TOKEN: _t, ...inherited } = process.env as Record<string, string>;
+  const {
+    CANDID_API_KEYS: _k,
+    CANDID_TOKEN_SECRETS: _s,
+    CANDID_INTERNAL_TOKEN: _t,
+    PUBLIC_GATEWAY_URL: _p,
+    CORS_ALLOWED_ORIGINS: _c,
+    ...inherited
+  } = process.env as Record<string, string>;
   const secretsFile = join(dir, 'data', 'secrets.json');
   const env: Record<string, string> = {
     ...inherited,
@@ -52,7 +56,7 @@ export async function startStack(): Promise<Stack> {
     GATEWAY_PORT: String(gw),
     WEB_PORT: String(web),
     WEB_HOST: '127.0.0.1',
-    PUBLIC_GATEWAY_URL: `http://127.0.0.1:${gw}`,
+    // No PUBLIC_GATEWAY_URL / CORS_ALLOWED_ORIGINS: the launcher derives them from the ports, as under `npm start`.
     MEDIA_STORAGE_DIR: mediaDir,
     PGLITE_DATA_DIR: join(dir, 'pglite'),
     STORAGE_GRPC_ADDR: `127.0.0.1:${sg}`,
@@ -61,8 +65,6 @@ export async function startStack(): Promise<Stack> {
     METADATA_METRICS_PORT: String(mm),
     REAPER_METRICS_PORT: String(rm),
     GATEWAY_OPS_PORT: String(go),
-    CANDID_API_KEYS: apiKey,
-    CANDID_TOKEN_SECRETS: generateSecret(),
   };
   const chunks: string[] = [];
   const echo = process.env.CANDID_TEST_ECHO === '1';
@@ -98,7 +100,9 @@ export async function startStack(): Promise<Stack> {
 
   const stack: Stack = {
     gatewayUrl,
-    apiKey,
+    get apiKey() {
+      return stack.secrets().apiKeys.split(',')[0]!.trim();
+    },
     webUrl,
     mediaDir,
     secrets() {
@@ -124,7 +128,8 @@ export async function startStack(): Promise<Stack> {
       throw new Error(`gateway not restarted within ${timeoutMs} ms\n${output().slice(-3000)}`);
     },
     async status(sessionId) {
-      const r = await fetch(`${gatewayUrl}/sessions/${sessionId}/status`, { headers: { authorization: `Bearer ${apiKey}` } }).catch(() => null);
+      // An operator's read: the status route needs a bearer (an API key, or the session's own token).
+      const r = await fetch(`${gatewayUrl}/sessions/${sessionId}/status`, { headers: { authorization: `Bearer ${stack.apiKey}` } }).catch(() => null);
       if (!r || !r.ok) return null;
       return (await r.json()) as SessionStatus;
     },

@@ -6,7 +6,8 @@
  * ```svelte
  * <script lang="ts">
  *   import { useMediaStream } from '$lib/media-stream.svelte';
- *   const media = useMediaStream({ interviewSessionId: 123, websocketUrl: 'ws://localhost:8000/ws/media-stream' });
+ *   // token: an upload token for interview 123, minted by your server with an API key
+ *   const media = useMediaStream({ interviewSessionId: 123, token, websocketUrl: 'ws://localhost:8000/ws/media-stream' });
  *   const { status, startRecording, stopRecording } = media;
  *   let video: HTMLVideoElement, canvas: HTMLCanvasElement;
  *   onDestroy(media.destroy);
@@ -37,6 +38,10 @@ export interface MediaStreamOptions {
   websocketUrl: string;
   interviewSessionId: number;
   userId?: number;
+  /** the upload token for this interview, sent in session_init (a resumed session's stored token otherwise) */
+  token?: string;
+  /** when `token` expires (ISO 8601) */
+  tokenExpiresAt?: string;
   /** Opus/AAC bitrate (bits/s); default 32 000 */
   audioBitsPerSecond?: number;
   /** how long consecutive recorders overlap (ms); default 120 */
@@ -72,8 +77,15 @@ export function useMediaStream(options: MediaStreamOptions) {
     audioConstraints: options.audioConstraints,
     videoConstraints: options.videoConstraints,
   });
-  const uploader = new Uploader(options, status);
+  const uploader = new Uploader({ ...options, onRefused: () => void refused() }, status);
   let destroyed = false;
+
+  /** The gateway refused the session for good (e.g. an expired token): capturing more would upload nothing. */
+  async function refused() {
+    if (capture.recording) await capture.stop();
+    capture.releaseDevices();
+    if (!destroyed) status.phase = 'error';
+  }
 
   async function init() {
     (window as unknown as { __candidCapture?: CaptureLog }).__candidCapture = capture.log;
@@ -85,6 +97,7 @@ export function useMediaStream(options: MediaStreamOptions) {
   async function startRecording(video: HTMLVideoElement, canvas: HTMLCanvasElement): Promise<void> {
     await ready;
     if (destroyed || status.phase === 'recording' || status.phase === 'starting' || status.phase === 'stopping') return;
+    if (status.refusedCode) return; // the session cannot upload any more: status.error says so
     status.phase = 'starting';
     status.error = null;
     status.deviceProblem = null;
@@ -95,6 +108,7 @@ export function useMediaStream(options: MediaStreamOptions) {
       await uploader.begin();
       await capture.record(stream, video, canvas, mimeType, uploader);
       status.phase = 'recording';
+      if (status.refusedCode) await refused(); // refused while the recorders were starting
     } catch (e) {
       const problem = classifyMediaError(e);
       status.deviceProblem = problem;
@@ -117,6 +131,8 @@ export function useMediaStream(options: MediaStreamOptions) {
     get sessionId() {
       return status.sessionId;
     },
+    /** whether this session has an upload token (once `ready`); without one, start a new interview */
+    hasToken: () => uploader.hasToken(),
     status,
     startRecording,
     stopRecording,

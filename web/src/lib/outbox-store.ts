@@ -6,7 +6,8 @@
  *
  * Layout (database "candid-capture", version 1):
  *   items    key [sessionId, kind, index] → StoredItem (blob included; Chromium keeps it on disk)
- *   sessions key sessionId               → SessionRecord (next indices, so a reload resumes)
+ *   sessions key sessionId               → SessionRecord (next indices and the upload token, so a
+ *                                          reload resumes and an orphan uploads with it)
  * An item and its session's counters are written in one transaction, so after a crash the
  * counters never point past an item that was not stored, nor before one that was.
  *
@@ -32,6 +33,13 @@ export interface SessionRecord {
   sessionId: string;
   interviewSessionId: number;
   userId?: number;
+  /**
+   * The upload token this session is sent with (session_init), kept with the session so a reload
+   * or an orphan upload of it reuses it; absent in records written before tokens existed.
+   */
+  token?: string;
+  /** when the token expires (ISO 8601), as the server said when minting it */
+  tokenExpiresAt?: string;
   /** chunk_index the next audio chunk gets = audio chunks captured so far */
   nextChunkIndex: number;
   /** frame_index the next frame gets = frames captured so far */

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { Outbox } from './outbox.ts';
 import { MemoryOutboxStore, type SessionRecord } from './outbox-store.ts';
-import { MediaTransport } from './transport.ts';
+import { MediaTransport, type TransportOptions } from './transport.ts';
 import { decodeBinaryFrame } from './wire.ts';
 
 const SID = '0f8fad5b-d9cb-469f-a165-70867728950e';
@@ -15,7 +15,7 @@ class FakeSocket {
   sent: Array<string | Blob> = [];
   onopen: (() => void) | null = null;
   onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: { code: number }) => void) | null = null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
   onerror: (() => void) | null = null;
   constructor(readonly url: string) {
     FakeSocket.instances.push(this);
@@ -41,10 +41,10 @@ class FakeSocket {
   reply(m: unknown) {
     queueMicrotask(() => this.readyState === 1 && this.onmessage?.({ data: JSON.stringify(m) }));
   }
-  close(code = 1000) {
+  close(code = 1000, reason = '') {
     if (this.readyState > 1) return;
     this.readyState = 3;
-    queueMicrotask(() => this.onclose?.({ code }));
+    queueMicrotask(() => this.onclose?.({ code, reason }));
   }
   blobsSent() {
     return this.sent.filter((d): d is Blob => typeof d !== 'string');
@@ -53,7 +53,7 @@ class FakeSocket {
 
 const session: SessionRecord = { sessionId: SID, interviewSessionId: 1, nextChunkIndex: 0, nextFrameIndex: 0, failedChunks: 0, failedFrames: 0, state: 'recording', updatedAt: 0 };
 
-async function setup() {
+async function setup(extra: Partial<TransportOptions> = {}) {
   FakeSocket.instances = [];
   FakeSocket.autoAck = true;
   const store = new MemoryOutboxStore();
@@ -68,6 +68,7 @@ async function setup() {
     backoff: { baseMs: 5, maxMs: 20 },
     WebSocketImpl: FakeSocket as unknown as typeof WebSocket,
     onSettled: (k, i, o, code) => settled.push(`${o}:${k}:${i}${code ? `:${code}` : ''}`),
+    ...extra,
   });
   const add = async (kind: 'audio' | 'frame', index: number) => {
     const blob = new Blob([new Uint8Array([1, 2, 3, index])]);
@@ -209,6 +210,68 @@ describe('MediaTransport', () => {
     const ack = await t.finish({ total_chunks: 1, total_frames: 0 }, 2000);
     expect(ack).toEqual({ total_chunks: 1, total_frames: 0, missing_chunks: [], missing_frames: [] });
     t.close();
+  });
+
+  test('session_init carries the upload token, on every connection', async () => {
+    const { t } = await setup({ token: 'eyJ.tok.sig' });
+    t.start();
+    await until(() => t.state === 'open');
+    FakeSocket.instances[0]!.close(1006);
+    await until(() => FakeSocket.instances.length === 2 && t.state === 'open');
+    for (const ws of FakeSocket.instances) expect(JSON.parse(ws.sent[0] as string)).toMatchObject({ type: 'session_init', session_id: SID, token: 'eyJ.tok.sig' });
+    t.close();
+  });
+
+  test('a close the error table says to stop after ends the session, with its code, and never reconnects', async () => {
+    const { t } = await setup({ token: 't' });
+    t.start();
+    await until(() => t.state === 'open');
+    FakeSocket.instances[0]!.close(4402, 'INVALID_SESSION_ID');
+    await until(() => t.state === 'rejected');
+    expect(t.refusedCode).toBe('INVALID_SESSION_ID');
+    await Bun.sleep(50);
+    expect(FakeSocket.instances.length).toBe(1);
+  });
+
+  test('a refused token (close 4403, TOKEN_INVALID or FORBIDDEN) stops for good, with or without the error message first', async () => {
+    for (const code of ['TOKEN_INVALID', 'FORBIDDEN']) {
+      const { t } = await setup({ token: 't' });
+      t.start();
+      await until(() => t.state === 'open');
+      FakeSocket.instances[0]!.close(4403, code);
+      await until(() => t.state === 'rejected');
+      expect(t.refusedCode).toBe(code);
+    }
+    const { t } = await setup({ token: 't' });
+    t.start();
+    await until(() => t.state === 'open');
+    const ws = FakeSocket.instances[0]!;
+    ws.reply({ type: 'error', code: 'TOKEN_INVALID', message: 'the upload token is not valid' });
+    await until(() => t.state === 'rejected');
+    expect(t.refusedCode).toBe('TOKEN_INVALID');
+    ws.close(4403, 'TOKEN_INVALID');
+    await Bun.sleep(50);
+    expect(FakeSocket.instances.length).toBe(1);
+  });
+
+  test('a 4403 without a reason still stops, as TOKEN_INVALID', async () => {
+    const { t } = await setup({ token: 't' });
+    t.start();
+    await until(() => t.state === 'open');
+    FakeSocket.instances[0]!.close(4403);
+    await until(() => t.state === 'rejected');
+    expect(t.refusedCode).toBe('TOKEN_INVALID');
+    await Bun.sleep(50);
+    expect(FakeSocket.instances.length).toBe(1);
+  });
+
+  test('a refusal by error message records its code', async () => {
+    const { t } = await setup();
+    t.start();
+    await until(() => t.state === 'open');
+    FakeSocket.instances[0]!.reply({ type: 'error', code: 'INTERVIEW_SESSION_NOT_FOUND', message: 'x' });
+    await until(() => t.state === 'rejected');
+    expect(t.refusedCode).toBe('INTERVIEW_SESSION_NOT_FOUND');
   });
 
   test('does not reconnect after the session was taken over', async () => {

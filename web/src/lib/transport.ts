@@ -10,6 +10,10 @@
  *   close / ack overdue        → inflight items back to pending; reconnect with jittered backoff,
  *                                 same session_id, and resend (the gateway re-acks duplicates)
  *   close 4409 (taken over)    → another tab/page owns the session now: stop, do not reconnect
+ *   close 4403 (TOKEN_INVALID / FORBIDDEN), or another close the table says to stop after
+ *                              → refused: stop for good, `refusedCode` says why (no retry loop)
+ *
+ * session_init carries the session's upload token (`token`), on every (re)connect.
  *
  * Every message, code and close code comes from proto/wire (through ./wire.ts); what each error
  * code makes the client do is a column of that table (docs/errors.md).
@@ -29,6 +33,7 @@ import {
   erroredItem,
   type ErrorCode,
   type FrameMetadataFields,
+  isErrorCode,
   mediaMetadata,
   type ServerMessage,
   type SessionCompleteAck,
@@ -45,6 +50,8 @@ export interface TransportOptions {
   sessionId: string;
   interviewSessionId: number;
   userId?: number;
+  /** the upload token sent in session_init (minted by the web app's server side) */
+  token?: string;
   outbox: Outbox;
   store: OutboxStore;
   backoff?: BackoffOptions;
@@ -60,6 +67,15 @@ export interface TransportOptions {
 }
 
 const TAKEN_OVER_CLOSE = WIRE_ERRORS.SESSION_TAKEN_OVER.close.code;
+/**
+ * Close codes after which no connection of this session can go on (the error table's
+ * `then: "stop"`), with the code they stand for when the close reason names none.
+ */
+const STOP_CLOSES: ReadonlyMap<number, string> = new Map(
+  Object.entries(WIRE_ERRORS as Record<string, { close: { code: number; then: string } | null }>)
+    .flatMap(([code, spec]) => (spec.close?.then === 'stop' ? [[spec.close.code, code] as const] : []))
+    .reverse(), // a close code shared by several errors stands for the first the table lists (4403: TOKEN_INVALID)
+);
 /** What an item whose bytes vanished from the store (evicted, deleted) is reported as: it can never be sent. */
 const BLOB_VANISHED: ErrorCode = 'NOT_FOUND';
 
@@ -71,6 +87,8 @@ export class MediaTransport {
   consecutiveFailures = 0;
   lastError: string | null = null;
   completeAck: CompleteAck | null = null;
+  /** the error code that ended the session (state 'rejected'), e.g. TOKEN_INVALID or FORBIDDEN */
+  refusedCode: string | null = null;
 
   private ws: WebSocket | null = null;
   private ready = false;
@@ -184,6 +202,7 @@ export class MediaTransport {
           interview_session_id: this.o.interviewSessionId,
           timestamp: new Date().toISOString(),
           user_id: this.o.userId ?? null,
+          token: this.o.token ?? null,
         }),
       );
     };
@@ -200,14 +219,14 @@ export class MediaTransport {
     };
     ws.onclose = (ev) => {
       clearTimeout(initTimer);
-      this.onClosed(ws, ev.code);
+      this.onClosed(ws, ev.code, ev.reason);
     };
     ws.onerror = () => {
       /* a close event follows */
     };
   }
 
-  private onClosed(ws: WebSocket, code: number) {
+  private onClosed(ws: WebSocket, code: number, reason = '') {
     if (this.ws !== ws) return;
     this.ws = null;
     this.ready = false;
@@ -218,7 +237,22 @@ export class MediaTransport {
       this.setState('taken-over');
       return;
     }
+    const stopsAs = STOP_CLOSES.get(code);
+    if (stopsAs) {
+      const refused = isErrorCode(reason) ? reason : stopsAs;
+      this.lastError = `${refused}: the gateway closed the connection (${code})`;
+      this.refuse(refused);
+      return;
+    }
     this.scheduleReconnect();
+  }
+
+  /** The gateway refused the session for good: stop, never reconnect. */
+  private refuse(code: string) {
+    this.stopped = true;
+    this.refusedCode ??= code;
+    this.clearTimers();
+    this.setState('rejected');
   }
 
   private scheduleReconnect() {
@@ -276,8 +310,7 @@ export class MediaTransport {
           }
           this.armWake();
         } else if (endsSession(code)) {
-          this.stopped = true;
-          this.setState('rejected');
+          this.refuse(code);
           ws.close(CLOSES.NORMAL.code, 'rejected');
           return;
         }

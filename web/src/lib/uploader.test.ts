@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import type { OutboxCounts } from './outbox.ts';
-import { advanceRecord, lockName, newSessionRecord, orphanPlan, storageKey, uploadCounts } from './uploader.ts';
+import { advanceRecord, lockName, newSessionRecord, orphanPlan, refusalText, storageKey, tokenUnusable, uploadCounts } from './uploader.ts';
 
 const SID = '4f7d2c1e-8a3b-4c5d-9e6f-0a1b2c3d4e5f';
 const DAY_MS = 24 * 3600_000;
@@ -26,6 +26,16 @@ describe('session record', () => {
       state: 'recording',
       updatedAt: 5,
     });
+  });
+
+  test('the upload token is kept with the session', () => {
+    expect(newSessionRecord(SID, 12, 1, 5, { token: 'tok', tokenExpiresAt: '2030-01-01T00:00:00Z' })).toMatchObject({
+      interviewSessionId: 12,
+      userId: 1,
+      token: 'tok',
+      tokenExpiresAt: '2030-01-01T00:00:00Z',
+    });
+    expect('token' in newSessionRecord(SID, 12, 1, 5)).toBe(false);
   });
 
   test('advanceRecord counts past the stored item and never goes back', () => {
@@ -62,18 +72,43 @@ describe('uploadCounts', () => {
 
 describe('orphanPlan', () => {
   const now = 10 * DAY_MS;
+  const token = { token: 'tok', tokenExpiresAt: new Date(now + 3600_000).toISOString() };
   test('a stopped orphan is completed, with or without items left', () => {
-    expect(orphanPlan({ state: 'stopped', updatedAt: 0 }, 3, now)).toBe('finish');
-    expect(orphanPlan({ state: 'stopped', updatedAt: 0 }, 0, now)).toBe('finish');
+    expect(orphanPlan({ state: 'stopped', updatedAt: 0, ...token }, 3, now)).toBe('finish');
+    expect(orphanPlan({ state: 'stopped', updatedAt: 0, ...token }, 0, now)).toBe('finish');
   });
 
   test('a recording orphan uploads what it holds', () => {
-    expect(orphanPlan({ state: 'recording', updatedAt: now }, 1, now)).toBe('upload');
+    expect(orphanPlan({ state: 'recording', updatedAt: now, ...token }, 1, now)).toBe('upload');
   });
 
   test('an empty recording orphan keeps its counters for a resume, for a day', () => {
     expect(orphanPlan({ state: 'recording', updatedAt: now - DAY_MS }, 0, now)).toBe('keep');
     expect(orphanPlan({ state: 'recording', updatedAt: now - DAY_MS - 1 }, 0, now)).toBe('forget');
+  });
+
+  test('an orphan that needs the gateway but has no usable token is dropped, not retried', () => {
+    const expired = { token: 'tok', tokenExpiresAt: new Date(now - 61_000).toISOString() };
+    expect(orphanPlan({ state: 'recording', updatedAt: now, ...expired }, 2, now)).toBe('drop');
+    expect(orphanPlan({ state: 'stopped', updatedAt: now, ...expired }, 0, now)).toBe('drop');
+    expect(orphanPlan({ state: 'recording', updatedAt: now }, 2, now)).toBe('drop'); // stored before tokens
+    // within the clock-skew grace it is still tried (the gateway decides)
+    expect(orphanPlan({ state: 'recording', updatedAt: now, token: 'tok', tokenExpiresAt: new Date(now - 30_000).toISOString() }, 2, now)).toBe('upload');
+  });
+});
+
+describe('tokens', () => {
+  test('tokenUnusable: missing, or past expiry plus a minute', () => {
+    expect(tokenUnusable({}, 0)).toBe(true);
+    expect(tokenUnusable({ token: 't' }, 0)).toBe(false); // no expiry known: the gateway decides
+    expect(tokenUnusable({ token: 't', tokenExpiresAt: '1970-01-01T00:00:10Z' }, 70_000)).toBe(false);
+    expect(tokenUnusable({ token: 't', tokenExpiresAt: '1970-01-01T00:00:10Z' }, 70_001)).toBe(true);
+  });
+
+  test('refusals have a plain message', () => {
+    expect(refusalText('TOKEN_INVALID')).toContain('no longer valid');
+    expect(refusalText('FORBIDDEN')).toContain('does not cover');
+    expect(refusalText('TOO_MANY_SESSIONS')).toContain('TOO_MANY_SESSIONS');
   });
 });
 

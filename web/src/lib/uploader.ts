@@ -15,6 +15,12 @@
  * reload resumes the same session: its stored, unacked items are resent and new chunks continue
  * the numbering.
  *
+ * Every connection's session_init carries the session's upload token. The token is kept in the
+ * session record (the outbox store), so a reload and an orphan upload reuse it. A refusal of the
+ * token (TOKEN_INVALID / FORBIDDEN, close 4403) stops the upload for good with a plain message;
+ * an orphan whose token is refused, missing or expired is dropped from the store (the page says
+ * how many items were lost) instead of being retried on every page load.
+ *
  * It reports into an `UploadStatus` object it is given (the hook passes its `$state`), so it is
  * plain TypeScript and knows nothing of Svelte.
  */
@@ -28,6 +34,12 @@ export interface UploaderOptions {
   websocketUrl: string;
   interviewSessionId: number;
   userId?: number;
+  /** the upload token for this interview (from the web app's server); a resumed session's stored one otherwise */
+  token?: string;
+  /** when `token` expires (ISO 8601) */
+  tokenExpiresAt?: string;
+  /** the gateway refused this session for good (TOKEN_INVALID, FORBIDDEN, …): nothing more uploads */
+  onRefused?: (code: string) => void;
   /** finish() waits at most this long for acks (ms); the upload continues after that */
   ackWaitMs?: number;
   outbox?: Partial<OutboxOptions>;
@@ -60,6 +72,10 @@ export interface UploadStatus {
   complete: CompleteAck | null;
   /** the latest problem worth telling the user (shared with the capture side) */
   error: string | null;
+  /** the code the gateway refused this session with for good (TOKEN_INVALID, FORBIDDEN, …), if it did */
+  refusedCode: string | null;
+  /** items of earlier recordings removed from this device unsent, because their upload token was refused or expired */
+  droppedOrphans: { chunks: number; frames: number } | null;
   lastTransportError: string | null;
 }
 
@@ -72,6 +88,10 @@ const ORPHAN_FORGET_AFTER_MS = 24 * 3600_000;
 const DRAIN_POLL_MS = 1000;
 /** right after a reload the previous document may still hold the session's lock (ms) */
 const LOCK_WAIT_MS = 3000;
+/** an orphan's token is taken as expired this long after its expires_at (the gateway allows 30 s of skew) (ms) */
+const TOKEN_EXPIRY_GRACE_MS = 60_000;
+/** refusals after which an orphan's items can never be uploaded with the token it has */
+const TOKEN_REFUSALS: readonly string[] = ['TOKEN_INVALID', 'FORBIDDEN'];
 
 const inBrowser = () => typeof window !== 'undefined';
 export const storageKey = (interviewSessionId: number) => `candid:capture-session:${interviewSessionId}`;
@@ -98,12 +118,50 @@ export function initialUploadStatus(interviewSessionId: number): UploadStatus {
     resumed: null,
     complete: null,
     error: null,
+    refusedCode: null,
+    droppedOrphans: null,
     lastTransportError: null,
   };
 }
 
-export function newSessionRecord(sessionId: string, interviewSessionId: number, userId: number | undefined, nowMs: number): SessionRecord {
-  return { sessionId, interviewSessionId, userId, nextChunkIndex: 0, nextFrameIndex: 0, failedChunks: 0, failedFrames: 0, state: 'recording', updatedAt: nowMs };
+export function newSessionRecord(
+  sessionId: string,
+  interviewSessionId: number,
+  userId: number | undefined,
+  nowMs: number,
+  token: Pick<SessionRecord, 'token' | 'tokenExpiresAt'> = {},
+): SessionRecord {
+  return {
+    sessionId,
+    interviewSessionId,
+    userId,
+    ...(token.token ? { token: token.token, tokenExpiresAt: token.tokenExpiresAt } : {}),
+    nextChunkIndex: 0,
+    nextFrameIndex: 0,
+    failedChunks: 0,
+    failedFrames: 0,
+    state: 'recording',
+    updatedAt: nowMs,
+  };
+}
+
+/** What the page tells the candidate when the gateway refuses the session for good. */
+export function refusalText(code: string): string {
+  switch (code) {
+    case 'TOKEN_INVALID':
+      return 'The permission to upload this recording is no longer valid (it expired or was refused), so nothing more is uploaded. Begin a new interview from the start page.';
+    case 'FORBIDDEN':
+      return 'The permission to upload does not cover this recording session, so nothing more is uploaded. Begin a new interview from the start page.';
+    default:
+      return `The server refused this recording session (${code}), so nothing more is uploaded.`;
+  }
+}
+
+/** True when the token cannot be used any more: absent, or expired (with a grace for clock skew). */
+export function tokenUnusable(rec: Pick<SessionRecord, 'token' | 'tokenExpiresAt'>, nowMs: number): boolean {
+  if (!rec.token) return true;
+  const exp = rec.tokenExpiresAt ? Date.parse(rec.tokenExpiresAt) : NaN;
+  return Number.isFinite(exp) && nowMs > exp + TOKEN_EXPIRY_GRACE_MS;
 }
 
 /** The record once item `kind`/`index` is stored: the counters only ever grow. */
@@ -137,23 +195,37 @@ export function uploadCounts(r: SessionRecord, c: OutboxCounts): UploadCounts {
 /**
  * What to do with an orphan holding `itemCount` stored items: upload them and complete the
  * session if it had stopped; with nothing stored, a stopped one still needs session_complete,
- * while a recording one keeps its counters for a resume and is forgotten after a day.
+ * while a recording one keeps its counters for a resume and is forgotten after a day. An orphan
+ * that would need the gateway but has no usable token (none stored, or expired) is dropped:
+ * the gateway would refuse it on every page load.
  */
-export function orphanPlan(rec: Pick<SessionRecord, 'state' | 'updatedAt'>, itemCount: number, nowMs: number): 'finish' | 'upload' | 'keep' | 'forget' {
-  if (rec.state === 'stopped') return 'finish';
-  if (itemCount > 0) return 'upload';
-  return nowMs - rec.updatedAt > ORPHAN_FORGET_AFTER_MS ? 'forget' : 'keep';
+export function orphanPlan(
+  rec: Pick<SessionRecord, 'state' | 'updatedAt' | 'token' | 'tokenExpiresAt'>,
+  itemCount: number,
+  nowMs: number,
+): 'finish' | 'upload' | 'keep' | 'forget' | 'drop' {
+  const plan = rec.state === 'stopped' ? 'finish' : itemCount > 0 ? 'upload' : nowMs - rec.updatedAt > ORPHAN_FORGET_AFTER_MS ? 'forget' : 'keep';
+  return (plan === 'finish' || plan === 'upload') && tokenUnusable(rec, nowMs) ? 'drop' : plan;
 }
 
 /** The one place a MediaTransport is made and started: for this page's session and for orphans alike. */
 function openTransport(
   url: string,
-  session: Pick<SessionRecord, 'sessionId' | 'interviewSessionId' | 'userId'>,
+  session: Pick<SessionRecord, 'sessionId' | 'interviewSessionId' | 'userId' | 'token'>,
   outbox: Outbox,
   store: OutboxStore,
   hooks: Pick<TransportOptions, 'onChange' | 'onSettled'> = {},
 ): MediaTransport {
-  const t = new MediaTransport({ url, sessionId: session.sessionId, interviewSessionId: session.interviewSessionId, userId: session.userId, outbox, store, ...hooks });
+  const t = new MediaTransport({
+    url,
+    sessionId: session.sessionId,
+    interviewSessionId: session.interviewSessionId,
+    userId: session.userId,
+    token: session.token,
+    outbox,
+    store,
+    ...hooks,
+  });
   t.start();
   return t;
 }
@@ -200,7 +272,9 @@ export class Uploader {
       await this.lockSession(sid);
     }
     const prev = sessions.find((s) => s.sessionId === sid);
-    this.record = prev ?? newSessionRecord(sid, this.opts.interviewSessionId, this.opts.userId, Date.now());
+    const token = this.opts.token ? { token: this.opts.token, tokenExpiresAt: this.opts.tokenExpiresAt } : {};
+    // The caller's token is the newest; else a resumed session keeps the one stored with it.
+    this.record = prev ? { ...prev, ...token } : newSessionRecord(sid, this.opts.interviewSessionId, this.opts.userId, Date.now(), token);
     if (prev) {
       const items = await store.listItems(sid);
       for (const it of items) this.outbox.add({ kind: it.kind, index: it.index, size: it.size, meta: it.meta });
@@ -208,9 +282,18 @@ export class Uploader {
       if (items.length > 0 || prev.state === 'stopped') this.ensureTransport();
       if (prev.state === 'stopped') void this.finish();
     }
-    for (const other of sessions) if (other.sessionId !== sid) void drainOrphan(other, store, this.opts.websocketUrl);
+    const onDropped = (chunks: number, frames: number) => {
+      const d = this.status.droppedOrphans ?? { chunks: 0, frames: 0 };
+      this.status.droppedOrphans = { chunks: d.chunks + chunks, frames: d.frames + frames };
+    };
+    for (const other of sessions) if (other.sessionId !== sid) void drainOrphan(other, store, this.opts.websocketUrl, onDropped);
     this.refresh();
     return { stopped: prev?.state === 'stopped' };
+  }
+
+  /** Whether this session has an upload token to send (after init). */
+  hasToken(): boolean {
+    return !!this.record?.token;
   }
 
   nextChunkIndex(): number {
@@ -223,6 +306,7 @@ export class Uploader {
 
   /** A recording (re)starts: remember the session for a reload, mark it recording, connect. */
   async begin(): Promise<void> {
+    if (!this.record.token) throw new Error('this interview has no upload permission; begin a new interview from the start page');
     localStorage.setItem(storageKey(this.opts.interviewSessionId), this.status.sessionId);
     this.record.state = 'recording';
     this.record.updatedAt = Date.now();
@@ -292,7 +376,7 @@ export class Uploader {
 
   private ensureTransport(): MediaTransport {
     if (this.transport) return this.transport;
-    const session = { sessionId: this.status.sessionId, interviewSessionId: this.opts.interviewSessionId, userId: this.opts.userId };
+    const session = { sessionId: this.status.sessionId, interviewSessionId: this.opts.interviewSessionId, userId: this.opts.userId, token: this.record.token };
     this.transport = openTransport(this.opts.websocketUrl, session, this.outbox, this.store, {
       onChange: () => this.refresh(),
       onSettled: (kind, _index, outcome) => {
@@ -314,6 +398,11 @@ export class Uploader {
       this.status.reconnectAttempts = t.reconnectAttempts;
       this.status.lastTransportError = t.lastError;
       if (t.completeAck) this.status.complete = t.completeAck;
+      if (t.state === 'rejected' && t.refusedCode && !this.status.refusedCode) {
+        this.status.refusedCode = t.refusedCode;
+        this.status.error = refusalText(t.refusedCode);
+        this.opts.onRefused?.(t.refusedCode);
+      }
     }
   }
 
@@ -336,21 +425,36 @@ export class Uploader {
   }
 }
 
+type OnDropped = (chunks: number, frames: number) => void;
+
 /** Uploads what an earlier, abandoned page of another recording left in the store, then completes it if it had stopped. */
-async function drainOrphan(rec: SessionRecord, store: OutboxStore, url: string) {
+async function drainOrphan(rec: SessionRecord, store: OutboxStore, url: string, onDropped: OnDropped) {
   if (navigator.locks) {
     await navigator.locks.request(lockName(rec.sessionId), { ifAvailable: true }, async (lock) => {
-      if (lock) await drainOrphanLocked(rec, store, url);
+      if (lock) await drainOrphanLocked(rec, store, url, onDropped);
     });
-  } else await drainOrphanLocked(rec, store, url);
+  } else await drainOrphanLocked(rec, store, url, onDropped);
 }
 
-async function drainOrphanLocked(rec: SessionRecord, store: OutboxStore, url: string) {
+/** Removes an orphan that can never be uploaded (its token is refused, missing or expired), and says how much was lost. */
+async function dropOrphan(rec: SessionRecord, store: OutboxStore, onDropped: OnDropped) {
+  const items = await store.listItems(rec.sessionId).catch(() => []);
+  for (const it of items) await store.deleteItem(rec.sessionId, it.kind, it.index).catch(() => {});
+  await store.deleteSession(rec.sessionId).catch(() => {});
+  if (localStorage.getItem(storageKey(rec.interviewSessionId)) === rec.sessionId) localStorage.removeItem(storageKey(rec.interviewSessionId));
+  if (items.length > 0) onDropped(items.filter((i) => i.kind === 'audio').length, items.filter((i) => i.kind === 'frame').length);
+}
+
+async function drainOrphanLocked(rec: SessionRecord, store: OutboxStore, url: string, onDropped: OnDropped) {
   const items = await store.listItems(rec.sessionId).catch(() => []);
   const plan = orphanPlan(rec, items.length, Date.now());
   if (plan === 'keep') return;
   if (plan === 'forget') {
     await store.deleteSession(rec.sessionId).catch(() => {});
+    return;
+  }
+  if (plan === 'drop') {
+    await dropOrphan(rec, store, onDropped);
     return;
   }
   const outbox = new Outbox();
@@ -365,6 +469,8 @@ async function drainOrphanLocked(rec: SessionRecord, store: OutboxStore, url: st
     }
   } else {
     while (outbox.size > 0 && t.state !== 'rejected' && t.state !== 'taken-over') await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
-    t.close();
   }
+  const refused = t.state === 'rejected' && TOKEN_REFUSALS.includes(t.refusedCode ?? '');
+  if (plan === 'upload' || refused) t.close();
+  if (refused) await dropOrphan(rec, store, onDropped);
 }
