@@ -12,7 +12,7 @@
  * of the environment (child-env.ts) and only the secrets it needs: the gateway the API keys, the
  * token secrets and the internal token; storage, metadata and the reaper the internal token; the
  * web app's server side one API key and the gateway's URL. Storage, metadata and the ops ports
- * bind 127.0.0.1 unless STORAGE_HOST / METADATA_HOST / REAPER_HOST say otherwise.
+ * bind 127.0.0.1 unless STORAGE_HOST / METADATA_HOST / REAPER_HOST / GATEWAY_OPS_HOST say otherwise.
  *
  * The web app follows GATEWAY_PORT: its pages get PUBLIC_GATEWAY_URL, its server side
  * CANDID_GATEWAY_URL, both on this machine's GATEWAY_PORT (PUBLIC_GATEWAY_URL given in the
@@ -44,6 +44,7 @@ const config = loadEnvOrExit("launcher", {
   storageHost: str("STORAGE_HOST", "127.0.0.1"),
   metadataHost: str("METADATA_HOST", "127.0.0.1"),
   reaperHost: str("REAPER_HOST", "127.0.0.1"),
+  gatewayOpsHost: str("GATEWAY_OPS_HOST", "127.0.0.1"),
   /** Generated secrets live here (relative to the repository root). */
   secretsFile: str("CANDID_SECRETS_FILE", "./data/secrets.json"),
   apiKeys: optStr("CANDID_API_KEYS"),
@@ -96,6 +97,7 @@ const specs: Record<string, ChildSpec> = {
     cmd: [bun, "services/gateway/main.ts"],
     env: {
       GATEWAY_PORT: String(config.gatewayPort),
+      GATEWAY_OPS_HOST: config.gatewayOpsHost,
       STORAGE_ADDR: dial(config.storageGrpcAddr),
       METADATA_ADDR: dial(config.metadataGrpcAddr),
       CANDID_API_KEYS: secrets.CANDID_API_KEYS,
