@@ -137,6 +137,19 @@ describe('MediaTransport', () => {
     t.close();
   });
 
+  test('new work during the backoff reconnects at once, and that reconnect is counted', async () => {
+    const { t, add, outbox } = await setup({ backoff: { baseMs: 60_000, maxMs: 60_000 } });
+    t.start();
+    await until(() => t.state === 'open');
+    FakeSocket.instances[0]!.close(1006); // gateway died; the next try is a minute away
+    await until(() => t.state === 'reconnecting');
+    await add('frame', 0); // the capture keeps producing: kick() reconnects now
+    await until(() => outbox.size === 0);
+    expect(FakeSocket.instances.length).toBe(2);
+    expect(t.reconnectAttempts).toBe(1);
+    t.close();
+  });
+
   test('permanent error drops the item as failed; retryable error is resent', async () => {
     const { t, add, outbox, settled } = await setup();
     FakeSocket.autoAck = false;

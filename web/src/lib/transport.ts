@@ -115,7 +115,9 @@ export class MediaTransport {
   kick(): void {
     if (this.stopped) return;
     if (!this.ws && this.state === 'reconnecting') {
+      // New work cuts the backoff short; it is still a reconnect attempt (the page counts them).
       this.clearTimers();
+      this.reconnectAttempts++;
       this.connect();
       return;
     }
