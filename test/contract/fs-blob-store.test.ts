@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AppError } from "../../services/shared/errors";
 import { DirSyncer, FsBlobStore, STALE_TEMP_MS, storageFull } from "../../services/storage/adapters/fs-blob-store";
+import { sampleVolume } from "../../services/storage/adapters/volume-sampler";
 import { headBlob, putBlob } from "../../services/storage/core/blob-store";
 import { sha256Hex } from "../../services/storage/core/checksum";
 import { fillVolume, mountTmpfs, type Tmpfs, tmpfsUnavailable } from "../support/tmpfs";
@@ -162,6 +163,21 @@ describe.skipIf(noTmpfs !== null)("FsBlobStore on a full volume (a 4 MiB tmpfs)"
     vol = mountTmpfs(4 * 1024 * 1024);
   });
   afterAll(() => vol?.unmount());
+
+  test("sampleVolume reports the volume's size and what a writer may still use", async () => {
+    const filler = join(vol.dir, "filler-sample");
+    try {
+      const empty = await sampleVolume(vol.dir);
+      expect(empty.sizeBytes).toBe(4 * 1024 * 1024);
+      expect(empty.freeBytes).toBe(vol.freeBytes());
+      fillVolume(vol, filler, 1024 * 1024);
+      const after = await sampleVolume(vol.dir);
+      expect(after.freeBytes).toBeLessThanOrEqual(1024 * 1024);
+      expect(after.freeBytes).toBeGreaterThan(1024 * 1024 - 64 * 1024);
+    } finally {
+      rmSync(filler, { force: true });
+    }
+  });
 
   for (const sync of ["syncfs", "fsync"] as const) {
     test(`${sync}: a put is refused STORAGE_FULL, leaves no file, and succeeds once space is back`, async () => {
