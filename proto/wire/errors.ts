@@ -65,6 +65,7 @@ const table = {
   INDEX_CONFLICT: { ...open, dropsItem: true, description: "This index is already stored with different bytes; the stored blob is kept." },
   CHECKSUM_MISMATCH: { ...open, description: "The bytes received by the storage service do not match their SHA-256." },
   UPSTREAM_UNAVAILABLE: { ...open, description: "The storage or metadata service did not answer in time; nothing was acked, send the item again." },
+  STORAGE_FULL: { ...open, description: "The media volume is full (no space, inodes or quota left: ENOSPC, EDQUOT) or the S3 server reports insufficient storage (HTTP 507). Nothing was written and nothing acked; the connection stays open and the client sends the item again later (the web client with its backoff, up to 30 error replies per item: about 6 minutes). Operators: see the CandidStorageFull alert in docs/deploy.md." },
   INTERNAL_TOKEN_INVALID: { ...open, description: "An internal gRPC call arrived without the internal token (CANDID_INTERNAL_TOKEN), or with a wrong one; the gateway and the reaper treat it as INTERNAL (a misconfiguration, never sent to a browser)." },
   NOT_FOUND: { ...open, dropsItem: true, description: "No such route or blob. The web client also reports a queued item whose bytes vanished from its local store with this code." },
   INTERNAL: { ...open, description: "An unexpected failure; it is logged on the server and its details are not sent." },

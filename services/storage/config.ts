@@ -11,6 +11,7 @@
  * | STORAGE_BACKEND        | fs                | fs (local disk) or s3                                |
  * | MEDIA_STORAGE_DIR      | ./media_storage   | fs root folder (relative to the working folder)      |
  * | STORAGE_FS_SYNC        | auto              | fs durability: syncfs group commit, or fsync per file|
+ * | STORAGE_VOLUME_SAMPLE_MS | 5000            | fs: statfs of the media volume every ms (0 = never)  |
  * | S3_BUCKET              | (none)            | required when STORAGE_BACKEND=s3                     |
  * | S3_PREFIX              | (none)            | key prefix inside the bucket                         |
  * | S3_ENDPOINT            | (none = AWS)      | e.g. http://minio:9000                               |
@@ -34,6 +35,8 @@ export const storageConfigShape = {
   mediaDir: str("MEDIA_STORAGE_DIR", "./media_storage"),
   /** fs durability: auto (syncfs group commit where available), syncfs, or fsync (per file). */
   fsSync: oneOf("STORAGE_FS_SYNC", ["auto", "syncfs", "fsync"] as const, "auto"),
+  /** fs: how often the media volume's free bytes are sampled (statfs) for the metrics, ms; 0 = never. */
+  volumeSampleMs: int("STORAGE_VOLUME_SAMPLE_MS", 5000),
   s3Bucket: optStr("S3_BUCKET"),
   s3Prefix: optStr("S3_PREFIX"),
   s3Endpoint: optStr("S3_ENDPOINT"),

@@ -1,7 +1,7 @@
 /**
  * The storage service: the only file that wires. Loads config, builds the BlobStore adapter
  * (fs or s3), serves media.v1.StorageService + grpc.health.v1 over gRPC and /metrics /healthz
- * /readyz over HTTP, and stops gracefully on SIGTERM/SIGINT (in-flight puts are answered).
+ * /readyz over HTTP, samples the fs media volume's free space, and stops gracefully on SIGTERM/SIGINT (in-flight puts are answered).
  */
 import { configOrExit } from "../shared/config";
 import { startGrpcServer } from "../shared/grpc";
@@ -12,6 +12,7 @@ import { FsBlobStore } from "./adapters/fs-blob-store";
 import { createStorageServer } from "./adapters/grpc-server";
 import { storageMetrics } from "./adapters/metrics";
 import { S3BlobStore } from "./adapters/s3-blob-store";
+import { startVolumeSampler } from "./adapters/volume-sampler";
 import { type StorageConfig, loadStorageConfig } from "./config";
 import type { BlobStore } from "./core/blob-store";
 
@@ -44,6 +45,19 @@ async function main(): Promise<void> {
     healthy: async () => !stopping && (await store.ready()),
     internalToken: config.internalToken,
   });
+  // fs: the media volume's free space, so an alert fires before puts fail with STORAGE_FULL.
+  const stopSampler =
+    store instanceof FsBlobStore && config.volumeSampleMs > 0
+      ? startVolumeSampler({
+          path: store.root,
+          intervalMs: config.volumeSampleMs,
+          log,
+          onSample: (v) => {
+            metrics.volumeFreeBytes.set(v.freeBytes);
+            metrics.volumeSizeBytes.set(v.sizeBytes);
+          },
+        })
+      : () => {};
   const ops = serveOpsHttp({ port: config.metricsPort, hostname: config.host, registry, ready: async () => !stopping && (await store.ready()) });
 
   log.info("storage listening", {
@@ -60,6 +74,7 @@ async function main(): Promise<void> {
     log.info("storage stopping", { signal });
     await grpcServer.stop(config.shutdownGraceMs);
     await ops.stop(true);
+    stopSampler();
     store.close();
     log.info("storage stopped", { signal });
     process.exit(0);

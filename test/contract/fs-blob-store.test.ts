@@ -1,11 +1,14 @@
-import { describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DirSyncer, FsBlobStore, STALE_TEMP_MS } from "../../services/storage/adapters/fs-blob-store";
-import { putBlob } from "../../services/storage/core/blob-store";
+import { AppError } from "../../services/shared/errors";
+import { DirSyncer, FsBlobStore, STALE_TEMP_MS, storageFull } from "../../services/storage/adapters/fs-blob-store";
+import { sampleVolume } from "../../services/storage/adapters/volume-sampler";
+import { headBlob, putBlob } from "../../services/storage/core/blob-store";
 import { sha256Hex } from "../../services/storage/core/checksum";
-import { audioRef, blobStoreContract, randomBytesOf } from "./blob-store.contract";
+import { fillVolume, mountTmpfs, type Tmpfs, tmpfsUnavailable } from "../support/tmpfs";
+import { audioRef, blobStoreContract, frameRef, randomBytesOf } from "./blob-store.contract";
 
 function tempRoot(): string {
   return mkdtempSync(join(tmpdir(), "candid-fs-store-"));
@@ -148,5 +151,85 @@ describe("DirSyncer", () => {
     fail = false;
     await s.sync();
     expect(s.syncs).toBe(2);
+  });
+});
+
+const noTmpfs = tmpfsUnavailable();
+if (noTmpfs) console.warn(`SKIPPED "FsBlobStore on a full volume": ${noTmpfs}`);
+
+describe.skipIf(noTmpfs !== null)("FsBlobStore on a full volume (a 4 MiB tmpfs)", () => {
+  let vol: Tmpfs;
+  beforeAll(() => {
+    vol = mountTmpfs(4 * 1024 * 1024);
+  });
+  afterAll(() => vol?.unmount());
+
+  test("sampleVolume reports the volume's size and what a writer may still use", async () => {
+    const filler = join(vol.dir, "filler-sample");
+    try {
+      const empty = await sampleVolume(vol.dir);
+      expect(empty.sizeBytes).toBe(4 * 1024 * 1024);
+      expect(empty.freeBytes).toBe(vol.freeBytes());
+      fillVolume(vol, filler, 1024 * 1024);
+      const after = await sampleVolume(vol.dir);
+      expect(after.freeBytes).toBeLessThanOrEqual(1024 * 1024);
+      expect(after.freeBytes).toBeGreaterThan(1024 * 1024 - 64 * 1024);
+    } finally {
+      rmSync(filler, { force: true });
+    }
+  });
+
+  for (const sync of ["syncfs", "fsync"] as const) {
+    test(`${sync}: a put is refused STORAGE_FULL, leaves no file, and succeeds once space is back`, async () => {
+      const root = join(vol.dir, `media-${sync}`);
+      const store = await FsBlobStore.open(root, { sync });
+      const filler = join(vol.dir, `filler-${sync}`);
+      try {
+        const sid = crypto.randomUUID();
+        const first = randomBytesOf(64 * 1024, 1);
+        expect((await putBlob(store, { ref: audioRef(0, sid), data: first, sha256Hex: sha256Hex(first) })).outcome).toBe("created");
+        fillVolume(vol, filler);
+        expect(vol.freeBytes()).toBe(0);
+
+        const data = randomBytesOf(256 * 1024, 2);
+        const put = () => putBlob(store, { ref: audioRef(1, sid), data, sha256Hex: sha256Hex(data) });
+        const err = await put().then(() => null, (e: unknown) => e);
+        expect(err).toBeInstanceOf(AppError);
+        expect((err as AppError).code).toBe("STORAGE_FULL");
+        expect((err as AppError).reason).toBe("enospc");
+        expect((err as AppError).spec).toMatchObject({ http: 507, dropsItem: false, close: null });
+        // a frame into a folder not yet created fails the same way
+        const frame = randomBytesOf(20 * 1024, 3);
+        const ferr = await putBlob(store, { ref: frameRef(0, sid), data: frame, sha256Hex: sha256Hex(frame) }).then(() => null, (e: unknown) => e);
+        expect((ferr as AppError).code).toBe("STORAGE_FULL");
+        // no partial file, no temp file, nothing under the name
+        expect(readdirSync(join(root, sid, "audio"))).toEqual(["chunk_0.webm"]);
+        expect(await headBlob(store, audioRef(1, sid))).toBeNull();
+        expect(await headBlob(store, frameRef(0, sid))).toBeNull();
+
+        unlinkSync(filler);
+        const r = await put();
+        expect(r.outcome).toBe("created");
+        expect(sha256Hex(readFileSync(r.location))).toBe(sha256Hex(data));
+        expect((await put()).outcome).toBe("identical");
+        expect((await putBlob(store, { ref: frameRef(0, sid), data: frame, sha256Hex: sha256Hex(frame) })).outcome).toBe("created");
+        expect(readdirSync(join(root, sid, "audio")).sort()).toEqual(["chunk_0.webm", "chunk_1.webm"]);
+        expect(readdirSync(join(root, sid, "frames"))).toEqual(["frame_0.jpg"]);
+      } finally {
+        store.close();
+        rmSync(filler, { force: true });
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
+describe("storageFull", () => {
+  test("ENOSPC and EDQUOT become STORAGE_FULL with the errno as reason; other errors stay", () => {
+    const enospc = Object.assign(new Error("no space"), { code: "ENOSPC" });
+    expect(storageFull(enospc)).toMatchObject({ code: "STORAGE_FULL", reason: "enospc", cause: enospc });
+    expect(storageFull(Object.assign(new Error("quota"), { code: "EDQUOT" }))?.reason).toBe("edquot");
+    expect(storageFull(Object.assign(new Error("io"), { code: "EIO" }))).toBeNull();
+    expect(storageFull(new Error("plain"))).toBeNull();
   });
 });

@@ -47,14 +47,21 @@ export interface StackOptions {
   logLevel?: string;
   /** Folder that receives the storage root (default: the OS temp folder). */
   mediaParent?: string;
+  /**
+   * The storage root itself (MEDIA_STORAGE_DIR), e.g. a small tmpfs of the caller's: used as is,
+   * neither created nor removed by the stack (mediaParent and keepMedia do not apply).
+   */
+  mediaDir?: string;
+  /** Extra environment of the storage service (e.g. STORAGE_VOLUME_SAMPLE_MS). */
+  storageEnv?: Record<string, string>;
   /** Leave the stored files in place on stop (benchmarks; see docs/benchmarks.md). */
   keepMedia?: boolean;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const db = await createTestDatabase("candid_stack");
-  const mediaDir = mkdtempSync(join(opts.mediaParent ?? tmpdir(), "candid-media-"));
-  const removeMedia = () => opts.keepMedia || rmSync(mediaDir, { recursive: true, force: true });
+  const mediaDir = opts.mediaDir ?? mkdtempSync(join(opts.mediaParent ?? tmpdir(), "candid-media-"));
+  const removeMedia = () => opts.keepMedia || opts.mediaDir !== undefined || rmSync(mediaDir, { recursive: true, force: true });
   const [gp, go, sp, sm, mp, mm] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   const apiKey = generateSecret();
   const tokenSecret = generateSecret();
@@ -71,7 +78,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       startService({
         name: "storage",
         entry: "services/storage/main.ts",
-        env: { STORAGE_BACKEND: "fs", MEDIA_STORAGE_DIR: mediaDir, STORAGE_GRPC_ADDR: `127.0.0.1:${sp}`, STORAGE_METRICS_PORT: String(sm), LOG_LEVEL: logLevel },
+        env: { STORAGE_BACKEND: "fs", MEDIA_STORAGE_DIR: mediaDir, STORAGE_GRPC_ADDR: `127.0.0.1:${sp}`, STORAGE_METRICS_PORT: String(sm), LOG_LEVEL: logLevel, ...opts.storageEnv },
         ready: () => grpcReady(`127.0.0.1:${sp}`),
       }),
     ]);

@@ -26,6 +26,11 @@
  * the "already created" set is a bounded cache, and a folder removed behind our back (e.g. by
  * the reaper) is recreated on the ENOENT.
  *
+ * A volume out of space or quota (ENOSPC, EDQUOT, at any step) refuses the put with
+ * STORAGE_FULL, and nothing of it stays: the temp file is removed and no name points at it, so a
+ * re-send once space is back writes it afresh. (Only when the last syncfs, of the names, fails
+ * is the final name already linked: to a whole file, whose re-send then answers IDENTICAL.)
+ *
  * Crash leftovers: a crash between steps 1 and 3 can leave a ".<name>.<random>.tmp" file beside
  * the blobs; it is never a blob name. The first put into a folder in a process removes such files
  * older than STALE_TEMP_MS (a client re-sending after a crash writes into that very folder).
@@ -38,7 +43,7 @@ import { AppError } from "../../shared/errors";
 import type { CheckedRef } from "../core/blob-ref";
 import { type BlobData, type BlobHead, type BlobStore, type CheckedPut, type PutResult, outcomeForExisting } from "../core/blob-store";
 import { sha256Hex } from "../core/checksum";
-import { type FsDurability, FsyncDurability } from "./fs-durability";
+import { type FsDurability, FsyncDurability, type Written, noSpaceErrno } from "./fs-durability";
 import { SyncfsDurability } from "./fs-writer";
 
 /** How puts are made durable: one syncfs per round of puts, or an fdatasync per file. */
@@ -169,8 +174,13 @@ export class FsBlobStore implements BlobStore {
     const dir = join(this.root, put.dir);
     const final = join(dir, put.name);
     const temp = join(dir, `.${put.name}.${randomBytes(6).toString("hex")}.tmp`);
-    await this.ensureDir(dir);
-    const written = await this.durability.write({ dir, temp, final, data: put.data });
+    let written: Written;
+    try {
+      await this.ensureDir(dir);
+      written = await this.durability.write({ dir, temp, final, data: put.data });
+    } catch (err) {
+      throw storageFull(err) ?? err;
+    }
     const outcome = written === "created" ? "created" : outcomeForExisting(await fileSha256(final), put.sha256Hex);
     return { outcome, location: final };
   }
@@ -263,6 +273,15 @@ export async function sweepStaleTemps(dir: string, now = Date.now()): Promise<nu
     }
   }
   return removed;
+}
+
+/**
+ * ENOSPC / EDQUOT from any step of a put as STORAGE_FULL (the errno as its log reason, the
+ * original as its cause); null for any other error, which stays what it is (INTERNAL).
+ */
+export function storageFull(err: unknown): AppError | null {
+  const errno = noSpaceErrno(err);
+  return errno ? new AppError("STORAGE_FULL", "storage is full: send the item again later", {}, { cause: err, reason: errno.toLowerCase() }) : null;
 }
 
 function closeQuietly(fd: number): void {

@@ -23,6 +23,20 @@ export interface WriterPut {
   data: Uint8Array;
 }
 
+/**
+ * The errnos of a volume that cannot take more: no blocks or inodes left (ENOSPC), or the
+ * user's quota reached (EDQUOT). Any step can meet them: the temp file's write, a new folder,
+ * the link (a folder that needs a new block), an fdatasync or a syncfs that flushes delayed
+ * allocations. fs-blob-store.ts turns them into STORAGE_FULL; the temp file is removed either way.
+ */
+export const NO_SPACE_ERRNOS: ReadonlySet<string> = new Set(["ENOSPC", "EDQUOT"]);
+
+/** The errno name of a volume out of space or quota, or undefined for any other error. */
+export function noSpaceErrno(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && NO_SPACE_ERRNOS.has(code) ? code : undefined;
+}
+
 /** "created": linked under its name; "exists": the name was already taken (EEXIST). */
 export type Written = "created" | "exists";
 

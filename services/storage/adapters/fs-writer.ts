@@ -16,6 +16,9 @@
  */
 import { type FsDurability, type WriterPut, type Written, linkFinal, removeQuietly, writeTemp } from "./fs-durability";
 
+/** A flush's answer: true, or the errno name of its failure ("ENOSPC", "EIO"...). */
+type Flushed = true | string;
+
 interface Job {
   put: WriterPut;
   resolve(r: Written): void;
@@ -29,13 +32,14 @@ export class SyncfsDurability implements FsDurability {
   private queue: Job[] = [];
   private running = false;
   private closed = false;
-  private flushed: ((ok: boolean) => void) | null = null;
+  /** Resolves the flush in flight: true, or the errno name of its failure (fs-writer-worker.ts). */
+  private flushed: ((r: Flushed) => void) | null = null;
   /** Batches committed (two syncfs calls each); for tests and metrics. */
   batches = 0;
 
   private constructor(private readonly worker: Worker) {
-    worker.onmessage = (ev: MessageEvent<boolean>) => this.onFlushed(ev.data === true);
-    worker.onerror = () => this.onFlushed(false);
+    worker.onmessage = (ev: MessageEvent<Flushed>) => this.onFlushed(ev.data === true ? true : String(ev.data));
+    worker.onerror = () => this.onFlushed("EIO");
   }
 
   /** A writer whose first syncfs of `root` succeeded, or null where syncfs is unavailable. */
@@ -45,8 +49,8 @@ export class SyncfsDurability implements FsDurability {
     try {
       worker = new Worker(new URL("./fs-writer-worker.ts", import.meta.url).href);
       const w = new SyncfsDurability(worker);
-      const ok = await Promise.race([w.flush({ root }), Bun.sleep(10_000).then(() => false)]);
-      if (!ok) throw new Error("syncfs unavailable");
+      const ok = await Promise.race([w.flush({ root }), Bun.sleep(10_000).then(() => "ETIMEDOUT")]);
+      if (ok !== true) throw new Error("syncfs unavailable");
       (worker as unknown as { unref?: () => void }).unref?.(); // never keeps the process alive
       return w;
     } catch {
@@ -71,7 +75,7 @@ export class SyncfsDurability implements FsDurability {
   close(): void {
     this.closed = true;
     this.worker.terminate();
-    this.onFlushed(false);
+    this.onFlushed("EIO");
   }
 
   private async run(): Promise<void> {
@@ -80,12 +84,14 @@ export class SyncfsDurability implements FsDurability {
       const jobs = this.queue.splice(0, MAX_BATCH);
       this.batches++;
       const results: (Written | Error)[] = [];
-      if (await this.flush(null)) {
+      const content = await this.flush(null);
+      if (content === true) {
         for (const { put } of jobs) results.push(linkFinal(put));
-        if (!(await this.flush(null))) results.fill(flushFailed());
+        const names = await this.flush(null);
+        if (names !== true) results.fill(flushFailed(names));
       } else {
         for (const { put } of jobs) removeQuietly(put.temp);
-        results.push(...jobs.map(flushFailed));
+        results.push(...jobs.map(() => flushFailed(content)));
       }
       jobs.forEach((job, i) => {
         const r = results[i]!;
@@ -98,17 +104,17 @@ export class SyncfsDurability implements FsDurability {
   }
 
   /** One syncfs on the worker (the first message also names the root). */
-  private flush(msg: { root: string } | null): Promise<boolean> {
+  private flush(msg: { root: string } | null): Promise<Flushed> {
     return new Promise((resolve) => {
       this.flushed = resolve;
       this.worker.postMessage(msg);
     });
   }
 
-  private onFlushed(ok: boolean): void {
+  private onFlushed(r: Flushed): void {
     const f = this.flushed;
     this.flushed = null;
-    f?.(ok);
+    f?.(r);
   }
 }
 
@@ -116,7 +122,10 @@ function stopped(): Error {
   return Object.assign(new Error("storage writer stopped"), { code: "EIO" });
 }
 
-/** The batch could not be made durable: none of its puts may be answered as stored. */
-function flushFailed(): Error {
-  return Object.assign(new Error("syncfs failed"), { code: "EIO" });
+/**
+ * The batch could not be made durable: none of its puts may be answered as stored. The error
+ * carries syncfs's errno (ENOSPC / EDQUOT become STORAGE_FULL in fs-blob-store.ts).
+ */
+function flushFailed(errno: string): Error {
+  return Object.assign(new Error(`syncfs failed: ${errno}`), { code: errno });
 }

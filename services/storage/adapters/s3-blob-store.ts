@@ -77,6 +77,9 @@ export function translateS3Error(err: unknown): unknown {
   const s = statusOf(err);
   if (isNotFound(err) && n !== "NoSuchBucket") return new AppError("NOT_FOUND", "no such blob", {}, { cause: err });
   if (n === "BadDigest" || n === "XAmzContentSHA256Mismatch" || n === "InvalidDigest") return new AppError("CHECKSUM_MISMATCH", undefined, {}, { cause: err });
+  // 507 Insufficient Storage (RFC 4918), as MinIO answers when its drives are full (code
+  // XMinioStorageFull): the server is up but takes no more. (EntityTooLarge is one object's size.)
+  if (s === 507 || n === "XMinioStorageFull") return new AppError("STORAGE_FULL", "object store is full: send the item again later", {}, { cause: err, reason: "s3_507" });
   const code = (err as S3ErrorLike)?.code;
   if (
     (s !== undefined && (s >= 500 || s === 429)) ||

@@ -95,7 +95,7 @@ describe('Outbox', () => {
   test('the codes that drop an item come from the error table (proto/wire); unknown codes are retried', () => {
     const o = new Outbox({ retryBackoff: { baseMs: 1, maxMs: 1, random: () => 0 } });
     const drop = ['INDEX_CONFLICT', 'SIZE_MISMATCH', 'UNSUPPORTED_MEDIA_TYPE', 'BLOB_TOO_LARGE', 'INVALID_MESSAGE', 'SESSION_COMPLETED', 'NOT_FOUND'];
-    const retry = ['UPSTREAM_UNAVAILABLE', 'INTERNAL', 'METADATA_MISSING', 'CHECKSUM_MISMATCH', 'SOMETHING_NEW'];
+    const retry = ['UPSTREAM_UNAVAILABLE', 'STORAGE_FULL', 'INTERNAL', 'METADATA_MISSING', 'CHECKSUM_MISMATCH', 'SOMETHING_NEW'];
     [...drop, ...retry].forEach((_, i) => o.add(audio(i)));
     sendAll(o, 0);
     expect(drop.map((c, i) => o.reject('audio', i, c, 1))).toEqual(drop.map(() => 'failed'));
