@@ -20,6 +20,12 @@ export interface WireErrorSpec {
   readonly close: { readonly code: number; readonly then: "reconnect" | "stop" } | null;
   /** An item refused with this code will never be accepted as it was sent: the client drops it (else it sends it again later). */
   readonly dropsItem: boolean;
+  /**
+   * The server says "not now" (a dependency is down or full): the item is fine and will be
+   * accepted later, so the client retries it with backoff for as long as it takes and never drops
+   * it for this code (other retried codes count toward the client's give-up limit).
+   */
+  readonly transient: boolean;
   /** Sent without an item index, the session cannot go on: the client stops instead of reconnecting. */
   readonly endsSession: boolean;
   /**
@@ -30,7 +36,7 @@ export interface WireErrorSpec {
   readonly description: string;
 }
 
-const open = { close: null, dropsItem: false, endsSession: false, refusesUpgrade: false } as const;
+const open = { close: null, dropsItem: false, transient: false, endsSession: false, refusesUpgrade: false } as const;
 const upgrade = { ...open, refusesUpgrade: true } as const;
 
 const table = {
@@ -64,8 +70,8 @@ const table = {
   UNSUPPORTED_MEDIA_TYPE: { ...open, dropsItem: true, description: "Audio is not WebM (an EBML header with DocType `webm`) or MP4 (an `ftyp` box with an audio brand: M4A, mp41, mp42, isom, iso2/4/5/6, dash), or a frame is not a whole JPEG (SOI, marker segments, SOS, EOI at the end)." },
   INDEX_CONFLICT: { ...open, dropsItem: true, description: "This index is already stored with different bytes; the stored blob is kept." },
   CHECKSUM_MISMATCH: { ...open, description: "The bytes received by the storage service do not match their SHA-256." },
-  UPSTREAM_UNAVAILABLE: { ...open, description: "The storage or metadata service did not answer in time; nothing was acked, send the item again." },
-  STORAGE_FULL: { ...open, description: "The media volume is full (no space, inodes or quota left: ENOSPC, EDQUOT) or the S3 server reports insufficient storage (HTTP 507). Nothing was written and nothing acked; the connection stays open and the client sends the item again later (the web client with its backoff, up to 30 error replies per item: about 6 minutes). Operators: see the CandidStorageFull alert in docs/deploy.md." },
+  UPSTREAM_UNAVAILABLE: { ...open, transient: true, description: "The storage or metadata service did not answer in time; nothing was acked, send the item again." },
+  STORAGE_FULL: { ...open, transient: true, description: "The media volume is full (no space, inodes or quota left: ENOSPC, EDQUOT) or the S3 server reports insufficient storage (HTTP 507). Nothing was written and nothing acked; the connection stays open and the client sends the item again later (the web client keeps it and retries with its backoff until space is back). Operators: see the CandidStorageFull alert in docs/deploy.md." },
   INTERNAL_TOKEN_INVALID: { ...open, description: "An internal gRPC call arrived without the internal token (CANDID_INTERNAL_TOKEN), or with a wrong one; the gateway and the reaper treat it as INTERNAL (a misconfiguration, never sent to a browser)." },
   NOT_FOUND: { ...open, dropsItem: true, description: "No such route or blob. The web client also reports a queued item whose bytes vanished from its local store with this code." },
   INTERNAL: { ...open, description: "An unexpected failure; it is logged on the server and its details are not sent." },
@@ -85,6 +91,11 @@ export function isErrorCode(code: unknown): code is ErrorCode {
 /** True when an item refused with this code (any string from the wire) will never be accepted as sent. */
 export function dropsItem(code: string): boolean {
   return isErrorCode(code) && WIRE_ERRORS[code].dropsItem;
+}
+
+/** True when an item refused with this code is fine and only has to wait: retry it until it is stored. */
+export function isTransient(code: string): boolean {
+  return isErrorCode(code) && WIRE_ERRORS[code].transient;
 }
 
 /** True when this code, sent without an item index, means the session cannot go on. */

@@ -32,7 +32,9 @@ export function renderErrorTable(): string {
           ? `${e.close.then === "stop" ? "stops" : "reconnects and re-sends"}`
           : e.endsSession
             ? "stops the session (an item's error: retries the item)"
-            : "retries";
+            : e.transient
+              ? "retries until stored"
+              : "retries";
       return `| \`${code}\` | ${ws} | ${client} | ${e.http} | ${status[e.grpc]} | ${cell(e.description)} |`;
     }),
   ].join("\n");

@@ -92,6 +92,25 @@ describe('Outbox', () => {
     expect(o.counts()).toMatchObject({ waiting: { audio: 1, frame: 0 }, failed: { audio: 1, frame: 0 } });
   });
 
+  test('a transient refusal (STORAGE_FULL, UPSTREAM_UNAVAILABLE) never drops an item; other retried codes do, at maxErrors', () => {
+    const o = new Outbox({ maxErrors: 3, retryBackoff: { baseMs: 1, maxMs: 1, random: () => 0 } });
+    o.add(audio(0));
+    o.add(audio(1));
+    let now = 0;
+    for (let i = 0; i < 50; i++) {
+      now += 10;
+      sendAll(o, now);
+      expect(o.reject('audio', 0, i % 2 ? 'STORAGE_FULL' : 'UPSTREAM_UNAVAILABLE', now)).toBe('retry');
+    }
+    expect(o.counts()).toMatchObject({ waiting: { audio: 2, frame: 0 }, failed: { audio: 0, frame: 0 } });
+    const outcomes = [1, 2, 3].map(() => {
+      now += 10;
+      sendAll(o, now);
+      return o.reject('audio', 1, 'CHECKSUM_MISMATCH', now);
+    });
+    expect(outcomes).toEqual(['retry', 'retry', 'failed']);
+  });
+
   test('the codes that drop an item come from the error table (proto/wire); unknown codes are retried', () => {
     const o = new Outbox({ retryBackoff: { baseMs: 1, maxMs: 1, random: () => 0 } });
     const drop = ['INDEX_CONFLICT', 'SIZE_MISMATCH', 'UNSUPPORTED_MEDIA_TYPE', 'BLOB_TOO_LARGE', 'INVALID_MESSAGE', 'SESSION_COMPLETED', 'NOT_FOUND'];
@@ -102,13 +121,13 @@ describe('Outbox', () => {
     expect(retry.map((c, i) => o.reject('audio', drop.length + i, c, 1))).toEqual(retry.map(() => 'retry'));
   });
 
-  test('gives up after maxErrors error replies', () => {
+  test('gives up after maxErrors error replies of a code that is not transient', () => {
     const o = new Outbox({ maxErrors: 3, retryBackoff: { baseMs: 1, maxMs: 1, random: () => 0 } });
     o.add(frame(4));
     const outcomes = [];
     for (let i = 0; i < 3; i++) {
       sendAll(o, i * 10);
-      outcomes.push(o.reject('frame', 4, 'UPSTREAM_UNAVAILABLE', i * 10));
+      outcomes.push(o.reject('frame', 4, 'INTERNAL', i * 10));
     }
     expect(outcomes).toEqual(['retry', 'retry', 'failed']);
     expect(o.size).toBe(0);

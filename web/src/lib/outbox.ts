@@ -14,7 +14,7 @@
  * network: a blob is loaded from the store only when it is about to be sent.
  */
 import { backoffDelayMs, type BackoffOptions } from './backoff.ts';
-import { type BlobKind, dropsItem } from './wire.ts';
+import { type BlobKind, dropsItem, isTransient } from './wire.ts';
 
 export interface OutboxEntry {
   kind: BlobKind;
@@ -33,8 +33,10 @@ type ItemState =
 interface Item {
   entry: OutboxEntry;
   state: ItemState;
-  /** consecutive error replies (not disconnects) */
+  /** consecutive error replies (not disconnects): the retry backoff grows with them */
   errors: number;
+  /** error replies with a code that is not transient: at maxErrors the item is dropped */
+  strikes: number;
   seq: number;
 }
 
@@ -45,7 +47,7 @@ export interface OutboxOptions {
   windowBytes: number;
   /** an inflight item without ack after this long is sent again (ms) */
   ackTimeoutMs: number;
-  /** after this many error replies for one item it is dropped as failed */
+  /** after this many error replies for one item it is dropped as failed (transient codes never count) */
   maxErrors: number;
   retryBackoff: BackoffOptions;
 }
@@ -86,7 +88,7 @@ export class Outbox {
   add(entry: OutboxEntry): boolean {
     const key = itemKey(entry.kind, entry.index);
     if (this.items.has(key) || this.ackedKeys.has(key)) return false;
-    this.items.set(key, { entry, state: { s: 'pending', notBefore: 0 }, errors: 0, seq: this.seq++ });
+    this.items.set(key, { entry, state: { s: 'pending', notBefore: 0 }, errors: 0, strikes: 0, seq: this.seq++ });
     return true;
   }
 
@@ -124,14 +126,17 @@ export class Outbox {
 
   /**
    * The gateway answered with an error for this item. A code that drops the item (proto/wire's
-   * table, docs/errors.md) fails it at once; any other is retried with backoff, up to maxErrors.
+   * table, docs/errors.md) fails it at once; a transient one (UPSTREAM_UNAVAILABLE, STORAGE_FULL:
+   * the item is fine, the server is not ready) is retried with backoff until it is stored; any
+   * other is retried with backoff, up to maxErrors.
    */
   reject(kind: BlobKind, index: number, code: string, now: number): RejectOutcome {
     const key = itemKey(kind, index);
     const it = this.items.get(key);
     if (!it) return 'unknown';
     it.errors++;
-    if (dropsItem(code) || it.errors >= this.opts.maxErrors) {
+    if (!isTransient(code)) it.strikes++;
+    if (dropsItem(code) || it.strikes >= this.opts.maxErrors) {
       this.items.delete(key);
       this.failedKeys.add(key);
       return 'failed';

@@ -7,7 +7,7 @@
  */
 export { type BlobKind } from '../../../proto/wire/ids.ts';
 export { decodeBinaryFrame, encodeHeader, HEADER_BYTES } from '../../../proto/wire/binary-frame.ts';
-export { CLOSES, dropsItem, endsSession, type ErrorCode, isErrorCode, WIRE_ERRORS } from '../../../proto/wire/errors.ts';
+export { CLOSES, dropsItem, endsSession, type ErrorCode, isErrorCode, isTransient, WIRE_ERRORS } from '../../../proto/wire/errors.ts';
 export {
   type AudioMetadataFields,
   encodeClientMessage,
