@@ -15,6 +15,15 @@ import type { ErrorCode } from "./errors";
 import { type BlobKind, MAX_INDEX } from "./ids";
 import { type AudioMetadata, type ClientMessage, encodeClientMessage, type FrameMetadata, type SessionComplete, type SessionInit } from "./messages";
 
+/**
+ * A property's number of runs: `n` times CANDID_FUZZ_SCALE (default 1), so a long hunt is
+ * `CANDID_FUZZ_SCALE=30 bun test …fuzz.test.ts` and CI keeps the short default.
+ */
+export function fuzzRuns(n: number): number {
+  const scale = Number(process.env.CANDID_FUZZ_SCALE ?? 1);
+  return Math.max(1, Math.round(n * (Number.isFinite(scale) && scale > 0 ? scale : 1)));
+}
+
 /** What parseClientMessage documents it throws (its WireError codes). */
 export const PARSE_ERROR_CODES: readonly ErrorCode[] = ["INVALID_JSON", "UNKNOWN_MESSAGE_TYPE", "INVALID_MESSAGE", "INVALID_SESSION_ID", "TOKEN_INVALID"];
 /** What decodeBinaryFrame documents it throws. */

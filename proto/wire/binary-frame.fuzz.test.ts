@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { binaryFrameArb, byteDamageArb, DECODE_ERROR_CODES, ENCODE_ERROR_CODES, indexArb, kindArb, sessionIdArb } from "./arbitraries";
+import { binaryFrameArb, byteDamageArb, DECODE_ERROR_CODES, ENCODE_ERROR_CODES, fuzzRuns, indexArb, kindArb, sessionIdArb } from "./arbitraries";
 import { decodeBinaryFrame, encodeBinaryFrame, encodeHeader, HEADER_BYTES } from "./binary-frame";
 import { WireError } from "./errors";
 import { isBlobIndex, isCanonicalUuid } from "./ids";
@@ -45,7 +45,7 @@ describe("binary frame codec, fuzzed", () => {
         const f = refusedOnlyWith(DECODE_ERROR_CODES, () => decodeBinaryFrame(view));
         if (f) checkDecoded(view, f);
       }),
-      { numRuns: 2000 },
+      { numRuns: fuzzRuns(2000) },
     );
   });
 
@@ -61,7 +61,7 @@ describe("binary frame codec, fuzzed", () => {
         // Shorter than the header is always refused.
         if (view.length < HEADER_BYTES) expect(f).toBeNull();
       }),
-      { numRuns: 2000 },
+      { numRuns: fuzzRuns(2000) },
     );
   });
 
@@ -77,7 +77,7 @@ describe("binary frame codec, fuzzed", () => {
         // The header alone, written into a buffer the browser then joins with the blob, is the same bytes.
         expect(encodeHeader(sid, kind, index)).toEqual(bytes.subarray(0, HEADER_BYTES));
       }),
-      { numRuns: 1000 },
+      { numRuns: fuzzRuns(1000) },
     );
   });
 
@@ -89,7 +89,7 @@ describe("binary frame codec, fuzzed", () => {
         const out = refusedOnlyWith(ENCODE_ERROR_CODES, () => encodeHeader(sid, kind, index));
         expect(out !== null).toBe(isCanonicalUuid(sid) && isBlobIndex(index));
       }),
-      { numRuns: 2000 },
+      { numRuns: fuzzRuns(2000) },
     );
   });
 });

@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { clientMessageArb, MESSAGE_TYPES, mutate, mutationArb, PARSE_ERROR_CODES, textDamageArb } from "./arbitraries";
+import { clientMessageArb, fuzzRuns, MESSAGE_TYPES, mutate, mutationArb, PARSE_ERROR_CODES, textDamageArb } from "./arbitraries";
 import { WireError } from "./errors";
 import { isCanonicalUuid, MAX_INDEX } from "./ids";
 import { type ClientMessage, encodeClientMessage, isoToMs, MAX_TOKEN_CHARS, parseClientMessage } from "./messages";
@@ -72,32 +72,32 @@ describe("parseClientMessage, fuzzed", () => {
   test("random strings: a documented WireError, never another throw", () => {
     fc.assert(
       fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.string({ maxLength: 200, unit: "binary" }), fc.string({ maxLength: 50, unit: fc.constantFrom(..."{}[]\":,0123456789.-eE truefalsnul\\") })), checkInput),
-      { numRuns: 1500 },
+      { numRuns: fuzzRuns(1500) },
     );
   });
 
   test("random JSON values: a documented WireError, never another throw", () => {
-    fc.assert(fc.property(fc.jsonValue({ maxDepth: 3 }), (v) => checkInput(JSON.stringify(v))), { numRuns: 2000 });
+    fc.assert(fc.property(fc.jsonValue({ maxDepth: 3 }), (v) => checkInput(JSON.stringify(v))), { numRuns: fuzzRuns(2000) });
   });
 
   test("objects with a protocol type and random field values", () => {
     const fields = ["session_id", "interview_session_id", "user_id", "timestamp", "token", "chunk_index", "frame_index", "start_timestamp", "end_timestamp", "duration_ms", "offset_ms", "size", "total_chunks", "total_frames"];
     const value = fc.oneof(fc.jsonValue({ maxDepth: 1 }), fc.uuid(), fc.nat(), fc.constantFrom("2025-12-16T10:30:00Z", MAX_INDEX, MAX_INDEX + 1, -0, "x".repeat(MAX_TOKEN_CHARS + 1)));
     const obj = fc.record({ type: fc.constantFrom(...MESSAGE_TYPES) }).chain((base) => fc.dictionary(fc.constantFrom(...fields), value, { maxKeys: 8 }).map((d) => ({ ...d, ...base })));
-    fc.assert(fc.property(obj, (o) => checkInput(JSON.stringify(o))), { numRuns: 3000 });
+    fc.assert(fc.property(obj, (o) => checkInput(JSON.stringify(o))), { numRuns: fuzzRuns(3000) });
   });
 
   test("mutated valid messages (fields dropped, replaced, added; type changed)", () => {
     fc.assert(
       fc.property(clientMessageArb(), fc.array(mutationArb, { minLength: 1, maxLength: 3 }), (msg, mutations) => checkInput(JSON.stringify(mutate(msg, mutations)))),
-      { numRuns: 1500 },
+      { numRuns: fuzzRuns(1500) },
     );
   });
 
   test("valid messages damaged as text (cut, a character changed, inserted or deleted)", () => {
     fc.assert(
       fc.property(clientMessageArb(), fc.array(textDamageArb, { minLength: 1, maxLength: 3 }), (msg, damage) => checkInput(damage.reduce((s, d) => d(s), encodeClientMessage(msg)))),
-      { numRuns: 1500 },
+      { numRuns: fuzzRuns(1500) },
     );
   });
 
@@ -108,7 +108,7 @@ describe("parseClientMessage, fuzzed", () => {
         expect(parsed).toEqual(normalized(msg));
         checkParsed(parsed);
       }),
-      { numRuns: 1500 },
+      { numRuns: fuzzRuns(1500) },
     );
   });
 });

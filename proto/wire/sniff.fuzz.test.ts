@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { byteDamageArb } from "./arbitraries";
+import { byteDamageArb, fuzzRuns } from "./arbitraries";
 import { AUDIO_MP4_BRANDS, isAudioMp4, isJpeg, isWebm, sniffAudio } from "./sniff";
 
 // The smallest blobs each sniffer accepts (as in services/gateway/core/stream-session.test.ts).
@@ -52,13 +52,13 @@ describe("sniffers, fuzzed", () => {
   });
 
   test("random bytes never throw", () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), junkArb, check), { numRuns: 3000 });
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), junkArb, check), { numRuns: fuzzRuns(3000) });
   });
 
   test("damaged WebM, MP4 and JPEG never throw", () => {
     fc.assert(
-      fc.property(fc.constantFrom(WEBM, MP4, JPEG), fc.array(byteDamageArb, { minLength: 1, maxLength: 4 }), junkArb, (seed, damage, junk) => check(damage.reduce((b, d) => d(b), seed), junk)),
-      { numRuns: 3000 },
+      fc.property(fc.constantFrom(WEBM, MP4, JPEG), fc.array(byteDamageArb, { minLength: 1, maxLength: 4 }), junkArb, (seed, damage, junk) => check(damage.reduce((b: Uint8Array, d) => d(b), seed), junk)),
+      { numRuns: fuzzRuns(3000) },
     );
   });
 
@@ -68,7 +68,7 @@ describe("sniffers, fuzzed", () => {
         check(b, junk);
         if (withEoi) check(new Uint8Array([...b, 0xff, 0xd9]), junk); // a JPEG's last two bytes, so isJpeg parses all the way
       }),
-      { numRuns: 3000 },
+      { numRuns: fuzzRuns(3000) },
     );
   });
 });
