@@ -135,7 +135,9 @@ export class StreamSession implements Owner {
     if (this.state === "closed") return Promise.resolve();
     if (!this.reserve(n)) return Promise.resolve();
     const release = () => this.buffered.release(n);
+    let handled = false;
     return this.enqueue(async () => {
+      handled = true;
       let started: { storing: Promise<void> } | void = undefined;
       try {
         started = await this.onBinary(buf, receivedAt);
@@ -143,6 +145,10 @@ export class StreamSession implements Owner {
         if (started) void started.storing.finally(release);
         else release();
       }
+    }).finally(() => {
+      // Closed while it waited in the queue (the handler never ran): give its bytes back, or the
+      // gateway-wide budget would keep them for good.
+      if (!handled) release();
     });
   }
 

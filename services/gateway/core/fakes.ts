@@ -1,0 +1,127 @@
+/**
+ * @module gateway/core/fakes
+ * In-memory fakes of the gateway's two ports (ports.ts) with the real services' semantics:
+ * storage is create-only (a second put answers identical or conflict), metadata records are
+ * idempotent per (session, index) and conflict on other bytes. For tests only.
+ *
+ * The same classes as in stream-session.test.ts, plus two hooks the property tests
+ * (stream-session.fuzz.test.ts) need: `fault(op)` may refuse any call with an AppError, and
+ * `gate(op)` decides when a call runs (a fast-check scheduler there), so random interleavings of
+ * the session's messages and its upstream calls are explored.
+ */
+import type { BlobRef, WriteOutcome } from "../../shared/blob";
+import { AppError } from "../../shared/errors";
+import type { AudioRecord, FrameRecord, MetadataService, SessionSummary, StorageService } from "./ports";
+
+export type FakeOp = "put" | "delete" | "open" | "status" | "recordAudio" | "recordFrame" | "complete";
+
+export interface FakeHooks {
+  /** An error this call fails with, or null to let it through. */
+  fault?: (op: FakeOp) => AppError | null;
+  /** Resolves when the call may run (default: at once). */
+  gate?: (op: FakeOp) => Promise<void>;
+}
+
+const blobKey = (r: BlobRef) => `${r.sessionId}/${r.kind}/${r.index}`;
+
+async function enter(hooks: FakeHooks, op: FakeOp): Promise<void> {
+  if (hooks.gate) await hooks.gate(op);
+  const e = hooks.fault?.(op);
+  if (e) throw e;
+}
+
+export class FakeStorage implements StorageService {
+  /** By `<session>/<kind>/<index>.<mediaType>`. */
+  readonly blobs = new Map<string, { sha: string; mediaType: string }>();
+  puts = 0;
+  constructor(private readonly hooks: FakeHooks = {}) {}
+
+  async put(ref: BlobRef, _data: Uint8Array, sha256Hex: string) {
+    this.puts++;
+    await enter(this.hooks, "put");
+    const k = `${blobKey(ref)}.${ref.mediaType}`;
+    const have = this.blobs.get(k);
+    const location = `/store/${k}`;
+    if (!have) {
+      this.blobs.set(k, { sha: sha256Hex, mediaType: ref.mediaType });
+      return { outcome: "created" as WriteOutcome, location };
+    }
+    return { outcome: (have.sha === sha256Hex ? "identical" : "conflict") as WriteOutcome, location };
+  }
+
+  async delete(ref: BlobRef) {
+    await enter(this.hooks, "delete");
+    this.blobs.delete(`${blobKey(ref)}.${ref.mediaType}`);
+  }
+
+  /** The stored blob of an item, whatever its media type. */
+  find(sessionId: string, kind: BlobRef["kind"], index: number): { sha: string; mediaType: string } | undefined {
+    const prefix = `${sessionId}/${kind}/${index}.`;
+    for (const [k, v] of this.blobs) if (k.startsWith(prefix)) return v;
+    return undefined;
+  }
+}
+
+export class FakeMetadata implements MetadataService {
+  readonly sessions = new Map<string, { completed: boolean; interview: number | null; user: number | null }>();
+  readonly audio = new Map<string, AudioRecord>();
+  readonly frames = new Map<string, FrameRecord>();
+  constructor(private readonly hooks: FakeHooks = {}) {}
+
+  async openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null }) {
+    await enter(this.hooks, "open");
+    if (p.interviewSessionId === 404) throw new AppError("INTERVIEW_SESSION_NOT_FOUND");
+    const s = this.sessions.get(p.sessionId);
+    if (s && (s.interview !== p.interviewSessionId || s.user !== p.userId)) throw new AppError("SESSION_MISMATCH");
+    if (s?.completed) throw new AppError("SESSION_COMPLETED");
+    if (!s) this.sessions.set(p.sessionId, { completed: false, interview: p.interviewSessionId, user: p.userId });
+    return { resumed: !!s };
+  }
+
+  async status(sessionId: string): Promise<SessionSummary> {
+    await enter(this.hooks, "status");
+    const s = this.sessions.get(sessionId);
+    if (!s) throw new AppError("SESSION_NOT_FOUND");
+    return { sessionId, status: s.completed ? "completed" : "active", totalChunks: 0, totalFrames: 0, startedAtMs: 1, lastActivityMs: 2, interviewSessionId: s.interview, userId: s.user };
+  }
+
+  private rec<T extends { sha256Hex: string }>(m: Map<string, T>, k: string, r: T): WriteOutcome {
+    const have = m.get(k);
+    if (!have) {
+      m.set(k, r);
+      return "created";
+    }
+    return have.sha256Hex === r.sha256Hex ? "identical" : "conflict";
+  }
+
+  async recordAudio(r: AudioRecord) {
+    await enter(this.hooks, "recordAudio");
+    return this.rec(this.audio, `${r.sessionId}/${r.chunkIndex}`, r);
+  }
+
+  async recordFrame(r: FrameRecord) {
+    await enter(this.hooks, "recordFrame");
+    return this.rec(this.frames, `${r.sessionId}/${r.frameIndex}`, r);
+  }
+
+  /** The committed row of an item. */
+  row(sessionId: string, kind: BlobRef["kind"], index: number): AudioRecord | FrameRecord | undefined {
+    return (kind === "audio" ? this.audio : this.frames).get(`${sessionId}/${index}`);
+  }
+
+  async completeSession(p: { sessionId: string; totalChunks: number; totalFrames: number }) {
+    await enter(this.hooks, "complete");
+    const s = this.sessions.get(p.sessionId);
+    if (!s) throw new AppError("SESSION_NOT_FOUND");
+    s.completed = true;
+    const chunks = [...this.audio.values()].filter((a) => a.sessionId === p.sessionId).map((a) => a.chunkIndex);
+    const frames = [...this.frames.values()].filter((a) => a.sessionId === p.sessionId).map((a) => a.frameIndex);
+    // Bounded like the real service's answer would be for the small totals tests use.
+    const missing = (n: number, have: number[]) => [...Array(Math.min(n, 2000)).keys()].filter((i) => !have.includes(i));
+    return {
+      session: { sessionId: p.sessionId, status: "completed" as const, totalChunks: chunks.length, totalFrames: frames.length, startedAtMs: 1, lastActivityMs: 2, interviewSessionId: s.interview, userId: s.user },
+      missingChunks: missing(p.totalChunks, chunks),
+      missingFrames: missing(p.totalFrames, frames),
+    };
+  }
+}
