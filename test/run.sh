@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: every check and every test, against real components.
-#   1. installs/starts what the tests need (PostgreSQL, chromium, ffmpeg, versitygw, helm);
+#   1. installs/starts what the tests need (PostgreSQL, chromium, ffmpeg, versitygw, toxiproxy, helm);
 #   2. static checks: tsc --noEmit, buf lint + generated code is current;
 #   3. bun test over unit, contract, integration, deploy, browser end-to-end and chaos suites.
 # Tests create their own databases, buckets and folders and remove them.
