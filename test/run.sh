@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: every check and every test, against real components.
-#   1. installs/starts what the tests need (PostgreSQL, chromium, ffmpeg, versitygw, helm);
+#   1. installs/starts what the tests need (PostgreSQL, chromium, ffmpeg, versitygw, toxiproxy, helm);
 #   2. static checks: tsc --noEmit, buf lint + generated code is current;
-#   3. bun test over unit, contract, integration, deploy and browser end-to-end suites.
+#   3. bun test over unit, contract, integration, deploy, browser end-to-end and chaos suites.
 # Tests create their own databases, buckets and folders and remove them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,7 @@ echo "== tests"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 set +e
-bun test --timeout 120000 services proto web/src/lib test/contract test/integration test/deploy test/e2e "$@" 2>&1 | tee "$out"
+bun test --timeout 120000 services proto web/src/lib test/contract test/integration test/deploy test/e2e test/chaos "$@" 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 set -e
 pass=$(grep -Eo '^ *[0-9]+ pass$' "$out" | tail -1 | tr -dc 0-9)

@@ -19,8 +19,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(prefix = "candid_test"): Promise<TestDatabase> {
-  const admin = adminUrl();
+/** A new database on the server of `admin` (default: adminUrl()). */
+export async function createTestDatabase(prefix = "candid_test", admin = adminUrl()): Promise<TestDatabase> {
   const name = testId(prefix).toLowerCase();
   const sql = postgres(admin, { max: 1, onnotice: () => {} });
   try {

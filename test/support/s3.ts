@@ -31,6 +31,10 @@ export interface TestS3 {
   createBucket(): Promise<string>;
   /** Empties the bucket, then deletes it. */
   deleteBucket(name: string): Promise<void>;
+  /** Kills the server (SIGKILL) but keeps its folder: the S3 server is down until `resume`. */
+  pause(): Promise<void>;
+  /** Starts the server again on the same port and folder (after `pause`). */
+  resume(): Promise<void>;
   /** Stops the server and removes its folder. */
   stop(): Promise<void>;
 }
@@ -46,40 +50,50 @@ export async function startS3(opts: { timeoutMs?: number } = {}): Promise<TestS3
   const region = "us-east-1";
   const endpoint = `http://127.0.0.1:${port}`;
   const out: string[] = [];
-  const proc: Subprocess = Bun.spawn(
-    [VERSITYGW_BIN, "--access", accessKeyId, "--secret", secretAccessKey, "--region", region, "--port", `127.0.0.1:${port}`, "--quiet", "posix", dir],
-    { stdout: "pipe", stderr: "pipe" },
-  );
-  void pump(proc.stdout as ReadableStream<Uint8Array>, out);
-  void pump(proc.stderr as ReadableStream<Uint8Array>, out);
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const spawn = (): Subprocess => {
+    const p = Bun.spawn(
+      [VERSITYGW_BIN, "--access", accessKeyId, "--secret", secretAccessKey, "--region", region, "--port", `127.0.0.1:${port}`, "--quiet", "posix", dir],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    void pump(p.stdout as ReadableStream<Uint8Array>, out);
+    void pump(p.stderr as ReadableStream<Uint8Array>, out);
+    return p;
+  };
+  let proc = spawn();
 
-  const stop = async () => {
+  const kill = async (signal: NodeJS.Signals) => {
     if (proc.exitCode === null && !proc.signalCode) {
-      proc.kill("SIGTERM");
+      proc.kill(signal);
       const t = setTimeout(() => proc.kill("SIGKILL"), 5000);
       await proc.exited;
       clearTimeout(t);
     }
+  };
+  const stop = async () => {
+    await kill("SIGTERM");
     rmSync(dir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
-  for (;;) {
-    if (proc.exitCode !== null) {
-      await stop();
-      throw new Error(`versitygw exited with ${proc.exitCode}:\n${out.join("")}`);
+  const waitUp = async () => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`versitygw exited with ${proc.exitCode}:\n${out.join("")}`);
+      // Any HTTP answer (403 for an anonymous request) means it is listening.
+      const up = await fetch(endpoint, { signal: AbortSignal.timeout(500) }).then(
+        () => true,
+        () => false,
+      );
+      if (up) return;
+      if (Date.now() > deadline) throw new Error(`versitygw did not answer on ${endpoint}:\n${out.join("")}`);
+      await Bun.sleep(100);
     }
-    // Any HTTP answer (403 for an anonymous request) means it is listening.
-    const up = await fetch(endpoint, { signal: AbortSignal.timeout(500) }).then(
-      () => true,
-      () => false,
-    );
-    if (up) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`versitygw did not answer on ${endpoint}:\n${out.join("")}`);
-    }
-    await Bun.sleep(100);
+  };
+  try {
+    await waitUp();
+  } catch (e) {
+    await stop();
+    throw e;
   }
 
   const client = new S3Client({
@@ -110,6 +124,14 @@ export async function startS3(opts: { timeoutMs?: number } = {}): Promise<TestS3
         await client.send(new DeleteObjectsCommand({ Bucket: name, Delete: { Objects: keys, Quiet: true } }));
       }
       await client.send(new DeleteBucketCommand({ Bucket: name }));
+    },
+    async pause() {
+      await kill("SIGKILL");
+    },
+    async resume() {
+      if (proc.exitCode === null && !proc.signalCode) return;
+      proc = spawn();
+      await waitUp();
     },
     async stop() {
       client.destroy();

@@ -30,6 +30,10 @@ export interface Stack {
   metadata: ServiceProc;
   /** Kills the gateway and starts a new one on the same port. */
   restartGateway(signal?: NodeJS.Signals): Promise<void>;
+  /** Kills the storage service and starts a new one on the same ports, folder and backend. */
+  restartStorage(signal?: NodeJS.Signals): Promise<void>;
+  /** Kills the metadata service and starts a new one on the same ports and database. */
+  restartMetadata(signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -52,14 +56,16 @@ export interface StackOptions {
    * neither created nor removed by the stack (mediaParent and keepMedia do not apply).
    */
   mediaDir?: string;
-  /** Extra environment of the storage service (e.g. STORAGE_VOLUME_SAMPLE_MS). */
-  storageEnv?: Record<string, string>;
   /** Leave the stored files in place on stop (benchmarks; see docs/benchmarks.md). */
   keepMedia?: boolean;
+  /** Extra storage env, over STORAGE_BACKEND=fs (e.g. STORAGE_BACKEND=s3 and its S3_* settings, STORAGE_VOLUME_SAMPLE_MS). */
+  storageEnv?: Record<string, string>;
+  /** Admin URL of the PostgreSQL server for the stack's database (default: TEST_DATABASE_ADMIN_URL). */
+  databaseAdminUrl?: string;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const db = await createTestDatabase("candid_stack");
+  const db = await createTestDatabase("candid_stack", opts.databaseAdminUrl);
   const mediaDir = opts.mediaDir ?? mkdtempSync(join(opts.mediaParent ?? tmpdir(), "candid-media-"));
   const removeMedia = () => opts.keepMedia || opts.mediaDir !== undefined || rmSync(mediaDir, { recursive: true, force: true });
   const [gp, go, sp, sm, mp, mm] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
@@ -68,20 +74,28 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const logLevel = opts.logLevel ?? "warn";
   const started: ServiceProc[] = [];
   try {
-    const [metadata, storage] = await Promise.all([
+    const startMetadata = () =>
       startService({
         name: "metadata",
         entry: "services/metadata/main.ts",
         env: { DATABASE_URL: db.url, METADATA_GRPC_ADDR: `127.0.0.1:${mp}`, METADATA_METRICS_PORT: String(mm), LOG_LEVEL: logLevel },
         ready: () => grpcReady(`127.0.0.1:${mp}`),
-      }),
+      });
+    const startStorage = () =>
       startService({
         name: "storage",
         entry: "services/storage/main.ts",
-        env: { STORAGE_BACKEND: "fs", MEDIA_STORAGE_DIR: mediaDir, STORAGE_GRPC_ADDR: `127.0.0.1:${sp}`, STORAGE_METRICS_PORT: String(sm), LOG_LEVEL: logLevel, ...opts.storageEnv },
+        env: {
+          STORAGE_BACKEND: "fs",
+          MEDIA_STORAGE_DIR: mediaDir,
+          STORAGE_GRPC_ADDR: `127.0.0.1:${sp}`,
+          STORAGE_METRICS_PORT: String(sm),
+          LOG_LEVEL: logLevel,
+          ...opts.storageEnv,
+        },
         ready: () => grpcReady(`127.0.0.1:${sp}`),
-      }),
-    ]);
+      });
+    const [metadata, storage] = await Promise.all([startMetadata(), startStorage()]);
     started.push(metadata, storage);
     const gatewayEnv = {
       GATEWAY_PORT: String(gp),
@@ -115,9 +129,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         await stack.gateway.stop(signal);
         stack.gateway = await startGateway();
       },
+      async restartStorage(signal = "SIGKILL") {
+        await stack.storage.stop(signal);
+        stack.storage = await startStorage();
+      },
+      async restartMetadata(signal = "SIGKILL") {
+        await stack.metadata.stop(signal);
+        stack.metadata = await startMetadata();
+      },
       async stop() {
         await stack.gateway.stop();
-        await Promise.all([storage.stop(), metadata.stop()]);
+        await Promise.all([stack.storage.stop(), stack.metadata.stop()]);
         await db.drop();
         removeMedia();
       },
