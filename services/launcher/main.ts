@@ -110,7 +110,7 @@ const specs: Record<string, ChildSpec> = {
   reaper: {
     name: "reaper",
     cmd: [bun, "services/reaper/main.ts"],
-    env: { REAPER_HOST: config.reaperHost, METADATA_ADDR: dial(config.metadataGrpcAddr), CANDID_INTERNAL_TOKEN: internalToken },
+    env: { REAPER_HOST: config.reaperHost, METADATA_ADDR: dial(config.metadataGrpcAddr), STORAGE_ADDR: dial(config.storageGrpcAddr), CANDID_INTERNAL_TOKEN: internalToken },
   },
   web: {
     name: "web",

@@ -10,6 +10,12 @@ test("defaults", () => {
     intervalMs: 30_000,
     idleMs: 300_000,
     batchLimit: 1000,
+    storageAddr: "127.0.0.1:50051",
+    orphanSweep: true,
+    orphanGraceMs: 3_600_000,
+    orphanIntervalMs: 600_000,
+    orphanPageSize: 500,
+    orphanDryRun: false,
     metricsPort: 9103,
     host: "0.0.0.0",
     internalToken: TOKEN,
@@ -35,5 +41,16 @@ test("the internal token is required, and never echoed", () => {
     expect(e).toBeInstanceOf(ConfigError);
     expect((e as ConfigError).problems.join(" ")).toContain("CANDID_INTERNAL_TOKEN");
     expect((e as ConfigError).problems.join(" ")).not.toContain("short-secret");
+  }
+});
+
+test("the orphan sweeper's settings: dry run, bounds", () => {
+  const c = loadReaperConfig({ CANDID_INTERNAL_TOKEN: TOKEN, REAPER_ORPHAN_DRY_RUN: "true", REAPER_ORPHAN_GRACE_MS: "1000", STORAGE_ADDR: "storage:50051" });
+  expect(c).toMatchObject({ orphanDryRun: true, orphanGraceMs: 1000, storageAddr: "storage:50051" });
+  try {
+    loadReaperConfig({ CANDID_INTERNAL_TOKEN: TOKEN, REAPER_ORPHAN_GRACE_MS: "0", REAPER_ORPHAN_PAGE_SIZE: "1001" });
+    throw new Error("no error");
+  } catch (e) {
+    expect((e as ConfigError).problems).toEqual(["REAPER_ORPHAN_GRACE_MS must be at least 1", "REAPER_ORPHAN_PAGE_SIZE must be 1..1000"]);
   }
 });

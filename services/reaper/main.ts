@@ -1,18 +1,23 @@
 /**
  * Candid reaper: marks media sessions abandoned after REAPER_IDLE_MS without activity (the
  * spec's 5-minute inactivity timeout) by calling MetadataService.AbandonIdleSessions every
- * REAPER_INTERVAL_MS. Stateless and idempotent: running two replicas is safe, one is enough.
+ * REAPER_INTERVAL_MS, and sweeps orphan blobs (stored, but no metadata row, older than
+ * REAPER_ORPHAN_GRACE_MS: core/orphan-sweep.ts) every REAPER_ORPHAN_INTERVAL_MS.
+ * Stateless and idempotent: running two replicas is safe, one is enough.
  * The only file that wires: config, logger, metrics, gRPC client, loop, ops HTTP, SIGTERM.
  */
 import { MetadataServiceClient } from "../../proto/gen/media/v1/metadata";
+import { StorageServiceClient } from "../../proto/gen/media/v1/storage";
 import { configOrExit } from "../shared/config";
 import { toAppError } from "../shared/errors";
 import { checkHealth, healthClient, internalClient } from "../shared/grpc";
 import { createLogger } from "../shared/log";
 import { createRegistry, serveOpsHttp } from "../shared/metrics";
+import { grpcOrphanPorts } from "./adapters/grpc-orphan-ports";
 import { grpcSessionReaper } from "./adapters/grpc-session-reaper";
 import { reaperMetrics } from "./adapters/metrics";
 import { loadReaperConfig } from "./config";
+import { type SweepResult, startSweepLoop } from "./core/orphan-sweep";
 import { type RunResult, startReapLoop } from "./core/reap-loop";
 
 const config = configOrExit("reaper", () => loadReaperConfig());
@@ -22,6 +27,7 @@ const metrics = reaperMetrics(registry);
 
 const client = internalClient(MetadataServiceClient, config.metadataAddr, config.internalToken);
 const health = healthClient(config.metadataAddr);
+const storage = config.orphanSweep ? internalClient(StorageServiceClient, config.storageAddr, config.internalToken) : null;
 
 // The call may take as long as the interval, but never longer than 30 s: a stuck call must not
 // block the loop (and SIGTERM cancels it anyway).
@@ -47,12 +53,72 @@ const loop = startReapLoop({
   onRun,
 });
 
+function onSweep(r: SweepResult) {
+  metrics.orphanSweepDuration.observe(r.durationMs / 1000);
+  metrics.orphanSweeps.inc({ result: r.ok ? "ok" : "error" });
+  const s = r.stats;
+  metrics.orphanBlobsScanned.inc(s.scanned);
+  for (const kind of ["audio", "frame"] as const) {
+    metrics.orphansFound.inc({ kind }, s.found[kind]);
+    metrics.orphanBytesFound.inc({ kind }, s.foundBytes[kind]);
+    metrics.orphansRemoved.inc({ kind }, s.removed[kind]);
+    metrics.orphanBytesRemoved.inc({ kind }, s.removedBytes[kind]);
+  }
+  const fields = {
+    dryRun: config.orphanDryRun,
+    scanned: s.scanned,
+    pages: s.pages,
+    young: s.young,
+    found: s.found.audio + s.found.frame,
+    removed: s.removed.audio + s.removed.frame,
+    removedBytes: s.removedBytes.audio + s.removedBytes.frame,
+    adopted: s.adopted,
+    gone: s.gone,
+    durationMs: Math.round(r.durationMs),
+  };
+  if (r.ok) {
+    if (fields.found > 0) log.info("orphan sweep", fields);
+    else log.debug("orphan sweep", fields);
+  } else {
+    const err = toAppError(r.error);
+    log.warn("orphan sweep failed", { ...fields, code: err.code, err: err.code === "INTERNAL" ? (err.cause ?? err) : err.message });
+  }
+}
+
+metrics.orphanDryRun.set(config.orphanDryRun ? 1 : 0);
+const sweeper = storage
+  ? startSweepLoop({
+      ports: grpcOrphanPorts(storage, client, { callTimeoutMs: 30_000 }),
+      sweep: {
+        graceMs: config.orphanGraceMs,
+        pageSize: config.orphanPageSize,
+        dryRun: config.orphanDryRun,
+        onOrphan: (b, action) =>
+          log.info(action === "dry_run" ? "orphan found (dry run)" : action === "deleted" ? "orphan deleted" : "orphan kept", {
+            action,
+            sessionId: b.ref.sessionId,
+            kind: b.ref.kind,
+            index: b.ref.index,
+            size: b.size,
+            ageMs: Date.now() - b.modifiedAtMs,
+          }),
+      },
+      intervalMs: config.orphanIntervalMs,
+      onSweep,
+    })
+  : null;
+
 const ops = serveOpsHttp({ port: config.metricsPort, hostname: config.host, registry, ready: () => checkHealth(health) });
 log.info("reaper started", {
   metadataAddr: config.metadataAddr,
   intervalMs: config.intervalMs,
   idleMs: config.idleMs,
   batchLimit: config.batchLimit,
+  orphanSweep: config.orphanSweep,
+  storageAddr: config.orphanSweep ? config.storageAddr : undefined,
+  orphanGraceMs: config.orphanGraceMs,
+  orphanIntervalMs: config.orphanIntervalMs,
+  orphanDryRun: config.orphanDryRun,
   metricsPort: ops.port,
 });
 
@@ -61,9 +127,10 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info("reaper stopping", { signal });
-  await loop.stop();
+  await Promise.all([loop.stop(), sweeper?.stop()]);
   await ops.stop(true);
   client.close();
+  storage?.close();
   health.close();
   log.info("reaper stopped");
   process.exit(0);

@@ -20,6 +20,8 @@
  * | S3_ACCESS_KEY_ID       | (none)            | with S3_SECRET_ACCESS_KEY; else SDK credential chain |
  * | S3_SECRET_ACCESS_KEY   | (none)            |                                                      |
  * | STORAGE_SHUTDOWN_GRACE_MS | 10000          | SIGTERM: how long running calls may finish, ms       |
+ * | STORAGE_TEMP_GRACE_MS  | 3600000           | fs: temp files older than this are crash leftovers   |
+ * | STORAGE_TEMP_SWEEP_INTERVAL_MS | 3600000   | fs: pause between temp sweeps (one at start), ms; 0 = at start only |
  * | LOG_LEVEL              | info              | debug, info, warn or error                           |
  */
 import { ConfigError, bool, int, loadEnv, logLevel, oneOf, optStr, secret, str } from "../shared/config";
@@ -46,6 +48,10 @@ export const storageConfigShape = {
   s3SecretAccessKey: optStr("S3_SECRET_ACCESS_KEY"),
   /** How long a graceful stop waits for running calls before forcing, ms. */
   shutdownGraceMs: int("STORAGE_SHUTDOWN_GRACE_MS", 10_000),
+  /** fs: a temp file (".<name>.<12 hex>.tmp") last modified longer ago than this, ms, is a crash leftover. */
+  tempGraceMs: int("STORAGE_TEMP_GRACE_MS", 3_600_000),
+  /** fs: pause between two sweeps of every session folder for such files, ms; 0 = only the one at start. */
+  tempSweepIntervalMs: int("STORAGE_TEMP_SWEEP_INTERVAL_MS", 3_600_000),
   logLevel: logLevel(),
 };
 
@@ -69,6 +75,8 @@ export function loadStorageConfig(env: Record<string, string | undefined> = proc
   if (Boolean(env.S3_ACCESS_KEY_ID) !== Boolean(env.S3_SECRET_ACCESS_KEY)) {
     problems.push("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together (or neither, for the SDK's default credential chain)");
   }
+  if (config && config.tempGraceMs < 1) problems.push("STORAGE_TEMP_GRACE_MS must be at least 1");
+  if (config && config.tempSweepIntervalMs < 0) problems.push("STORAGE_TEMP_SWEEP_INTERVAL_MS must be 0 or more");
   if (problems.length || !config) throw new ConfigError(problems);
   return config;
 }

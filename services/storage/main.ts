@@ -5,12 +5,12 @@
  */
 import { configOrExit } from "../shared/config";
 import { startGrpcServer } from "../shared/grpc";
-import { createLogger } from "../shared/log";
+import { type Logger, createLogger } from "../shared/log";
 import { createRegistry, serveOpsHttp } from "../shared/metrics";
 import { StorageServiceService } from "../../proto/gen/media/v1/storage";
 import { FsBlobStore } from "./adapters/fs-blob-store";
 import { createStorageServer } from "./adapters/grpc-server";
-import { storageMetrics } from "./adapters/metrics";
+import { type StorageMetrics, storageMetrics } from "./adapters/metrics";
 import { S3BlobStore } from "./adapters/s3-blob-store";
 import { startVolumeSampler } from "./adapters/volume-sampler";
 import { type StorageConfig, loadStorageConfig } from "./config";
@@ -60,6 +60,8 @@ async function main(): Promise<void> {
       : () => {};
   const ops = serveOpsHttp({ port: config.metricsPort, hostname: config.host, registry, ready: async () => !stopping && (await store.ready()) });
 
+  const tempSweeper = startTempSweeper({ store, config, log, metrics });
+
   log.info("storage listening", {
     grpcPort: grpcServer.port,
     metricsPort: ops.port,
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info("storage stopping", { signal });
+    tempSweeper.stop();
     await grpcServer.stop(config.shutdownGraceMs);
     await ops.stop(true);
     stopSampler();
@@ -81,6 +84,43 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+/**
+ * Sweeps every session folder for crash leftovers at start, then every STORAGE_TEMP_SWEEP_INTERVAL_MS
+ * (fs only: S3 writes are atomic). Runs never overlap; a failed run is logged and counted.
+ */
+function startTempSweeper(opts: { store: BlobStore; config: StorageConfig; log: Logger; metrics: StorageMetrics }): { stop(): void } {
+  const { store, config, log, metrics } = opts;
+  if (!store.sweepTemps) return { stop() {} };
+  const sweep = store.sweepTemps.bind(store);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const run = async () => {
+    const started = performance.now();
+    try {
+      const r = await sweep(Date.now() - config.tempGraceMs);
+      metrics.tempSweeps.inc({ result: "ok" });
+      metrics.tempFilesRemoved.inc(r.removed);
+      metrics.tempBytesRemoved.inc(r.bytes);
+      const fields = { removed: r.removed, bytes: r.bytes, graceMs: config.tempGraceMs, durationMs: Math.round(performance.now() - started) };
+      if (r.removed > 0) log.info("temp files swept", fields);
+      else log.debug("temp sweep", fields);
+    } catch (err) {
+      metrics.tempSweeps.inc({ result: "error" });
+      log.warn("temp sweep failed", { err });
+    }
+    if (!stopped && config.tempSweepIntervalMs > 0) timer = setTimeout(run, config.tempSweepIntervalMs);
+  };
+  metrics.tempSweeps.inc({ result: "ok" }, 0);
+  metrics.tempSweeps.inc({ result: "error" }, 0);
+  void run();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }
 
 main().catch((err) => {

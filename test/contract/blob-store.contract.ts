@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { AppError, type ErrorCode } from "../../services/shared/errors";
 import { type BlobRef, blobKey } from "../../services/storage/core/blob-ref";
-import { type BlobStore, deleteBlob, getBlob, headBlob, putBlob } from "../../services/storage/core/blob-store";
+import { type BlobStore, type ListedBlob, deleteBlob, getBlob, headBlob, listBlobs, putBlob } from "../../services/storage/core/blob-store";
 import { sha256Hex } from "../../services/storage/core/checksum";
 
 export interface ContractSubject {
@@ -197,6 +197,62 @@ export function blobStoreContract(name: string, factory: () => Promise<ContractS
       expect(got.sha256Hex).toBe(sha256Hex(data));
       expect((await head(ref))?.size).toBe(8 * 1024 * 1024);
       expect((await put(ref, data)).outcome).toBe("identical");
+    });
+
+    test("ListBlobs: a session's blobs in key order, with size and modification time; pages cover all once", async () => {
+      const sid = crypto.randomUUID();
+      const t0 = Date.now() - 2000; // S3 LastModified has second precision
+      const refs = [audioRef(0, sid), audioRef(10, sid), audioRef(2, sid, "audio/mp4"), frameRef(0, sid), frameRef(1, sid)];
+      for (const [i, r] of refs.entries()) await put(r, randomBytesOf(100 + i));
+      const expected = refs.map((r) => blobKey(r)).sort();
+      const all = await listBlobs(store, { sessionId: sid });
+      expect(all.next).toBe("");
+      expect(all.blobs.map((b) => b.at.key)).toEqual(expected);
+      for (const b of all.blobs) {
+        const i = refs.findIndex((r) => blobKey(r) === b.at.key);
+        expect(b.size).toBe(100 + i);
+        expect(b.at.ref).toEqual(refs[i]!);
+        expect(b.modifiedAtMs).toBeGreaterThanOrEqual(t0);
+        expect(b.modifiedAtMs).toBeLessThanOrEqual(Date.now() + 2000);
+      }
+      const paged: ListedBlob[] = [];
+      let token = "";
+      do {
+        const page = await listBlobs(store, { sessionId: sid, pageToken: token, pageSize: 2 });
+        expect(page.blobs.length).toBeLessThanOrEqual(2);
+        paged.push(...page.blobs);
+        token = page.next;
+      } while (token);
+      expect(paged.map((b) => b.at.key)).toEqual(expected);
+      // The whole store's listing holds them too, in the same order.
+      const everything: string[] = [];
+      token = "";
+      do {
+        const page = await listBlobs(store, { pageToken: token, pageSize: 1000 });
+        everything.push(...page.blobs.map((b) => b.at.key));
+        token = page.next;
+      } while (token);
+      expect(everything.filter((k) => k.startsWith(sid))).toEqual(expected);
+      expect([...everything].sort()).toEqual(everything);
+    });
+
+    test("ListBlobs refuses a bad session id, page size or token", async () => {
+      expect(await codeOf(listBlobs(store, { sessionId: "nope" }))).toBe("INVALID_SESSION_ID");
+      expect(await codeOf(listBlobs(store, { pageSize: 1001 }))).toBe("INVALID_MESSAGE");
+      expect(await codeOf(listBlobs(store, { pageToken: "../etc" }))).toBe("INVALID_MESSAGE");
+      expect((await listBlobs(store, { sessionId: crypto.randomUUID() })).blobs).toEqual([]);
+    });
+
+    test("DeleteBlob with unmodifiedSinceMs keeps a blob modified after it, deletes one modified at or before", async () => {
+      const sid = crypto.randomUUID();
+      const ref = frameRef(0, sid);
+      await put(ref, randomBytesOf(64));
+      const [listed] = (await listBlobs(store, { sessionId: sid })).blobs;
+      expect(await deleteBlob(store, ref, { unmodifiedSinceMs: listed!.modifiedAtMs - 1 })).toBe(false);
+      expect(await head(ref)).not.toBeNull();
+      expect(await deleteBlob(store, ref, { unmodifiedSinceMs: listed!.modifiedAtMs })).toBe(true);
+      expect(await head(ref)).toBeNull();
+      expect(await codeOf(deleteBlob(store, ref, { unmodifiedSinceMs: -1 }))).toBe("INVALID_MESSAGE");
     });
   });
 }

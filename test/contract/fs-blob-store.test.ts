@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AppError } from "../../services/shared/errors";
@@ -90,6 +90,46 @@ describe("FsBlobStore specifics", () => {
       for (let i = 0; i < 50 && readdirSync(folder).includes(".chunk_0.webm.0123456789ab.tmp"); i++) await Bun.sleep(10);
       expect(readdirSync(folder).sort()).toEqual([".chunk_2.webm.ba9876543210.tmp", "chunk_1.webm", "notes.tmp"]);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("sweepTemps walks every session folder: temp files older than the cut go, newer ones, blobs and other names stay", async () => {
+    const dir = tempRoot();
+    const store = await FsBlobStore.open(join(dir, "media"));
+    try {
+      const sids = [crypto.randomUUID(), crypto.randomUUID()];
+      const old = (Date.now() - 2 * 3_600_000) / 1000;
+      const keep: string[] = [];
+      const gone: string[] = [];
+      for (const sid of sids) {
+        for (const folder of ["audio", "frames"]) {
+          const f = join(dir, "media", sid, folder);
+          mkdirSync(f, { recursive: true });
+          const stale = join(f, `.x_0.bin.0123456789ab.tmp`);
+          const fresh = join(f, `.x_1.bin.ba9876543210.tmp`);
+          const other = join(f, "notes.tmp");
+          writeFileSync(stale, "partial!");
+          writeFileSync(fresh, "partial");
+          writeFileSync(other, "mine");
+          utimesSync(stale, old, old);
+          utimesSync(other, old, old);
+          gone.push(stale);
+          keep.push(fresh, other);
+        }
+      }
+      const r = await store.sweepTemps(Date.now() - 3_600_000);
+      expect(r).toEqual({ removed: 4, bytes: 4 * "partial!".length });
+      const data = randomBytesOf(10);
+      const ref = audioRef(0, sids[0]);
+      await putBlob(store, { ref, data, sha256Hex: sha256Hex(data) });
+      for (const f of gone) expect(existsSync(f)).toBe(false);
+      for (const f of keep) expect(existsSync(f)).toBe(true);
+      expect(existsSync(join(dir, "media", ref.sessionId, "audio", "chunk_0.webm"))).toBe(true);
+      // Temp files and other names are never listed as blobs.
+      expect((await store.list({ after: "", pageSize: 1000 })).blobs.map((b) => b.at.key)).toEqual([`${ref.sessionId}/audio/chunk_0.webm`]);
+    } finally {
+      store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -22,6 +22,7 @@ import { gatewayMetrics } from "../../services/gateway/adapters/metrics";
 import { gatewayConfigShape, loadGatewayConfig } from "../../services/gateway/config";
 import { metadataMetrics } from "../../services/metadata/adapters/metrics";
 import { reaperMetrics } from "../../services/reaper/adapters/metrics";
+import { loadReaperConfig } from "../../services/reaper/config";
 import { createRegistry, seriesNames, serveOpsHttp } from "../../services/shared/metrics";
 import { storageMetrics } from "../../services/storage/adapters/metrics";
 
@@ -214,6 +215,11 @@ describe("helm/candid", () => {
 
     const renv = envOf(objs, find(objs, "Deployment", "candid-reaper"));
     expect(renv).toMatchObject({ REAPER_INTERVAL_MS: "30000", REAPER_IDLE_MS: "300000", REAPER_BATCH_LIMIT: "1000", REAPER_METRICS_PORT: "9103" });
+    checkAddr(objs, renv.STORAGE_ADDR);
+    // the orphan sweeper's settings render to what loadReaperConfig accepts, with its defaults
+    expect(renv).toMatchObject({ REAPER_ORPHAN_SWEEP: "true", REAPER_ORPHAN_GRACE_MS: "3600000", REAPER_ORPHAN_INTERVAL_MS: "600000", REAPER_ORPHAN_PAGE_SIZE: "500", REAPER_ORPHAN_DRY_RUN: "false" });
+    const rc = loadReaperConfig({ ...(Object.fromEntries(Object.entries(renv).filter(([, v]) => typeof v === "string")) as Record<string, string>), CANDID_INTERNAL_TOKEN: "t".repeat(32) });
+    expect(rc).toMatchObject({ orphanSweep: true, orphanGraceMs: 3_600_000, orphanIntervalMs: 600_000, orphanPageSize: 500, orphanDryRun: false });
 
     const pdb = find(objs, "PodDisruptionBudget", "candid-gateway");
     expect(pdb.spec.minAvailable).toBe(1);
@@ -501,7 +507,7 @@ describe("helm/candid: secrets and network policies (issue 14)", () => {
       ["gateway -> storage gRPC", podLabels(d("gateway")), "storage", "grpc", true],
       ["gateway -> metadata gRPC", podLabels(d("gateway")), "metadata", "grpc", true],
       ["reaper -> metadata gRPC", podLabels(d("reaper")), "metadata", "grpc", true],
-      ["reaper -> storage gRPC", podLabels(d("reaper")), "storage", "grpc", false],
+      ["reaper -> storage gRPC (orphan sweeper)", podLabels(d("reaper")), "storage", "grpc", true],
       ["web -> storage gRPC", podLabels(d("web")), "storage", "grpc", false],
       ["web -> metadata gRPC", podLabels(d("web")), "metadata", "grpc", false],
       ["a stray pod -> storage gRPC", stray, "storage", "grpc", false],

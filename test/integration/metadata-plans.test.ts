@@ -284,3 +284,24 @@ test("a connection lost mid-batch answers UPSTREAM_UNAVAILABLE and the pool reco
     expect(await sessionRow(s)).toMatchObject({ total_chunks: 1 });
   });
 }, 30_000);
+
+test("LookupBlobRows: a page of 1,000 keys in big tables is one statement of index probes, answered in order", async () => {
+  const ids = (await admin<{ session_id: string }[]>`select session_id from media_sessions order by id limit 50`).map((r) => r.session_id);
+  const keys = Array.from({ length: 1000 }, (_, i) => ({
+    sessionId: i % 10 === 9 ? crypto.randomUUID() : ids[i % ids.length]!, // every tenth: no such session
+    kind: (i % 2 === 0 ? "audio" : "frame") as "audio" | "frame",
+    index: i % (ROWS_PER_SESSION + 5), // indexes past ROWS_PER_SESSION: no such row
+  }));
+  const before = await tableStats();
+  let paths: (string | null)[] = [];
+  await withRepo(async (repo) => {
+    paths = await repo.lookupBlobRows(keys);
+  });
+  const after = await tableStats();
+  for (const t of TABLES) expect(after.seqScans[t]! - before.seqScans[t]!, `${t} seq scans`).toBe(0);
+  expect(paths.length).toBe(keys.length);
+  for (const [i, k] of keys.entries()) {
+    const exists = i % 10 !== 9 && k.index < ROWS_PER_SESSION;
+    expect(paths[i], `key ${i}`).toBe(exists ? "p" : null);
+  }
+}, 60_000);

@@ -76,7 +76,8 @@ beforeAll(async () => {
   reaper = await startService({
     name: "reaper",
     entry: "services/reaper/main.ts",
-    env: { METADATA_ADDR: metadataAddr, REAPER_INTERVAL_MS: "200", REAPER_IDLE_MS: String(IDLE_MS), REAPER_BATCH_LIMIT: "100", REAPER_METRICS_PORT: String(opsPort), LOG_LEVEL: "info" },
+    // No storage here: the orphan sweeper has its own test (orphan-sweep.test.ts).
+    env: { METADATA_ADDR: metadataAddr, REAPER_INTERVAL_MS: "200", REAPER_IDLE_MS: String(IDLE_MS), REAPER_BATCH_LIMIT: "100", REAPER_METRICS_PORT: String(opsPort), REAPER_ORPHAN_SWEEP: "false", LOG_LEVEL: "info" },
     ready: () => httpOk(`${reaperOps}/readyz`),
   });
 });

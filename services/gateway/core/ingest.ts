@@ -4,9 +4,16 @@
  *
  * Order matters. The blob is written first (create-only, durable), then the row is committed, so
  * a row never points at a missing file. A crash between the two leaves an unreferenced blob that
- * the client's re-send adopts (storage answers "identical", the row is then inserted). If the
- * metadata service reports a conflict that storage did not see (e.g. chunk 3 stored as .webm,
- * re-sent as .mp4), the blob this call just created is deleted again so nothing changes.
+ * the client's re-send adopts (storage answers "identical", the row is then inserted), or that
+ * the reaper's orphan sweeper deletes once it is older than its grace period.
+ *
+ * When the metadata service REFUSES the row of a blob this call just created, the blob is deleted
+ * again at once, so nothing changes: a conflict storage did not see (chunk 3 stored as .webm,
+ * re-sent as .mp4), a value PostgreSQL refuses (INVALID_MESSAGE), a session that is gone or
+ * completed. Not when the call merely failed (UPSTREAM_UNAVAILABLE: metadata down, a timeout, a
+ * broken stream; INTERNAL: an unknown failure): the row may have committed before the answer was
+ * lost, and deleting would leave a row without its blob. Those are left to the sweeper, which
+ * re-checks the row before it deletes.
  */
 import { AppError } from "../../shared/errors";
 import type { BlobRef, WriteOutcome } from "../../shared/blob";
@@ -35,15 +42,29 @@ export async function ingest(storage: StorageService, metadata: MetadataService,
   const stored = await storage.put(ref, data, sha256Hex);
   if (stored.outcome === "conflict") throw indexConflict(ref);
   const common = { sessionId: ref.sessionId, location: stored.location, size: data.byteLength, mediaType: ref.mediaType, sha256Hex };
-  const recorded =
-    item.kind === "audio"
-      ? await metadata.recordAudio({ ...common, chunkIndex: ref.index, ...item.timing })
-      : await metadata.recordFrame({ ...common, frameIndex: ref.index, ...item.placement });
+  let recorded: WriteOutcome;
+  try {
+    recorded =
+      item.kind === "audio"
+        ? await metadata.recordAudio({ ...common, chunkIndex: ref.index, ...item.timing })
+        : await metadata.recordFrame({ ...common, frameIndex: ref.index, ...item.placement });
+  } catch (err) {
+    if (stored.outcome === "created" && isRefusal(err)) await storage.delete(ref).catch(() => undefined);
+    throw err;
+  }
   if (recorded === "conflict") {
     if (stored.outcome === "created") await storage.delete(ref).catch(() => undefined);
     throw indexConflict(ref);
   }
   return stored.outcome === "created" || recorded === "created" ? "created" : "identical";
+}
+
+/**
+ * True when the metadata service answered and said no: the row is certainly not there. A failed
+ * call (UPSTREAM_UNAVAILABLE, INTERNAL, anything not an AppError) may have committed it.
+ */
+export function isRefusal(err: unknown): boolean {
+  return err instanceof AppError && err.code !== "UPSTREAM_UNAVAILABLE" && err.code !== "INTERNAL";
 }
 
 function indexConflict(ref: BlobRef): AppError {

@@ -29,14 +29,14 @@ import {
   SessionStatus,
 } from "../../../proto/gen/media/v1/metadata";
 import { serveItemStream } from "../../shared/item-stream";
-import { WriteOutcome } from "../../../proto/gen/media/v1/common";
+import { BlobKind, WriteOutcome } from "../../../proto/gen/media/v1/common";
 import { AppError, toAppError } from "../../shared/errors";
 import { toItemError, unary, type GrpcService } from "../../shared/grpc";
 import type { Logger } from "../../shared/log";
 import type { WriteOutcome as CoreOutcome } from "../../shared/blob";
 import { LanedCommitter } from "../core/group-commit";
 import type { Metadata } from "../core/metadata";
-import type { BlobItem, ItemResult, Session, SessionStatusName } from "../core/model";
+import type { BlobItem, BlobKindName, ItemResult, Session, SessionStatusName } from "../core/model";
 import type { MetadataMetrics } from "./metrics";
 
 const OUTCOME_TO_PROTO: Record<CoreOutcome, WriteOutcome> = {
@@ -66,6 +66,12 @@ export function toSessionInfo(s: Session): SessionInfo {
     hasInterviewSessionId: s.interviewSessionId !== null,
     hasUserId: s.userId !== null,
   };
+}
+
+function kindOf(kind: BlobKind): BlobKindName {
+  if (kind === BlobKind.BLOB_KIND_AUDIO) return "audio";
+  if (kind === BlobKind.BLOB_KIND_FRAME) return "frame";
+  throw new AppError("INVALID_MESSAGE", "kind must be BLOB_KIND_AUDIO or BLOB_KIND_FRAME", { field: "kind" });
 }
 
 /** AbandonIdleSessions limit when the request says 0. */
@@ -177,6 +183,11 @@ export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
     abandonIdleSessions: counted(async (req) => ({
       sessionIds: await metadata.abandonIdleSessions(req.idleMs, req.limit === 0 ? DEFAULT_ABANDON_LIMIT : req.limit),
     })),
+    lookupBlobRows: counted(async (req) => {
+      const keys = req.keys.map((k) => ({ sessionId: k.sessionId, kind: kindOf(k.kind), index: k.index }));
+      const paths = await metadata.lookupBlobRows(keys);
+      return { rows: paths.map((p) => ({ exists: p !== null, filePath: p ?? "" })) };
+    }),
   };
 
   return {

@@ -8,7 +8,7 @@
  */
 import { AppError } from "../../shared/errors";
 import { blobKey } from "../core/blobs";
-import type { BlobItem, BlobRowsWritten, InterviewSession, OpenSessionInput, Session, SessionRef, SessionRepo, SessionStatusName } from "../core/model";
+import type { BlobItem, BlobRowKey, BlobRowsWritten, InterviewSession, OpenSessionInput, Session, SessionRef, SessionRepo, SessionStatusName } from "../core/model";
 import { STATUS_AFTER_BLOB } from "../core/session";
 
 interface Stored {
@@ -20,6 +20,8 @@ export class MemorySessionRepo implements SessionRepo {
   private readonly sessions = new Map<string, Stored>();
   /** blobKey(session id, kind, index) -> sha256 */
   private readonly rows = new Map<string, string>();
+  /** blobKey(session id, kind, index) -> file_path */
+  private readonly paths = new Map<string, string>();
   private readonly interviews = new Map<number, InterviewSession>();
   private nextId = 1;
 
@@ -79,6 +81,7 @@ export class MemorySessionRepo implements SessionRepo {
       touched.add(s);
       if (!this.rows.has(key)) {
         this.rows.set(key, item.record.sha256Hex);
+        this.paths.set(key, item.record.filePath);
         inserted.add(key);
         if (item.kind === "audio") s.session.totalChunks++;
         else s.session.totalFrames++;
@@ -120,6 +123,13 @@ export class MemorySessionRepo implements SessionRepo {
       .slice(0, limit);
     for (const s of idle) s.session.status = "abandoned";
     return idle.map((s) => s.session.sessionId);
+  }
+
+  async lookupBlobRows(keys: readonly BlobRowKey[]): Promise<(string | null)[]> {
+    return keys.map((k) => {
+      const s = this.sessions.get(k.sessionId);
+      return (s && this.paths.get(blobKey(s.id, k.kind, k.index))) ?? null;
+    });
   }
 
   async ping(): Promise<boolean> {

@@ -43,6 +43,7 @@ import { parseMigrationFiles, pendingMigrations } from "../core/migrations";
 import type {
   AudioChunkRecord,
   BlobItem,
+  BlobRowKey,
   BlobRowsWritten,
   InterviewSession,
   OpenSessionInput,
@@ -430,6 +431,28 @@ export class PgSessionRepo implements SessionRepo {
     return translated(async () => {
       const [row] = await this.sql<SessionRow[]>`select * from media_sessions where session_id = ${sessionId}`;
       return row ? rowToSession(row) : null;
+    });
+  }
+
+  /**
+   * One statement for the whole page. Each key is answered by scalar subqueries (index probes on
+   * media_sessions.session_id and the (media_session_id, index) unique keys), never a join the
+   * planner could turn into a scan of a whole table (see the module comment).
+   */
+  async lookupBlobRows(keys: readonly BlobRowKey[]): Promise<(string | null)[]> {
+    return translated(async () => {
+      const rows = await this.sql<{ i: number; file_path: string | null }[]>`
+        select x.i, case x.kind
+          when 'audio' then (select a.file_path from audio_chunks a
+            where a.media_session_id = (select m.id from media_sessions m where m.session_id = x.session_id) and a.chunk_index = x.idx)
+          else (select f.file_path from video_frames f
+            where f.media_session_id = (select m.id from media_sessions m where m.session_id = x.session_id) and f.frame_index = x.idx)
+          end as file_path
+        from jsonb_to_recordset(${json(keys.map((k, i) => ({ i, session_id: k.sessionId, kind: k.kind, idx: k.index })))}::text::jsonb)
+          as x(i integer, session_id uuid, kind text, idx bigint)`;
+      const out: (string | null)[] = keys.map(() => null);
+      for (const r of rows) out[r.i] = r.file_path;
+      return out;
     });
   }
 

@@ -12,7 +12,19 @@
  */
 import { AppError, toAppError } from "../../shared/errors";
 import { decideOutcomes, itemsToInsert, missingIndices, planBatch, validateClaimedTotal } from "./blobs";
-import type { BlobItem, CompleteResult, InterviewSession, ItemResult, OpenSessionInput, Session, SessionRef, SessionRepo } from "./model";
+import { isBlobIndex, isCanonicalUuid } from "../../../proto/wire/ids";
+import {
+  type BlobItem,
+  type BlobRowKey,
+  type CompleteResult,
+  type InterviewSession,
+  type ItemResult,
+  MAX_LOOKUP_KEYS,
+  type OpenSessionInput,
+  type Session,
+  type SessionRef,
+  type SessionRepo,
+} from "./model";
 import { decideOpen, requireSessionId } from "./session";
 
 export interface MetadataHooks {
@@ -95,6 +107,17 @@ export class Metadata {
   async abandonIdleSessions(idleMs: number, limit: number): Promise<string[]> {
     if (!Number.isSafeInteger(idleMs) || idleMs < 0) throw new AppError("INVALID_MESSAGE", "idle_ms must be a non-negative integer", { field: "idle_ms" });
     return this.repo.abandonIdleSessions(idleMs, limit);
+  }
+
+  /** The file_path of each key's row, null when it has none (the reaper's orphan sweeper). */
+  async lookupBlobRows(keys: readonly BlobRowKey[]): Promise<(string | null)[]> {
+    if (keys.length > MAX_LOOKUP_KEYS) throw new AppError("INVALID_MESSAGE", `at most ${MAX_LOOKUP_KEYS} keys per call`, { field: "keys" });
+    for (const k of keys) {
+      if (!isCanonicalUuid(k.sessionId)) throw new AppError("INVALID_SESSION_ID", undefined, { field: "session_id" });
+      if (!isBlobIndex(k.index)) throw new AppError("INVALID_MESSAGE", "index must be a non-negative 32-bit integer", { field: "index" });
+    }
+    if (keys.length === 0) return [];
+    return this.repo.lookupBlobRows(keys);
   }
 
   ping(): Promise<boolean> {

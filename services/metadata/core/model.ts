@@ -100,6 +100,16 @@ export interface BlobRowsWritten {
   stored: ReadonlyMap<string, string>;
 }
 
+/** Names a blob row (LookupBlobRows): at most one row per (session, kind, index). */
+export interface BlobRowKey {
+  sessionId: string;
+  kind: BlobKindName;
+  index: number;
+}
+
+/** LookupBlobRows' most keys per call. */
+export const MAX_LOOKUP_KEYS = 1000;
+
 /**
  * Where sessions and their blob rows live (PgSessionRepo: PostgreSQL or PGlite;
  * MemorySessionRepo for unit tests). Row-level: the rules (which session accepts what, what an
@@ -134,6 +144,11 @@ export interface SessionRepo {
   getSession(sessionId: string): Promise<Session | null>;
   /** Active sessions idle for more than idleMs become abandoned (at most `limit`); returns their ids. */
   abandonIdleSessions(idleMs: number, limit: number): Promise<string[]>;
+  /**
+   * For each key (valid, at most MAX_LOOKUP_KEYS), the file_path of its row, or null when there
+   * is none (no such session, or no such row); answers in the keys' order, from one query.
+   */
+  lookupBlobRows(keys: readonly BlobRowKey[]): Promise<(string | null)[]>;
   /** True when the database answers. */
   ping(): Promise<boolean>;
 }

@@ -33,15 +33,35 @@
  *
  * Crash leftovers: a crash between steps 1 and 3 can leave a ".<name>.<random>.tmp" file beside
  * the blobs; it is never a blob name. The first put into a folder in a process removes such files
- * older than STALE_TEMP_MS (a client re-sending after a crash writes into that very folder).
+ * older than STALE_TEMP_MS (a client re-sending after a crash writes into that very folder), and
+ * `sweepTemps` walks every session folder for them (storage main.ts: at start and periodically,
+ * STORAGE_TEMP_GRACE_MS), so a folder nobody writes into again is cleaned too.
+ *
+ * Listing (ListBlobs, the reaper's orphan sweeper): session folders, then their audio/ and
+ * frames/ folders, each read and sorted, so keys come in byte order as S3 lists them; a page ends
+ * after its last key, and the next starts after it. Only names of the layout are listed
+ * (parseBlobKey); `modifiedAtMs` is the file's mtime (when its bytes were written: link keeps it).
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { AppError } from "../../shared/errors";
-import type { CheckedRef } from "../core/blob-ref";
-import { type BlobData, type BlobHead, type BlobStore, type CheckedPut, type PutResult, outcomeForExisting } from "../core/blob-store";
+import { isCanonicalUuid } from "../../../proto/wire/ids";
+import { type CheckedRef, parseBlobKey } from "../core/blob-ref";
+import {
+  type BlobData,
+  type BlobHead,
+  type BlobStore,
+  type CheckedPut,
+  type DeleteOptions,
+  type ListPage,
+  type ListQuery,
+  type ListedBlob,
+  type PutResult,
+  type TempSweep,
+  outcomeForExisting,
+} from "../core/blob-store";
 import { sha256Hex } from "../core/checksum";
 import { type FsDurability, FsyncDurability, type Written, noSpaceErrno } from "./fs-durability";
 import { SyncfsDurability } from "./fs-writer";
@@ -51,7 +71,10 @@ export type FsSyncMode = "auto" | "syncfs" | "fsync";
 
 /** A temp file older than this is a crash leftover (a put takes milliseconds). */
 export const STALE_TEMP_MS = 10 * 60_000;
-const TEMP_RE = /^\..+\.[0-9a-f]{12}\.tmp$/;
+export const TEMP_RE = /^\..+\.[0-9a-f]{12}\.tmp$/;
+
+/** The folders of a session that hold blobs (and their temp files), in byte order. */
+const BLOB_FOLDERS = ["audio", "frames"] as const;
 
 /** Max folders remembered as "exists and durable"; past it the cache is cleared (costs one mkdir each). */
 const MAX_KNOWN_DIRS = 50_000;
@@ -207,9 +230,12 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async delete(at: CheckedRef): Promise<boolean> {
+  async delete(at: CheckedRef, opts: DeleteOptions = {}): Promise<boolean> {
     const path = this.pathOf(at);
     try {
+      // The check and the unlink are not one step; the window is microseconds, against the
+      // seconds between a put and its row that the orphan sweeper's grace period already covers.
+      if (opts.unmodifiedSinceMs !== undefined && Math.floor((await fsp.stat(path)).mtimeMs) > opts.unmodifiedSinceMs) return false;
       await fsp.unlink(path);
     } catch (err) {
       if (errno(err) === "ENOENT") return false;
@@ -217,6 +243,48 @@ export class FsBlobStore implements BlobStore {
     }
     await this.syncDir(dirname(path));
     return true;
+  }
+
+  async list(q: ListQuery): Promise<ListPage> {
+    const sessions = q.sessionId ? [q.sessionId] : (await readdirOrEmpty(this.root)).filter(isCanonicalUuid).sort();
+    const afterSession = q.after.slice(0, 36);
+    const blobs: ListedBlob[] = [];
+    for (const sessionId of sessions) {
+      // Every key of a session sorts before those of a greater session id (same length, then "/").
+      if (sessionId < afterSession) continue;
+      for (const folder of BLOB_FOLDERS) {
+        const dirKey = `${sessionId}/${folder}`;
+        for (const name of (await readdirOrEmpty(join(this.root, dirKey))).sort()) {
+          const key = `${dirKey}/${name}`;
+          if (key <= q.after) continue;
+          const at = parseBlobKey(key);
+          if (!at) continue;
+          let st: fs.Stats;
+          try {
+            st = await fsp.stat(join(this.root, key));
+          } catch (err) {
+            if (errno(err) === "ENOENT") continue; // deleted while we listed
+            throw err;
+          }
+          if (!st.isFile()) continue;
+          blobs.push({ at, size: st.size, modifiedAtMs: Math.floor(st.mtimeMs) });
+          if (blobs.length >= q.pageSize) return { blobs, next: key };
+        }
+      }
+    }
+    return { blobs, next: "" };
+  }
+
+  async sweepTemps(olderThanMs: number): Promise<TempSweep> {
+    const total: TempSweep = { removed: 0, bytes: 0 };
+    for (const sessionId of (await readdirOrEmpty(this.root)).filter(isCanonicalUuid)) {
+      for (const folder of BLOB_FOLDERS) {
+        const r = await sweepTempsIn(join(this.root, sessionId, folder), olderThanMs);
+        total.removed += r.removed;
+        total.bytes += r.bytes;
+      }
+    }
+    return total;
   }
 
   private pathOf(at: CheckedRef): string {
@@ -260,19 +328,36 @@ export class FsBlobStore implements BlobStore {
 
 /** Removes crash leftovers (temp files older than STALE_TEMP_MS) from one folder; returns how many. */
 export async function sweepStaleTemps(dir: string, now = Date.now()): Promise<number> {
-  let removed = 0;
-  for (const name of await fsp.readdir(dir)) {
+  return (await sweepTempsIn(dir, now - STALE_TEMP_MS)).removed;
+}
+
+/** Removes the temp files of one folder last modified before `olderThanMs` (Unix ms). */
+export async function sweepTempsIn(dir: string, olderThanMs: number): Promise<TempSweep> {
+  const r: TempSweep = { removed: 0, bytes: 0 };
+  for (const name of await readdirOrEmpty(dir)) {
     if (!TEMP_RE.test(name)) continue;
     const path = join(dir, name);
     try {
-      if (now - (await fsp.stat(path)).mtimeMs < STALE_TEMP_MS) continue;
+      const st = await fsp.stat(path);
+      if (st.mtimeMs >= olderThanMs) continue;
       await fsp.unlink(path);
-      removed++;
+      r.removed++;
+      r.bytes += st.size;
     } catch {
       // gone already, or raced with its own put
     }
   }
-  return removed;
+  return r;
+}
+
+/** readdir, or [] when the folder does not exist (a session with frames only, one just deleted). */
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await fsp.readdir(dir);
+  } catch (err) {
+    if (errno(err) === "ENOENT" || errno(err) === "ENOTDIR") return [];
+    throw err;
+  }
 }
 
 /**

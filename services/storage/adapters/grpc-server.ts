@@ -31,7 +31,7 @@ import { AppError, toAppError } from "../../shared/errors";
 import { toItemError, unary } from "../../shared/grpc";
 import type { Logger } from "../../shared/log";
 import type { BlobKind as CoreKind, BlobRef, WriteOutcome as CoreOutcome } from "../../shared/blob";
-import { type BlobStore, deleteBlob, getBlob, headBlob, putBlob } from "../core/blob-store";
+import { type BlobStore, deleteBlob, getBlob, headBlob, listBlobs, putBlob } from "../core/blob-store";
 import type { StorageMetrics } from "./metrics";
 
 /** Default bound of concurrently processed items per PutBlobs stream. */
@@ -55,6 +55,8 @@ export function toCoreRef(ref: PbBlobRef | undefined): BlobRef {
   if (!ref) throw new AppError("INVALID_MESSAGE", "ref is required", { field: "ref" });
   return { sessionId: ref.sessionId, kind: kindOf(ref.kind), index: ref.index, mediaType: ref.mediaType };
 }
+
+const KIND_TO_PROTO: Record<CoreKind, BlobKind> = { audio: BlobKind.BLOB_KIND_AUDIO, frame: BlobKind.BLOB_KIND_FRAME };
 
 function kindLabel(ref: PbBlobRef | undefined): string {
   if (ref?.kind === BlobKind.BLOB_KIND_AUDIO) return "audio";
@@ -150,9 +152,21 @@ export function createStorageServer(opts: {
     }),
     deleteBlob: counted("DeleteBlob", async (req) => {
       const ref = toCoreRef(req.ref);
-      const deleted = await deleteBlob(store, ref);
+      const deleted = await deleteBlob(store, ref, { unmodifiedSinceMs: req.unmodifiedSinceMs });
       if (deleted) log.info("blob deleted", { sessionId: ref.sessionId, kind: ref.kind, index: ref.index });
       return { deleted };
+    }),
+    listBlobs: counted("ListBlobs", async (req) => {
+      const page = await listBlobs(store, { sessionId: req.sessionId, pageToken: req.pageToken, pageSize: req.pageSize });
+      return {
+        blobs: page.blobs.map((b) => ({
+          ref: { sessionId: b.at.ref.sessionId, kind: KIND_TO_PROTO[b.at.ref.kind], index: b.at.ref.index, mediaType: b.at.ref.mediaType },
+          key: b.at.key,
+          size: b.size,
+          modifiedAtMs: b.modifiedAtMs,
+        })),
+        nextPageToken: page.next,
+      };
     }),
   };
 }

@@ -17,6 +17,11 @@
  *    writers of the same key; acceptable because a key has one writer, the session's gateway);
  *  - the SDK is configured for non-AWS servers: path-style URLs, and checksums only when
  *    required, since default aws-chunked streaming bodies are stored verbatim by some servers.
+ * Listing (ListBlobs): ListObjectsV2 under [prefix/][session/] with StartAfter = the page token
+ * (the last key of the previous page, relative to the prefix), so fs and S3 share one token
+ * format and one order; keys that are not blob names are skipped. A conditional delete
+ * (`unmodifiedSinceMs`) compares the HEAD's LastModified first (DeleteObject has no such
+ * condition on every server): a narrow race, which the orphan sweeper's grace period covers.
  * S3 errors are translated here: NotFound/NoSuchKey -> NOT_FOUND, network failures and 5xx/503
  * -> UPSTREAM_UNAVAILABLE, everything else stays INTERNAL (logged once by the gRPC adapter).
  */
@@ -25,13 +30,25 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { AppError } from "../../shared/errors";
-import type { CheckedRef } from "../core/blob-ref";
-import { type BlobData, type BlobHead, type BlobStore, type CheckedPut, type PutResult, outcomeForExisting } from "../core/blob-store";
+import { type CheckedRef, parseBlobKey } from "../core/blob-ref";
+import {
+  type BlobData,
+  type BlobHead,
+  type BlobStore,
+  type CheckedPut,
+  type DeleteOptions,
+  type ListPage,
+  type ListQuery,
+  type ListedBlob,
+  type PutResult,
+  outcomeForExisting,
+} from "../core/blob-store";
 import { hexToBase64, sha256Hex } from "../core/checksum";
 
 export interface S3BlobStoreOptions {
@@ -199,10 +216,15 @@ export class S3BlobStore implements BlobStore {
     return { outcome: "created", location: this.locationOf(key) };
   }
 
-  private async headKey(key: string): Promise<BlobHead | null> {
+  private async headKey(key: string): Promise<(BlobHead & { modifiedAtMs: number }) | null> {
     try {
       const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { size: r.ContentLength ?? 0, sha256Hex: r.Metadata?.[META_SHA256] ?? "", location: this.locationOf(key) };
+      return {
+        size: r.ContentLength ?? 0,
+        sha256Hex: r.Metadata?.[META_SHA256] ?? "",
+        location: this.locationOf(key),
+        modifiedAtMs: r.LastModified?.getTime() ?? 0,
+      };
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
@@ -226,19 +248,48 @@ export class S3BlobStore implements BlobStore {
   async head(at: CheckedRef): Promise<BlobHead | null> {
     const key = this.keyOf(at);
     try {
-      return await this.headKey(key);
+      const h = await this.headKey(key);
+      return h && { size: h.size, sha256Hex: h.sha256Hex, location: h.location };
     } catch (err) {
       throw translateS3Error(err);
     }
   }
 
-  async delete(at: CheckedRef): Promise<boolean> {
+  async delete(at: CheckedRef, opts: DeleteOptions = {}): Promise<boolean> {
     const key = this.keyOf(at);
     try {
       // DeleteObject answers 204 whether or not the key existed: HEAD first to report `deleted`.
-      if (!(await this.headKey(key))) return false;
+      const head = await this.headKey(key);
+      if (!head) return false;
+      if (opts.unmodifiedSinceMs !== undefined && head.modifiedAtMs > opts.unmodifiedSinceMs) return false;
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
       return true;
+    } catch (err) {
+      throw translateS3Error(err);
+    }
+  }
+
+  async list(q: ListQuery): Promise<ListPage> {
+    const base = this.prefix + (q.sessionId ? `${q.sessionId}/` : "");
+    const blobs: ListedBlob[] = [];
+    let after = q.after;
+    try {
+      // A page of S3 keys may hold names that are not blobs: ask again until the page is full.
+      for (;;) {
+        const startAfter = after ? this.prefix + after : undefined;
+        const r = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, StartAfter: startAfter, MaxKeys: q.pageSize - blobs.length }),
+        );
+        for (const o of r.Contents ?? []) {
+          if (!o.Key) continue;
+          after = o.Key.slice(this.prefix.length);
+          const at = parseBlobKey(after);
+          if (at) blobs.push({ at, size: o.Size ?? 0, modifiedAtMs: o.LastModified?.getTime() ?? 0 });
+        }
+        if (!r.IsTruncated) return { blobs, next: "" };
+        if (blobs.length >= q.pageSize) return { blobs, next: after };
+        if (!r.Contents?.length) return { blobs, next: after }; // a truncated empty page: let the caller continue
+      }
     } catch (err) {
       throw translateS3Error(err);
     }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { AppError } from "../../shared/errors";
-import { type BlobRef, baseMediaType, blobKey, checkRef, extensionFor } from "./blob-ref";
+import { type BlobRef, baseMediaType, blobKey, checkRef, extensionFor, parseBlobKey } from "./blob-ref";
 
 const SID = "0b6f3c2e-8d1a-4f5b-9c7e-123456789abc";
 const ref = (over: Partial<BlobRef> = {}): BlobRef => ({ sessionId: SID, kind: "audio", index: 0, mediaType: "audio/webm", ...over });
@@ -58,5 +58,32 @@ describe("validation", () => {
   test("baseMediaType", () => {
     expect(baseMediaType("audio/webm;codecs=opus")).toBe("audio/webm");
     expect(baseMediaType("IMAGE/JPEG")).toBe("image/jpeg");
+  });
+});
+
+describe("parseBlobKey", () => {
+  test("inverts checkRef for every kind and extension", () => {
+    for (const r of [ref({ index: 0 }), ref({ index: 17, mediaType: "audio/mp4" }), ref({ kind: "frame", index: 4294967295, mediaType: "image/jpeg" })]) {
+      const key = blobKey(r);
+      const parsed = parseBlobKey(key);
+      expect(parsed?.key).toBe(key);
+      expect(checkRef(parsed!.ref)).toEqual(parsed!);
+    }
+  });
+  test("anything else is not a blob", () => {
+    for (const key of [
+      `${SID}/audio/.chunk_0.webm.0123456789ab.tmp`,
+      `${SID}/audio/chunk_01.webm`,
+      `${SID}/audio/chunk_4294967296.webm`,
+      `${SID}/audio/chunk_0.jpg`,
+      `${SID}/frames/chunk_0.webm`,
+      `${SID}/audio/frame_0.jpg`,
+      `${SID.toUpperCase()}/audio/chunk_0.webm`,
+      `x/${SID}/audio/chunk_0.webm`,
+      `${SID}/audio`,
+      "README",
+    ]) {
+      expect(parseBlobKey(key)).toBeNull();
+    }
   });
 });

@@ -67,3 +67,27 @@ export function checkRef(ref: BlobRef): CheckedRef {
 export function blobKey(ref: BlobRef): string {
   return checkRef(ref).key;
 }
+
+/** "chunk_<N>.<ext>" / "frame_<N>.<ext>": N decimal without padding (as checkRef writes it). */
+const NAME_RE = /^(chunk|frame)_(0|[1-9][0-9]{0,9})\.([a-z0-9]+)$/;
+
+/**
+ * The inverse of `checkRef`: a key of the layout ("<session>/audio/chunk_3.webm") back to its
+ * ref, with the media type its extension stands for; null for any other name (temp files, stray
+ * files, a folder name that is not a canonical UUID). `checkRef(parseBlobKey(k).ref).key === k`.
+ */
+export function parseBlobKey(key: string): CheckedRef | null {
+  const parts = key.split("/");
+  if (parts.length !== 3) return null;
+  const [sessionId, folder, name] = parts as [string, string, string];
+  if (!isCanonicalUuid(sessionId)) return null;
+  const m = NAME_RE.exec(name);
+  if (!m) return null;
+  const kind: BlobKind | null = m[1] === "chunk" && folder === "audio" ? "audio" : m[1] === "frame" && folder === "frames" ? "frame" : null;
+  if (!kind) return null;
+  const index = Number(m[2]);
+  if (!isBlobIndex(index)) return null;
+  const mediaType = Object.entries(EXTENSIONS[kind]).find(([, ext]) => ext === m[3])?.[0];
+  if (!mediaType) return null;
+  return { ref: { sessionId, kind, index, mediaType }, dir: `${sessionId}/${folder}`, name, key };
+}

@@ -12,7 +12,9 @@
  * The functions are not `async`: a refused request is a rejected promise (never a synchronous
  * throw) and an accepted one is the backend's own promise, so a put costs no extra await.
  */
+import { isCanonicalUuid } from "../../../proto/wire/ids";
 import type { WriteOutcome } from "../../shared/blob";
+import { AppError } from "../../shared/errors";
 import { type BlobRef, type CheckedRef, checkRef } from "./blob-ref";
 import { verifySha256 } from "./checksum";
 
@@ -40,6 +42,43 @@ export interface BlobData {
   sha256Hex: string;
 }
 
+export interface DeleteOptions {
+  /** Unix epoch ms: delete only a blob last modified at or before it. undefined = unconditional. */
+  unmodifiedSinceMs?: number;
+}
+
+/** One stored blob as ListBlobs reports it. */
+export interface ListedBlob {
+  /** Parsed from the key (blob-ref.ts parseBlobKey). */
+  at: CheckedRef;
+  size: number;
+  /** Last modification, Unix epoch ms. */
+  modifiedAtMs: number;
+}
+
+export interface ListQuery {
+  /** Only this session's blobs (validated canonical UUID); undefined = all. */
+  sessionId?: string;
+  /** List keys strictly after this one ("" = from the start). Keys compare as bytes. */
+  after: string;
+  /** 1..MAX_LIST_PAGE_SIZE. */
+  pageSize: number;
+}
+
+export interface ListPage {
+  blobs: ListedBlob[];
+  /** The key to continue after; "" when the listing is complete. */
+  next: string;
+}
+
+export interface TempSweep {
+  removed: number;
+  bytes: number;
+}
+
+/** Most blobs one ListBlobs page may hold (and the default). */
+export const MAX_LIST_PAGE_SIZE = 1000;
+
 /** What a backend writes: a checked ref, the bytes and their verified digest. */
 export interface CheckedPut extends CheckedRef {
   data: Uint8Array;
@@ -57,8 +96,18 @@ export interface BlobStore {
   get(at: CheckedRef): Promise<BlobData>;
   /** Called by HeadBlob. null when the blob does not exist. */
   head(at: CheckedRef): Promise<BlobHead | null>;
-  /** Called by DeleteBlob. false when there was nothing to delete. */
-  delete(at: CheckedRef): Promise<boolean>;
+  /**
+   * Called by DeleteBlob. false when there was nothing to delete, or when `unmodifiedSinceMs` is
+   * set and the stored blob was modified after it (kept).
+   */
+  delete(at: CheckedRef, opts?: DeleteOptions): Promise<boolean>;
+  /** Called by ListBlobs: one page of blobs in key order (`ListQuery` is already validated). */
+  list(query: ListQuery): Promise<ListPage>;
+  /**
+   * Removes crash leftovers (temp files) last modified before `olderThanMs` (Unix ms), at start
+   * and periodically (storage main.ts). Absent for backends that write atomically (S3).
+   */
+  sweepTemps?(olderThanMs: number): Promise<TempSweep>;
   /** Readiness: the backend answers (the folder is writable / the bucket exists). */
   ready(): Promise<boolean>;
   /** Where the blobs go, for the start-up log line (never secrets). */
@@ -86,8 +135,30 @@ export function headBlob(store: BlobStore, ref: BlobRef): Promise<BlobHead | nul
   return withRef(ref, (at) => store.head(at));
 }
 
-export function deleteBlob(store: BlobStore, ref: BlobRef): Promise<boolean> {
-  return withRef(ref, (at) => store.delete(at));
+export function deleteBlob(store: BlobStore, ref: BlobRef, opts: DeleteOptions = {}): Promise<boolean> {
+  const since = opts.unmodifiedSinceMs;
+  if (since !== undefined && (!Number.isSafeInteger(since) || since <= 0)) {
+    return Promise.reject(new AppError("INVALID_MESSAGE", "unmodified_since_ms must be a positive integer", { field: "unmodified_since_ms" }));
+  }
+  return withRef(ref, (at) => store.delete(at, opts));
+}
+
+/**
+ * Validates a ListBlobs request and asks the backend. The page token is the last key of the
+ * previous page (opaque to callers): a key of the layout, or refused as INVALID_MESSAGE.
+ */
+export function listBlobs(store: BlobStore, req: { sessionId?: string; pageToken?: string; pageSize?: number }): Promise<ListPage> {
+  const sessionId = req.sessionId || undefined;
+  if (sessionId !== undefined && !isCanonicalUuid(sessionId)) return Promise.reject(new AppError("INVALID_SESSION_ID", undefined, { field: "session_id" }));
+  const after = req.pageToken ?? "";
+  if (after !== "" && (after.length > 200 || !/^[0-9a-z_./-]+$/.test(after) || after.includes(".."))) {
+    return Promise.reject(new AppError("INVALID_MESSAGE", "page_token is not one this service gave", { field: "page_token" }));
+  }
+  const size = req.pageSize || MAX_LIST_PAGE_SIZE;
+  if (!Number.isInteger(size) || size < 1 || size > MAX_LIST_PAGE_SIZE) {
+    return Promise.reject(new AppError("INVALID_MESSAGE", `page_size must be 1..${MAX_LIST_PAGE_SIZE}`, { field: "page_size" }));
+  }
+  return store.list({ sessionId, after, pageSize: size });
 }
 
 /** The first step of every put: validate the ref, verify the checksum (in this order). */

@@ -20,7 +20,15 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { ItemError, WriteOutcome, writeOutcomeFromJSON, writeOutcomeToJSON } from "./common";
+import {
+  BlobKind,
+  blobKindFromJSON,
+  blobKindToJSON,
+  ItemError,
+  WriteOutcome,
+  writeOutcomeFromJSON,
+  writeOutcomeToJSON,
+} from "./common";
 
 export const protobufPackage = "media.v1";
 
@@ -205,6 +213,29 @@ export interface AbandonIdleSessionsRequest {
 
 export interface AbandonIdleSessionsResponse {
   sessionIds: string[];
+}
+
+export interface BlobRowKey {
+  sessionId: string;
+  kind: BlobKind;
+  index: number;
+}
+
+export interface LookupBlobRowsRequest {
+  /** At most 1000 keys. */
+  keys: BlobRowKey[];
+}
+
+export interface BlobRowState {
+  /** A row exists for (session, kind, index). */
+  exists: boolean;
+  /** Its file_path (where storage said the blob lives); empty when there is no row. */
+  filePath: string;
+}
+
+export interface LookupBlobRowsResponse {
+  /** rows[i] answers keys[i]. */
+  rows: BlobRowState[];
 }
 
 function createBaseCreateInterviewSessionRequest(): CreateInterviewSessionRequest {
@@ -2487,6 +2518,336 @@ export const AbandonIdleSessionsResponse: MessageFns<AbandonIdleSessionsResponse
   },
 };
 
+function createBaseBlobRowKey(): BlobRowKey {
+  return { sessionId: "", kind: 0, index: 0 };
+}
+
+export const BlobRowKey: MessageFns<BlobRowKey> = {
+  encode(message: BlobRowKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionId !== "") {
+      writer.uint32(10).string(message.sessionId);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(16).int32(message.kind);
+    }
+    if (message.index !== 0) {
+      writer.uint32(24).uint32(message.index);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BlobRowKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBlobRowKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BlobRowKey {
+    return {
+      sessionId: isSet(object.sessionId)
+        ? globalThis.String(object.sessionId)
+        : isSet(object.session_id)
+        ? globalThis.String(object.session_id)
+        : "",
+      kind: isSet(object.kind) ? blobKindFromJSON(object.kind) : 0,
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+    };
+  },
+
+  toJSON(message: BlobRowKey): unknown {
+    const obj: any = {};
+    if (message.sessionId !== "") {
+      obj.sessionId = message.sessionId;
+    }
+    if (message.kind !== 0) {
+      obj.kind = blobKindToJSON(message.kind);
+    }
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BlobRowKey>): BlobRowKey {
+    return BlobRowKey.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BlobRowKey>): BlobRowKey {
+    const message = createBaseBlobRowKey();
+    message.sessionId = object.sessionId ?? "";
+    message.kind = object.kind ?? 0;
+    message.index = object.index ?? 0;
+    return message;
+  },
+};
+
+function createBaseLookupBlobRowsRequest(): LookupBlobRowsRequest {
+  return { keys: [] };
+}
+
+export const LookupBlobRowsRequest: MessageFns<LookupBlobRowsRequest> = {
+  encode(message: LookupBlobRowsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.keys) {
+      BlobRowKey.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LookupBlobRowsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLookupBlobRowsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keys.push(BlobRowKey.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LookupBlobRowsRequest {
+    return { keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => BlobRowKey.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: LookupBlobRowsRequest): unknown {
+    const obj: any = {};
+    if (message.keys?.length) {
+      obj.keys = message.keys.map((e) => BlobRowKey.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LookupBlobRowsRequest>): LookupBlobRowsRequest {
+    return LookupBlobRowsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LookupBlobRowsRequest>): LookupBlobRowsRequest {
+    const message = createBaseLookupBlobRowsRequest();
+    message.keys = object.keys?.map((e) => BlobRowKey.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBlobRowState(): BlobRowState {
+  return { exists: false, filePath: "" };
+}
+
+export const BlobRowState: MessageFns<BlobRowState> = {
+  encode(message: BlobRowState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exists !== false) {
+      writer.uint32(8).bool(message.exists);
+    }
+    if (message.filePath !== "") {
+      writer.uint32(18).string(message.filePath);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BlobRowState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBlobRowState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.exists = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.filePath = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BlobRowState {
+    return {
+      exists: isSet(object.exists) ? globalThis.Boolean(object.exists) : false,
+      filePath: isSet(object.filePath)
+        ? globalThis.String(object.filePath)
+        : isSet(object.file_path)
+        ? globalThis.String(object.file_path)
+        : "",
+    };
+  },
+
+  toJSON(message: BlobRowState): unknown {
+    const obj: any = {};
+    if (message.exists !== false) {
+      obj.exists = message.exists;
+    }
+    if (message.filePath !== "") {
+      obj.filePath = message.filePath;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BlobRowState>): BlobRowState {
+    return BlobRowState.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BlobRowState>): BlobRowState {
+    const message = createBaseBlobRowState();
+    message.exists = object.exists ?? false;
+    message.filePath = object.filePath ?? "";
+    return message;
+  },
+};
+
+function createBaseLookupBlobRowsResponse(): LookupBlobRowsResponse {
+  return { rows: [] };
+}
+
+export const LookupBlobRowsResponse: MessageFns<LookupBlobRowsResponse> = {
+  encode(message: LookupBlobRowsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.rows) {
+      BlobRowState.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LookupBlobRowsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLookupBlobRowsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rows.push(BlobRowState.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LookupBlobRowsResponse {
+    return {
+      rows: globalThis.Array.isArray(object?.rows) ? object.rows.map((e: any) => BlobRowState.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: LookupBlobRowsResponse): unknown {
+    const obj: any = {};
+    if (message.rows?.length) {
+      obj.rows = message.rows.map((e) => BlobRowState.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LookupBlobRowsResponse>): LookupBlobRowsResponse {
+    return LookupBlobRowsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LookupBlobRowsResponse>): LookupBlobRowsResponse {
+    const message = createBaseLookupBlobRowsResponse();
+    message.rows = object.rows?.map((e) => BlobRowState.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** Owns the PostgreSQL tables: interview_sessions, media_sessions, audio_chunks, video_frames. */
 export type MetadataServiceService = typeof MetadataServiceService;
 export const MetadataServiceService = {
@@ -2576,6 +2937,21 @@ export const MetadataServiceService = {
       Buffer.from(AbandonIdleSessionsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AbandonIdleSessionsResponse => AbandonIdleSessionsResponse.decode(value),
   },
+  /**
+   * Which of a page of blobs have a row: one answer per key, in the keys' order, from ONE query
+   * (the reaper's orphan sweeper asks once per listed page, and again right before a delete).
+   */
+  lookupBlobRows: {
+    path: "/media.v1.MetadataService/LookupBlobRows" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LookupBlobRowsRequest): Buffer =>
+      Buffer.from(LookupBlobRowsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LookupBlobRowsRequest => LookupBlobRowsRequest.decode(value),
+    responseSerialize: (value: LookupBlobRowsResponse): Buffer =>
+      Buffer.from(LookupBlobRowsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LookupBlobRowsResponse => LookupBlobRowsResponse.decode(value),
+  },
 } as const;
 
 export interface MetadataServiceServer extends UntypedServiceImplementation {
@@ -2598,6 +2974,11 @@ export interface MetadataServiceServer extends UntypedServiceImplementation {
   getSessionStatus: handleUnaryCall<GetSessionStatusRequest, GetSessionStatusResponse>;
   /** Marks active sessions with no activity for idle_ms as abandoned (the reaper calls it). */
   abandonIdleSessions: handleUnaryCall<AbandonIdleSessionsRequest, AbandonIdleSessionsResponse>;
+  /**
+   * Which of a page of blobs have a row: one answer per key, in the keys' order, from ONE query
+   * (the reaper's orphan sweeper asks once per listed page, and again right before a delete).
+   */
+  lookupBlobRows: handleUnaryCall<LookupBlobRowsRequest, LookupBlobRowsResponse>;
 }
 
 export interface MetadataServiceClient extends Client {
@@ -2708,6 +3089,25 @@ export interface MetadataServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AbandonIdleSessionsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Which of a page of blobs have a row: one answer per key, in the keys' order, from ONE query
+   * (the reaper's orphan sweeper asks once per listed page, and again right before a delete).
+   */
+  lookupBlobRows(
+    request: LookupBlobRowsRequest,
+    callback: (error: ServiceError | null, response: LookupBlobRowsResponse) => void,
+  ): ClientUnaryCall;
+  lookupBlobRows(
+    request: LookupBlobRowsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LookupBlobRowsResponse) => void,
+  ): ClientUnaryCall;
+  lookupBlobRows(
+    request: LookupBlobRowsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LookupBlobRowsResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -92,11 +92,49 @@ export interface HeadBlobResponse {
 }
 
 export interface DeleteBlobRequest {
-  ref: BlobRef | undefined;
+  ref:
+    | BlobRef
+    | undefined;
+  /**
+   * Unix epoch ms; unset = delete whatever is stored. Otherwise delete only a blob last modified
+   * at or before this instant, and answer deleted=false for a newer one: the orphan sweeper
+   * passes the modification time it decided on, so a blob re-created since (a re-send) is kept.
+   */
+  unmodifiedSinceMs?: number | undefined;
 }
 
 export interface DeleteBlobResponse {
   deleted: boolean;
+}
+
+export interface ListBlobsRequest {
+  /** Only this session's blobs (a canonical UUID); empty = every session. */
+  sessionId: string;
+  /** From the previous answer's next_page_token; empty = from the start. */
+  pageToken: string;
+  /** Most blobs in one answer: 1..1000; 0 means 1000. */
+  pageSize: number;
+}
+
+export interface ListedBlob {
+  /** Parsed from the key; media_type is the one its extension stands for (webm -> audio/webm). */
+  ref:
+    | BlobRef
+    | undefined;
+  /** Relative to the storage root (without the S3 prefix): <session>/audio/chunk_<N>.<ext>. */
+  key: string;
+  size: number;
+  /** Last modification (fs mtime, S3 LastModified), Unix epoch ms. */
+  modifiedAtMs: number;
+}
+
+export interface ListBlobsResponse {
+  blobs: ListedBlob[];
+  /**
+   * Empty when the listing is complete. A page may hold fewer than page_size blobs (names that
+   * are not blobs are skipped) and still have a next page.
+   */
+  nextPageToken: string;
 }
 
 function createBaseBlobRef(): BlobRef {
@@ -953,13 +991,16 @@ export const HeadBlobResponse: MessageFns<HeadBlobResponse> = {
 };
 
 function createBaseDeleteBlobRequest(): DeleteBlobRequest {
-  return { ref: undefined };
+  return { ref: undefined, unmodifiedSinceMs: undefined };
 }
 
 export const DeleteBlobRequest: MessageFns<DeleteBlobRequest> = {
   encode(message: DeleteBlobRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.ref !== undefined) {
       BlobRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    if (message.unmodifiedSinceMs !== undefined) {
+      writer.uint32(16).int64(message.unmodifiedSinceMs);
     }
     return writer;
   },
@@ -985,6 +1026,14 @@ export const DeleteBlobRequest: MessageFns<DeleteBlobRequest> = {
             message.ref = BlobRef.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.unmodifiedSinceMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -998,13 +1047,23 @@ export const DeleteBlobRequest: MessageFns<DeleteBlobRequest> = {
   },
 
   fromJSON(object: any): DeleteBlobRequest {
-    return { ref: isSet(object.ref) ? BlobRef.fromJSON(object.ref) : undefined };
+    return {
+      ref: isSet(object.ref) ? BlobRef.fromJSON(object.ref) : undefined,
+      unmodifiedSinceMs: isSet(object.unmodifiedSinceMs)
+        ? globalThis.Number(object.unmodifiedSinceMs)
+        : isSet(object.unmodified_since_ms)
+        ? globalThis.Number(object.unmodified_since_ms)
+        : undefined,
+    };
   },
 
   toJSON(message: DeleteBlobRequest): unknown {
     const obj: any = {};
     if (message.ref !== undefined) {
       obj.ref = BlobRef.toJSON(message.ref);
+    }
+    if (message.unmodifiedSinceMs !== undefined) {
+      obj.unmodifiedSinceMs = Math.round(message.unmodifiedSinceMs);
     }
     return obj;
   },
@@ -1015,6 +1074,7 @@ export const DeleteBlobRequest: MessageFns<DeleteBlobRequest> = {
   fromPartial(object: DeepPartial<DeleteBlobRequest>): DeleteBlobRequest {
     const message = createBaseDeleteBlobRequest();
     message.ref = (object.ref !== undefined && object.ref !== null) ? BlobRef.fromPartial(object.ref) : undefined;
+    message.unmodifiedSinceMs = object.unmodifiedSinceMs ?? undefined;
     return message;
   },
 };
@@ -1086,6 +1146,329 @@ export const DeleteBlobResponse: MessageFns<DeleteBlobResponse> = {
   },
 };
 
+function createBaseListBlobsRequest(): ListBlobsRequest {
+  return { sessionId: "", pageToken: "", pageSize: 0 };
+}
+
+export const ListBlobsRequest: MessageFns<ListBlobsRequest> = {
+  encode(message: ListBlobsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionId !== "") {
+      writer.uint32(10).string(message.sessionId);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(24).uint32(message.pageSize);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBlobsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBlobsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBlobsRequest {
+    return {
+      sessionId: isSet(object.sessionId)
+        ? globalThis.String(object.sessionId)
+        : isSet(object.session_id)
+        ? globalThis.String(object.session_id)
+        : "",
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+    };
+  },
+
+  toJSON(message: ListBlobsRequest): unknown {
+    const obj: any = {};
+    if (message.sessionId !== "") {
+      obj.sessionId = message.sessionId;
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListBlobsRequest>): ListBlobsRequest {
+    return ListBlobsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListBlobsRequest>): ListBlobsRequest {
+    const message = createBaseListBlobsRequest();
+    message.sessionId = object.sessionId ?? "";
+    message.pageToken = object.pageToken ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    return message;
+  },
+};
+
+function createBaseListedBlob(): ListedBlob {
+  return { ref: undefined, key: "", size: 0, modifiedAtMs: 0 };
+}
+
+export const ListedBlob: MessageFns<ListedBlob> = {
+  encode(message: ListedBlob, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      BlobRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    if (message.size !== 0) {
+      writer.uint32(24).uint64(message.size);
+    }
+    if (message.modifiedAtMs !== 0) {
+      writer.uint32(32).int64(message.modifiedAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListedBlob {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListedBlob();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = BlobRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.modifiedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListedBlob {
+    return {
+      ref: isSet(object.ref) ? BlobRef.fromJSON(object.ref) : undefined,
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      modifiedAtMs: isSet(object.modifiedAtMs)
+        ? globalThis.Number(object.modifiedAtMs)
+        : isSet(object.modified_at_ms)
+        ? globalThis.Number(object.modified_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: ListedBlob): unknown {
+    const obj: any = {};
+    if (message.ref !== undefined) {
+      obj.ref = BlobRef.toJSON(message.ref);
+    }
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.modifiedAtMs !== 0) {
+      obj.modifiedAtMs = Math.round(message.modifiedAtMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListedBlob>): ListedBlob {
+    return ListedBlob.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListedBlob>): ListedBlob {
+    const message = createBaseListedBlob();
+    message.ref = (object.ref !== undefined && object.ref !== null) ? BlobRef.fromPartial(object.ref) : undefined;
+    message.key = object.key ?? "";
+    message.size = object.size ?? 0;
+    message.modifiedAtMs = object.modifiedAtMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseListBlobsResponse(): ListBlobsResponse {
+  return { blobs: [], nextPageToken: "" };
+}
+
+export const ListBlobsResponse: MessageFns<ListBlobsResponse> = {
+  encode(message: ListBlobsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.blobs) {
+      ListedBlob.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBlobsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBlobsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.blobs.push(ListedBlob.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBlobsResponse {
+    return {
+      blobs: globalThis.Array.isArray(object?.blobs) ? object.blobs.map((e: any) => ListedBlob.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListBlobsResponse): unknown {
+    const obj: any = {};
+    if (message.blobs?.length) {
+      obj.blobs = message.blobs.map((e) => ListedBlob.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListBlobsResponse>): ListBlobsResponse {
+    return ListBlobsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListBlobsResponse>): ListBlobsResponse {
+    const message = createBaseListBlobsResponse();
+    message.blobs = object.blobs?.map((e) => ListedBlob.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 /**
  * Stores blobs under the layout <session_id>/audio/chunk_<N>.<ext> and
  * <session_id>/frames/frame_<N>.jpg, on local disk or S3.
@@ -1134,6 +1517,20 @@ export const StorageServiceService = {
     responseSerialize: (value: DeleteBlobResponse): Buffer => Buffer.from(DeleteBlobResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteBlobResponse => DeleteBlobResponse.decode(value),
   },
+  /**
+   * Lists stored blobs (never temp files or other names) in key order, a page at a time: the
+   * reaper's orphan sweeper walks the whole store with it. Keys are compared as bytes, the same
+   * order on disk and in S3.
+   */
+  listBlobs: {
+    path: "/media.v1.StorageService/ListBlobs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListBlobsRequest): Buffer => Buffer.from(ListBlobsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListBlobsRequest => ListBlobsRequest.decode(value),
+    responseSerialize: (value: ListBlobsResponse): Buffer => Buffer.from(ListBlobsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListBlobsResponse => ListBlobsResponse.decode(value),
+  },
 } as const;
 
 export interface StorageServiceServer extends UntypedServiceImplementation {
@@ -1147,6 +1544,12 @@ export interface StorageServiceServer extends UntypedServiceImplementation {
   getBlob: handleUnaryCall<GetBlobRequest, GetBlobResponse>;
   headBlob: handleUnaryCall<HeadBlobRequest, HeadBlobResponse>;
   deleteBlob: handleUnaryCall<DeleteBlobRequest, DeleteBlobResponse>;
+  /**
+   * Lists stored blobs (never temp files or other names) in key order, a page at a time: the
+   * reaper's orphan sweeper walks the whole store with it. Keys are compared as bytes, the same
+   * order on disk and in S3.
+   */
+  listBlobs: handleUnaryCall<ListBlobsRequest, ListBlobsResponse>;
 }
 
 export interface StorageServiceClient extends Client {
@@ -1203,6 +1606,26 @@ export interface StorageServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteBlobResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Lists stored blobs (never temp files or other names) in key order, a page at a time: the
+   * reaper's orphan sweeper walks the whole store with it. Keys are compared as bytes, the same
+   * order on disk and in S3.
+   */
+  listBlobs(
+    request: ListBlobsRequest,
+    callback: (error: ServiceError | null, response: ListBlobsResponse) => void,
+  ): ClientUnaryCall;
+  listBlobs(
+    request: ListBlobsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListBlobsResponse) => void,
+  ): ClientUnaryCall;
+  listBlobs(
+    request: ListBlobsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListBlobsResponse) => void,
   ): ClientUnaryCall;
 }
 
