@@ -30,7 +30,8 @@
  * - `fsyncTree()`: after initdb, every file and folder of the new data directory, and the folder
  *   holding it, is fsynced once.
  *
- * `DurableNodeFS.syncs` counts the fsyncs that reached the host; tests read it.
+ * `DurableNodeFS.syncs` counts the fsyncs that reached the host, and `onSync` (tests) hears
+ * the host path of each.
  */
 import { closeSync, fsyncSync, openSync, constants as fsc, readdirSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -68,6 +69,13 @@ export class DurableNodeFS extends NodeFS {
   /** fsync(2) calls made on behalf of postgres (WAL, data files, folders). */
   syncs = 0;
 
+  constructor(
+    dataDir: string,
+    private readonly onSync?: (hostPath: string) => void,
+  ) {
+    super(dataDir);
+  }
+
   override async init(pg: PGlite, opts: EmscriptenOpts): Promise<{ emscriptenOpts: EmscriptenOpts }> {
     const { emscriptenOpts } = await super.init(pg, opts);
     const preRun = [...((emscriptenOpts.preRun as unknown[] | undefined) ?? []), (mod: EmModule) => this.patch(mod.FS)];
@@ -81,6 +89,7 @@ export class DurableNodeFS extends NodeFS {
       if (stream.nfd === undefined) return 0;
       nodefs.tryFSOperation(() => fsyncSync(stream.nfd!));
       this.syncs++;
+      this.onSync?.(nodefs.realPath(stream.node));
       return 0;
     };
     nodefs.node_ops.rename = (oldNode, newDir, newName) => {

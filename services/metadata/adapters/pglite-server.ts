@@ -75,12 +75,19 @@ export async function readDurability(db: Pick<PGlite, "query">): Promise<PgliteD
   return { durable, settings, statement: durable ? DURABLE_STATEMENT : NOT_DURABLE_STATEMENT };
 }
 
-export async function startPglite(opts: { dataDir: string; port: number; durable?: boolean }): Promise<EmbeddedPostgres> {
+export async function startPglite(opts: {
+  dataDir: string;
+  port: number;
+  /** default true */
+  durable?: boolean;
+  /** tests: the host path of every fsync made for postgres */
+  onSync?: (hostPath: string) => void;
+}): Promise<EmbeddedPostgres> {
   const dataDir = resolve(opts.dataDir);
   const durable = opts.durable ?? true;
   mkdirSync(dataDir, { recursive: true });
   const fresh = !existsSync(join(dataDir, "PG_VERSION"));
-  const fs = durable ? new DurableNodeFS(dataDir) : undefined;
+  const fs = durable ? new DurableNodeFS(dataDir, opts.onSync) : undefined;
   const db = await PGlite.create({ dataDir, fs, startParams: pgliteStartParams(durable) });
   // initdb wrote the new cluster without a single fsync: put it on the disk once.
   if (durable && fresh) fsyncTree(dataDir);
