@@ -14,6 +14,7 @@ test("defaults", () => {
     databasePoolMax: 10,
     pgliteDataDir: "./data/pglite",
     pglitePort: 0,
+    pgliteFsync: true,
     recordLanes: 1,
     recordMaxBatch: 128,
     shutdownGraceMs: 5000,
@@ -46,4 +47,8 @@ test("the database password never reaches a log line", () => {
   expect(redactDatabaseUrl("postgres://app:s3cret@db:5432/candid")).toBe("postgres://app:***@db:5432/candid");
   expect(redactDatabaseUrl("postgres://db/candid")).toBe("postgres://db/candid");
   expect(redactDatabaseUrl("::")).not.toContain(":");
+});
+
+test("PGLITE_FSYNC=false turns the embedded database's fsync off", () => {
+  expect(loadMetadataConfig({ CANDID_INTERNAL_TOKEN: TOKEN, PGLITE_FSYNC: "false" }).pgliteFsync).toBe(false);
 });

@@ -2,7 +2,7 @@
  * @module metadata/config
  * Every setting of the metadata service, read once at start-up by main.ts.
  */
-import { int, loadEnv, logLevel, optStr, secret, str, type Config } from "../shared/config";
+import { bool, int, loadEnv, logLevel, optStr, secret, str, type Config } from "../shared/config";
 import { MIN_INTERNAL_TOKEN_BYTES } from "../shared/grpc";
 
 export const metadataConfigShape = {
@@ -22,6 +22,11 @@ export const metadataConfigShape = {
   pgliteDataDir: str("PGLITE_DATA_DIR", "./data/pglite"),
   /** Port of the PGlite wire-protocol server on 127.0.0.1; 0 = pick a free one. */
   pglitePort: int("PGLITE_PORT", 0),
+  /**
+   * PGlite commits fsynced to disk (survive an OS crash / power cut). false = PGlite's own
+   * fsync=off: faster, survives a killed process only; for throwaway data.
+   */
+  pgliteFsync: bool("PGLITE_FSYNC", true),
   /**
    * RecordBlobs transactions running at once (session-sharded lanes). At most pool - 1 (0 reads
    * as 1); PGlite always 1. One lane: fewer, bigger transactions cost PostgreSQL less per row.

@@ -19,9 +19,17 @@ async function main(config: MetadataConfig, log: Logger) {
   let url = config.databaseUrl;
   if (!url) {
     const t0 = performance.now();
-    pglite = await startPglite({ dataDir: config.pgliteDataDir, port: config.pglitePort });
+    pglite = await startPglite({ dataDir: config.pgliteDataDir, port: config.pglitePort, durable: config.pgliteFsync });
     url = pglite.url;
-    log.info("pglite started", { dataDir: pglite.dataDir, port: pglite.port, ms: Math.round(performance.now() - t0) });
+    const { durable, settings, statement } = pglite.durability;
+    (durable ? log.info : log.warn).call(log, "pglite started", {
+      dataDir: pglite.dataDir,
+      port: pglite.port,
+      ms: Math.round(performance.now() - t0),
+      durable,
+      durability: statement,
+      ...settings,
+    });
   } else {
     log.info("connecting to postgres", { url: redactDatabaseUrl(url) });
   }
