@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Stack, startStack } from "../support/stack";
+import { CHAOS_STORAGE_ENV } from "./support/verify";
 import { type CaseContext, runChaosCase, ZERO, zeroLoss } from "./support/run-case";
 import { type Proxy, startToxiproxy, type Toxic, type Toxiproxy } from "./support/toxiproxy";
 
@@ -14,7 +15,7 @@ let toxi: Toxiproxy;
 let proxy: Proxy;
 
 beforeAll(async () => {
-  [stack, toxi] = await Promise.all([startStack({ logLevel: "error" }), startToxiproxy()]);
+  [stack, toxi] = await Promise.all([startStack({ logLevel: "error", storageEnv: CHAOS_STORAGE_ENV }), startToxiproxy()]);
   proxy = await toxi.createProxy("gateway", new URL(stack.gatewayUrl).host);
 });
 afterAll(async () => {

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { type Stack, startStack } from "../support/stack";
+import { CHAOS_STORAGE_ENV } from "./support/verify";
 import { type PgCluster, startPgCluster } from "./support/pg-cluster";
 import { runChaosCase, ZERO, zeroLoss } from "./support/run-case";
 
@@ -19,7 +20,7 @@ afterAll(async () => {
 });
 
 test("chaos: PostgreSQL restart -m immediate, twice", async () => {
-  stack = await startStack({ logLevel: "error", databaseAdminUrl: pg.adminUrl });
+  stack = await startStack({ logLevel: "error", databaseAdminUrl: pg.adminUrl, storageEnv: CHAOS_STORAGE_ENV });
   const counts = await runChaosCase({
     name: "postgres-restart",
     stack,

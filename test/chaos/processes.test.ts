@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { type Stack, startStack } from "../support/stack";
+import { CHAOS_STORAGE_ENV } from "./support/verify";
 import { runChaosCase, ZERO, zeroLoss } from "./support/run-case";
 
 let stack: Stack | null = null;
@@ -15,7 +16,7 @@ afterEach(async () => {
 describe("chaos: kill -9", () => {
   for (const svc of ["gateway", "storage", "metadata"] as const) {
     test(`${svc}, twice`, async () => {
-      stack = await startStack({ logLevel: "error" });
+      stack = await startStack({ logLevel: "error", storageEnv: CHAOS_STORAGE_ENV });
       const s = stack;
       const restart = { gateway: () => s.restartGateway("SIGKILL"), storage: () => s.restartStorage("SIGKILL"), metadata: () => s.restartMetadata("SIGKILL") }[svc];
       const counts = await runChaosCase({
@@ -29,7 +30,9 @@ describe("chaos: kill -9", () => {
         },
       });
       expect(zeroLoss(counts)).toEqual(ZERO);
-      expect(counts.disruptions).toBeGreaterThan(0);
+      // A killed gateway always drops the sockets; a killed storage or metadata may go unseen by the
+      // clients when the gateway's calls wait for the restarted service within their deadline.
+      if (svc === "gateway") expect(counts.disruptions).toBeGreaterThan(0);
     });
   }
 });

@@ -22,6 +22,9 @@ export interface Stack {
   tokenSecret: string;
   /** /metrics of the gateway (its ops port), the storage and the metadata services. */
   gatewayMetricsUrl: string;
+  /** gRPC addresses of the storage and metadata services (internal token: TEST_INTERNAL_TOKEN). */
+  storageAddr: string;
+  metadataAddr: string;
   storageMetricsUrl: string;
   metadataMetricsUrl: string;
   db: TestDatabase;
@@ -119,6 +122,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       apiKey,
       tokenSecret,
       gatewayMetricsUrl: `http://127.0.0.1:${go}/metrics`,
+      storageAddr: `127.0.0.1:${sp}`,
+      metadataAddr: `127.0.0.1:${mp}`,
       storageMetricsUrl: `http://127.0.0.1:${sm}/metrics`,
       metadataMetricsUrl: `http://127.0.0.1:${mm}/metrics`,
       db,

@@ -63,6 +63,6 @@ export async function runChaosCase(o: CaseOptions): Promise<CaseCounts> {
 
 /** The assertions every case makes. */
 export function zeroLoss(c: CaseCounts): Record<string, number> {
-  return { lost: c.lost, sha_mismatch: c.shaMismatch, rows_without_blob: c.rowsWithoutBlob, not_stored_once: c.sent - c.storedOnce, unacked: c.sent - c.acked };
+  return { lost: c.lost, sha_mismatch: c.shaMismatch, rows_without_blob: c.rowsWithoutBlob, not_stored_once: c.sent - c.storedOnce, unacked: c.sent - c.acked, orphans_left: c.orphans };
 }
-export const ZERO = { lost: 0, sha_mismatch: 0, rows_without_blob: 0, not_stored_once: 0, unacked: 0 };
+export const ZERO = { lost: 0, sha_mismatch: 0, rows_without_blob: 0, not_stored_once: 0, unacked: 0, orphans_left: 0 };

@@ -19,6 +19,12 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import postgres from "postgres";
+import { MetadataServiceClient } from "../../../proto/gen/media/v1/metadata";
+import { StorageServiceClient } from "../../../proto/gen/media/v1/storage";
+import { grpcOrphanPorts } from "../../../services/reaper/adapters/grpc-orphan-ports";
+import { sweepOrphans as runSweep } from "../../../services/reaper/core/orphan-sweep";
+import { internalClient } from "../../../services/shared/grpc";
+import { TEST_INTERNAL_TOKEN } from "../../support/procs";
 import type { Stack } from "../../support/stack";
 import type { ChaosClient } from "./chaos-client";
 
@@ -102,30 +108,55 @@ export const blobKeyOf = (sessionId: string, kind: "audio" | "frame", index: num
   kind === "audio" ? `${sessionId}/audio/chunk_${index}.webm` : `${sessionId}/frames/frame_${index}.jpg`;
 
 export interface OrphanReport {
-  /** blobs of the given sessions with no row */
+  /** blobs of the given sessions with no row, left after the sweep */
   blobs: string[];
-  /** temp files of killed writes (".<name>.<hex>.tmp") of the given sessions */
+  /** temp files of killed writes (".<name>.<hex>.tmp") of the given sessions, left after the sweep */
   temps: string[];
-  /** blobs the sweeper removed (0 until it lands) */
+  /** blobs the sweeper removed (of every session) */
   removed: number;
+  /** temp files storage's temp sweep removed (candid_storage_temp_files_removed_total) */
+  tempsRemoved: number;
+}
+
+async function counter(url: string, name: string): Promise<number> {
+  const text = await (await fetch(url)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line ? Number(line.split(" ").at(-1)) : 0;
 }
 
 /**
- * THE sweeper hook. Today: counts blobs without a row and leftover temp files under the given
- * sessions' folders. After the reaper's orphan sweeper lands, run one pass of it here (grace 0)
- * before counting, and make the cases assert `orphans = 0`.
+ * THE sweeper hook: one pass of the reaper's real orphan sweeper (services/reaper/core/orphan-sweep.ts
+ * over gRPC, grace 0: the clients are done, every row that will come has come), then waits for
+ * storage's temp sweep (the chaos stacks run it every second with a 1 s grace, CHAOS_STORAGE_ENV)
+ * to take the temp files of killed writes, then counts what is left under the given sessions.
  */
 export async function sweepOrphans(stack: Stack, sessionIds: string[], store: BlobStoreView = fsStoreView(stack.mediaDir)): Promise<OrphanReport> {
+  const storage = internalClient(StorageServiceClient, stack.storageAddr, TEST_INTERNAL_TOKEN);
+  const metadata = internalClient(MetadataServiceClient, stack.metadataAddr, TEST_INTERNAL_TOKEN);
+  let removed = 0;
+  try {
+    const r = await runSweep(grpcOrphanPorts(storage, metadata, { callTimeoutMs: 10_000 }), { graceMs: 0, pageSize: 500, dryRun: false }, new AbortController().signal);
+    removed = r.stats.removed.audio + r.stats.removed.frame;
+  } finally {
+    storage.close();
+    metadata.close();
+  }
+  const mine = async () => (await store.list()).filter((k) => sessionIds.some((s) => k.startsWith(`${s}/`)));
+  const isTemp = (k: string) => /\/\.[^/]+\.tmp$/.test(k);
+  for (let i = 0; i < 50 && (await mine()).some(isTemp); i++) await Bun.sleep(100);
   const rows = await rowsOf(stack.db.url, sessionIds);
   const rowKeys = new Set(rows.map((r) => blobKeyOf(r.sessionId, r.kind, r.index)));
-  const mine = (await store.list()).filter((k) => sessionIds.some((s) => k.startsWith(`${s}/`)));
-  const isTemp = (k: string) => /\/\.[^/]+\.tmp$/.test(k);
+  const left = await mine();
   return {
-    blobs: mine.filter((k) => !isTemp(k) && !rowKeys.has(k)),
-    temps: mine.filter(isTemp),
-    removed: 0,
+    blobs: left.filter((k) => !isTemp(k) && !rowKeys.has(k)),
+    temps: left.filter(isTemp),
+    removed,
+    tempsRemoved: await counter(stack.storageMetricsUrl, "candid_storage_temp_files_removed_total"),
   };
 }
+
+/** Storage settings of every chaos stack: the temp sweep runs every second with a 1 s grace. */
+export const CHAOS_STORAGE_ENV = { STORAGE_TEMP_GRACE_MS: "1000", STORAGE_TEMP_SWEEP_INTERVAL_MS: "1000" };
 
 export interface CaseCounts {
   sent: number;
@@ -134,7 +165,11 @@ export interface CaseCounts {
   storedOnce: number;
   shaMismatch: number;
   rowsWithoutBlob: number;
+  /** orphans left after the sweep (must be 0) */
   orphans: number;
+  /** blobs without a row the sweeper removed, temp files storage's temp sweep removed */
+  orphansSwept: number;
+  tempsSwept: number;
   /** reconnects and item errors the clients went through (0: the fault never touched them) */
   disruptions: number;
   /** details for a failing case */
@@ -143,6 +178,8 @@ export interface CaseCounts {
 
 export async function verifyCase(stack: Stack, clients: ChaosClient[], store: BlobStoreView = fsStoreView(stack.mediaDir)): Promise<CaseCounts> {
   const sessionIds = clients.map((c) => c.sessionId);
+  // The sweeper runs first, so a blob it wrongly deleted shows up below as lost.
+  const orphans = await sweepOrphans(stack, sessionIds, store);
   const rows = await rowsOf(stack.db.url, sessionIds);
   const byItem = new Map<string, Row[]>();
   for (const r of rows) {
@@ -189,11 +226,11 @@ export async function verifyCase(stack: Stack, clients: ChaosClient[], store: Bl
       problems.push(`${k}: row without blob`);
     }
   }
-  const orphans = await sweepOrphans(stack, sessionIds, store);
-  return { sent, acked, lost, storedOnce, shaMismatch, rowsWithoutBlob, orphans: orphans.blobs.length + orphans.temps.length, disruptions: 0, problems };
+  for (const k of [...orphans.blobs, ...orphans.temps]) problems.push(`${k}: orphan left after the sweep`);
+  return { sent, acked, lost, storedOnce, shaMismatch, rowsWithoutBlob, orphans: orphans.blobs.length + orphans.temps.length, orphansSwept: orphans.removed, tempsSwept: orphans.tempsRemoved, disruptions: 0, problems };
 }
 
 /** The one line a case prints. */
 export function countsLine(name: string, c: CaseCounts): string {
-  return `chaos ${name}: sent=${c.sent} acked=${c.acked} lost=${c.lost} stored_once=${c.storedOnce} sha_mismatch=${c.shaMismatch} rows_without_blob=${c.rowsWithoutBlob} orphans=${c.orphans}`;
+  return `chaos ${name}: sent=${c.sent} acked=${c.acked} lost=${c.lost} stored_once=${c.storedOnce} sha_mismatch=${c.shaMismatch} rows_without_blob=${c.rowsWithoutBlob} orphans_swept=${c.orphansSwept} temps_swept=${c.tempsSwept} orphans_left=${c.orphans}`;
 }
