@@ -82,6 +82,20 @@ export interface CompleteResult {
   missingFrameIndices: number[];
 }
 
+/** An inclusive range of indices: [first, last], first <= last. */
+export type IndexRange = [first: number, last: number];
+
+/**
+ * The indices a session has rows for (media.v1 StoredRanges): maximal runs of consecutive
+ * indices, ascending, at most the lowest `max` runs per kind; `*Truncated` says there are more.
+ */
+export interface StoredRanges {
+  chunks: IndexRange[];
+  frames: IndexRange[];
+  chunksTruncated: boolean;
+  framesTruncated: boolean;
+}
+
 /** A session as the RecordBlobs transaction found it. */
 export interface SessionRef {
   /** The repository's own id of the session (media_sessions.id). */
@@ -134,6 +148,12 @@ export interface SessionRepo {
   getSession(sessionId: string): Promise<Session | null>;
   /** Active sessions idle for more than idleMs become abandoned (at most `limit`); returns their ids. */
   abandonIdleSessions(idleMs: number, limit: number): Promise<string[]>;
+  /**
+   * The session's stored chunk and frame indices as ranges, at most `maxRanges` per kind (the
+   * lowest). Reads only the runs it returns, so its cost does not grow with what lies past them.
+   * Empty lists when there is no such session.
+   */
+  storedRanges(sessionId: string, maxRanges: number): Promise<StoredRanges>;
   /** True when the database answers. */
   ping(): Promise<boolean>;
 }
