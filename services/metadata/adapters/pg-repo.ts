@@ -235,12 +235,15 @@ function frameRow(r: VideoFrameRecord) {
 }
 
 /**
- * The runs of one kind's indices for a session (gaps and islands), in ONE pass over the
- * session's entries of the (media_session_id, index) unique index, in index order: an index
- * starts a run when its predecessor is not index - 1 and ends one when its successor is not
- * index + 1 (lag / lead); of those edges, a start's run ends at itself when it also ends one,
- * else at the next edge. Every step streams (no sort, no aggregate), so `limit $2` stops the scan
- * after the runs it returns: the cost is that of the rows in the first $2 runs, not of all rows.
+ * The runs of one kind's indices for a session (gaps and islands) in one pass over that
+ * session's rows in index order: an index starts a run when its predecessor is not index - 1 and
+ * ends one when its successor is not index + 1 (lag / lead); of those edges, a start's run ends
+ * at itself when it also ends one, else at the next edge. Only the session's rows are read,
+ * through an index on media_session_id (never a sequential scan: the plan test holds it), so the
+ * cost is that of the session's rows whatever the tables hold. Past the window step every step
+ * streams (no aggregate, no sort of runs): when PostgreSQL reads the (media_session_id, index)
+ * unique index in order, `limit $2` also ends the scan after the runs it returns; for the few
+ * dozen rows per session it estimates it may instead fetch and sort them all, which is as cheap.
  * $1 = session UUID, $2 = runs wanted.
  */
 const runsOf = (table: string, column: string) => `
@@ -259,12 +262,13 @@ const runsOf = (table: string, column: string) => `
     where is_start or is_end
   ) runs
   where is_start
+  order by first
   limit $2`;
 
 /**
- * storedRanges' one statement: both kinds' runs, each at most $2, each in ascending order (a
- * WindowAgg emits its rows in its window order). Exported for the plan test
- * (test/integration/metadata-plans.test.ts).
+ * storedRanges' one statement: both kinds' runs, each the lowest $2, ascending (the `order by
+ * first` costs no sort: the window steps already emit in index order).
+ * Exported for the plan test (test/integration/metadata-plans.test.ts).
  */
 export const STORED_RANGES_SQL = `
   select 'audio' as kind, first, last from (${runsOf("audio_chunks", "chunk_index")}) a

@@ -150,7 +150,7 @@ export interface SessionRepo {
   abandonIdleSessions(idleMs: number, limit: number): Promise<string[]>;
   /**
    * The session's stored chunk and frame indices as ranges, at most `maxRanges` per kind (the
-   * lowest). Reads only the runs it returns, so its cost does not grow with what lies past them.
+   * lowest). Reads only this session's rows, so its cost does not grow with the tables.
    * Empty lists when there is no such session.
    */
   storedRanges(sessionId: string, maxRanges: number): Promise<StoredRanges>;
