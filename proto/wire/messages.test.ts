@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { WireError } from "./errors";
-import { encodeClientMessage, erroredItem, indexField, MAX_TOKEN_CHARS, mediaMetadata, parseClientMessage } from "./messages";
+import { encodeClientMessage, erroredItem, indexField, inRanges, MAX_TOKEN_CHARS, mediaMetadata, parseClientMessage } from "./messages";
 
 const SID = "0f8fad5b-d9cb-469f-a165-70867728950e";
 const T0 = "2025-12-16T10:30:00Z";
@@ -118,3 +118,15 @@ describe("encodeClientMessage", () => {
   });
 });
 
+
+describe("inRanges (session_init_ack stored)", () => {
+  test("inside, on the edges, in a gap, outside; malformed lists never match", () => {
+    const ranges: [number, number][] = [[0, 2], [4, 9], [12, 12]];
+    expect([0, 1, 2, 4, 9, 12].map((i) => inRanges(ranges, i))).toEqual([true, true, true, true, true, true]);
+    expect([3, 10, 11, 13, 1_000_000].map((i) => inRanges(ranges, i))).toEqual([false, false, false, false, false]);
+    expect(inRanges([], 0)).toBe(false);
+    expect(inRanges(undefined, 0)).toBe(false);
+    expect(inRanges("0-9" as never, 0)).toBe(false);
+    expect(inRanges([null] as never, 0)).toBe(false);
+  });
+});

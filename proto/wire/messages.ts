@@ -58,6 +58,49 @@ export interface SessionInitAck {
   type: "session_init_ack";
   session_id: string;
   status: "ready";
+  /**
+   * Only when this init continued a session that already existed: what the server holds. A
+   * client drops the items listed here from what it still has to send (their acks were lost).
+   * Absent for a new session and for a repeated init on the same connection.
+   */
+  stored?: StoredIndices;
+  /** Sent with `stored`: true when a list was cut to its first MAX_STORED_RANGES ranges. */
+  stored_truncated?: boolean;
+}
+
+/** An inclusive range of indices, `[first, last]` with first <= last. */
+export type IndexRange = [first: number, last: number];
+
+/**
+ * The indices a session has stored (a committed row, hence a durable blob), per kind, as maximal
+ * runs of consecutive indices in ascending order: `{"chunks": [[0, 2], [4, 9]], "frames": [[0, 49]]}`.
+ */
+export interface StoredIndices {
+  chunks: IndexRange[];
+  frames: IndexRange[];
+}
+
+/** Ranges listed per kind in session_init_ack's `stored` at most; past it the lowest are kept and `stored_truncated` is true. */
+export const MAX_STORED_RANGES = 1000;
+
+/**
+ * Whether `index` lies in one of `ranges` (ascending, disjoint, as `stored` lists them): a binary
+ * search, so a client checks every item of a long outbox cheaply. Malformed entries never match.
+ */
+export function inRanges(ranges: readonly (readonly [number, number])[] | undefined, index: number): boolean {
+  if (!Array.isArray(ranges)) return false;
+  let lo = 0;
+  let hi = ranges.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const r = ranges[mid];
+    if (!Array.isArray(r)) return false;
+    const [first, last] = r;
+    if (index < first) hi = mid - 1;
+    else if (index > last) lo = mid + 1;
+    else return true;
+  }
+  return false;
 }
 export interface AudioAck {
   type: "audio_ack";

@@ -31,7 +31,8 @@ const frameMeta = (sid: string, i: number, size: number) => ({
 async function open(sid: string): Promise<TestClient> {
   const c = await TestClient.connect(stack.wsUrl);
   c.send(init(sid));
-  expect(await c.reply()).toEqual({ type: "session_init_ack", session_id: sid, status: "ready" });
+  // The seed's fields and values; a resumed session's ack adds `stored` (tested below).
+  expect(await c.reply()).toMatchObject({ type: "session_init_ack", session_id: sid, status: "ready" });
   return c;
 }
 
@@ -138,6 +139,41 @@ describe("a whole session", () => {
     expect(await b.waitClose()).toEqual({ code: 4409, reason: "SESSION_TAKEN_OVER" });
     expect(await sendFrame(c, sid, 0, fakeJpeg(500))).toMatchObject({ type: "frame_ack" });
     expect(await rows(sid)).toEqual({ chunks: 3, frames: 1 });
+    c.close();
+  });
+
+  test("resume: a reconnect's session_init_ack lists what is stored as index ranges; a new session's is the seed's", async () => {
+    const sid = crypto.randomUUID();
+    const a = await TestClient.connect(stack.wsUrl);
+    a.send(init(sid));
+    expect(await a.reply()).toEqual({ type: "session_init_ack", session_id: sid, status: "ready" });
+    for (const i of [0, 1, 2, 4, 5, 6, 8, 9]) {
+      expect(await sendAudio(a, sid, i, fakeWebm(500, i))).toEqual({ type: "audio_ack", chunk_index: i });
+      expect(await sendFrame(a, sid, i, fakeJpeg(300, i))).toEqual({ type: "frame_ack", frame_index: i });
+    }
+    a.close();
+    await a.waitClose();
+
+    const b = await TestClient.connect(stack.wsUrl);
+    b.send(init(sid));
+    expect(await b.reply()).toEqual({
+      type: "session_init_ack",
+      session_id: sid,
+      status: "ready",
+      stored: { chunks: [[0, 2], [4, 6], [8, 9]], frames: [[0, 2], [4, 6], [8, 9]] },
+      stored_truncated: false,
+    });
+    // A repeated init on the same connection: the seed's ack.
+    b.send(init(sid));
+    expect(await b.reply()).toEqual({ type: "session_init_ack", session_id: sid, status: "ready" });
+    // The gaps are uploaded, then the ranges close up.
+    expect(await sendAudio(b, sid, 3, fakeWebm(500, 3))).toEqual({ type: "audio_ack", chunk_index: 3 });
+    expect(await sendFrame(b, sid, 7, fakeJpeg(300, 7))).toEqual({ type: "frame_ack", frame_index: 7 });
+    b.close();
+    await b.waitClose();
+    const c = await TestClient.connect(stack.wsUrl);
+    c.send(init(sid));
+    expect(await c.reply()).toMatchObject({ stored: { chunks: [[0, 6], [8, 9]], frames: [[0, 2], [4, 9]] }, stored_truncated: false });
     c.close();
   });
 

@@ -220,6 +220,44 @@ describe("metadata service on PostgreSQL", () => {
     expect(f).toMatchObject({ n: 1, sha: sha(1000) });
   });
 
+  test("OpenSession of an existing session answers its stored ranges: runs, gaps, single items, empty, this session's only", async () => {
+    const sid = crypto.randomUUID();
+    const fresh = await call<any>((cb) => m.client.openSession(openReq(sid), cb));
+    expect(fresh).toMatchObject({ resumed: false });
+    expect(fresh.stored).toBeUndefined(); // a new session: unset
+    const empty = await call<any>((cb) => m.client.openSession(openReq(sid), cb));
+    expect(empty).toMatchObject({ resumed: true, stored: { chunks: [], frames: [], chunksTruncated: false, framesTruncated: false } });
+
+    const other = crypto.randomUUID();
+    await call((cb) => m.client.openSession(openReq(other), cb));
+    await record(m.client, [...[0, 1, 2, 4, 5, 6, 7, 8, 9].map((i) => audio(sid, i)), frame(sid, 7, 1), frame(sid, 3, 0), frame(sid, 4, 0), audio(other, 3), frame(other, 5, 0)]);
+    const resumed = await call<any>((cb) => m.client.openSession(openReq(sid), cb));
+    const pairs = (rs: { first: number; last: number }[]) => rs.map((r) => [r.first, r.last]);
+    expect(resumed.resumed).toBe(true);
+    expect(pairs(resumed.stored.chunks)).toEqual([[0, 2], [4, 9]]);
+    expect(pairs(resumed.stored.frames)).toEqual([[3, 4], [7, 7]]);
+    expect(resumed.stored).toMatchObject({ chunksTruncated: false, framesTruncated: false });
+  });
+
+  test("stored ranges are bounded: past 1,000 runs per kind, the lowest 1,000 and the kind's truncated flag", async () => {
+    const sid = crypto.randomUUID();
+    await call((cb) => m.client.openSession(openReq(sid), cb));
+    // 1,200 single chunks (even indices) and exactly 1,000 runs of two frames: only the chunks are cut.
+    await sql`
+      insert into audio_chunks (media_session_id, chunk_index, file_path, file_size, mime_type, sha256)
+      select m.id, 2 * i, 'p', 1, 'audio/webm', 'x' from media_sessions m, generate_series(0, 1199) i where m.session_id = ${sid}`;
+    await sql`
+      insert into video_frames (media_session_id, frame_index, chunk_index, file_path, file_size, mime_type, sha256)
+      select m.id, 3 * (i / 2) + i % 2, 0, 'p', 1, 'image/jpeg', 'x' from media_sessions m, generate_series(0, 1999) i where m.session_id = ${sid}`;
+    const r = await call<any>((cb) => m.client.openSession(openReq(sid), cb));
+    expect(r.stored.chunks).toHaveLength(1000);
+    expect(r.stored.chunks[0]).toEqual({ first: 0, last: 0 });
+    expect(r.stored.chunks[999]).toEqual({ first: 1998, last: 1998 });
+    expect(r.stored.frames).toHaveLength(1000);
+    expect(r.stored.frames[999]).toEqual({ first: 2997, last: 2998 });
+    expect(r.stored).toMatchObject({ chunksTruncated: true, framesTruncated: false });
+  });
+
   test("per-item errors do not end the stream", async () => {
     const sid = crypto.randomUUID();
     await call((cb) => m.client.openSession(openReq(sid), cb));
@@ -378,6 +416,9 @@ describe("metadata service on the embedded PGlite (no DATABASE_URL)", () => {
       expect(outcomes(r)).toEqual(["CREATED", "CREATED", "CREATED", "IDENTICAL", "CONFLICT"]);
       const st = await call<any>((cb) => m!.client.getSessionStatus({ sessionId: sid }, cb));
       expect(st.session).toMatchObject({ totalChunks: 2, totalFrames: 1, status: SessionStatus.SESSION_STATUS_ACTIVE });
+      // The stored ranges' SQL (window functions) on PGlite too.
+      const again = await call<any>((cb) => m!.client.openSession(openReq(sid), cb));
+      expect(again.stored).toEqual({ chunks: [{ first: 0, last: 1 }], frames: [{ first: 0, last: 0 }], chunksTruncated: false, framesTruncated: false });
     },
     150_000,
   );

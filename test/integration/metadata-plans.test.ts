@@ -6,11 +6,12 @@
  * The per-batch session update must be HOT (no index holds what it changes).
  * Then the pipelined batch transaction (begin, lock, data statement, commit in one round trip):
  * every outcome from one statement, a failing statement, a session created while the batch waits
- * for its locks, and a connection lost mid-batch.
+ * for its locks, and a connection lost mid-batch. Last, OpenSession's stored ranges of a resumed
+ * session: index only, stopping after the runs it returns.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import postgres from "postgres";
-import { connectPostgres, PgSessionRepo, runMigrations, type Sql } from "../../services/metadata/adapters/pg-repo";
+import { connectPostgres, PgSessionRepo, runMigrations, type Sql, STORED_RANGES_SQL } from "../../services/metadata/adapters/pg-repo";
 import { Metadata } from "../../services/metadata/core/metadata";
 import type { BlobItem, ItemResult } from "../../services/metadata/core/model";
 import { createLogger } from "../../services/shared/log";
@@ -305,3 +306,34 @@ test("LookupBlobRows: a page of 1,000 keys in big tables is one statement of ind
     expect(paths[i], `key ${i}`).toBe(exists ? "p" : null);
   }
 }, 60_000);
+
+/** Every node of an EXPLAIN (FORMAT JSON) plan. */
+type PlanNode = { "Node Type": string; "Relation Name"?: string; "Actual Rows"?: number; Plans?: PlanNode[] };
+const planNodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(planNodes)];
+
+test("a resumed session's stored ranges are read through indexes, from that session's rows only", async () => {
+  // One of the generated sessions the tests above did not record into (they use the first three).
+  const busy = (await admin<{ session_id: string }[]>`select session_id from media_sessions order by id offset 10 limit 1`)[0]!.session_id;
+  const before = await tableStats();
+  let stored: unknown;
+  await withRepo(async (repo) => {
+    stored = (await repo.openSession({ sessionId: busy, storagePath: "p" })).stored;
+  });
+  expect(stored).toMatchObject({ chunks: [[0, ROWS_PER_SESSION - 1]], frames: [[0, ROWS_PER_SESSION - 1]], chunksTruncated: false, framesTruncated: false });
+  expect((await tableStats()).seqScans).toEqual(before.seqScans);
+
+  // A session of 3,000 single frames among the 2,000 others: its own rows are all that is read.
+  const gappy = crypto.randomUUID();
+  await admin`insert into media_sessions (session_id, storage_path) values (${gappy}, 'p')`;
+  await admin`
+    insert into video_frames (media_session_id, frame_index, chunk_index, file_path, file_size, mime_type, sha256)
+    select m.id, 2 * i, 0, 'p', 1, 'image/jpeg', 'x' from media_sessions m, generate_series(0, 2999) i where m.session_id = ${gappy}`;
+  const [row] = await admin.unsafe(`explain (analyze, format json) ${STORED_RANGES_SQL}`, [gappy, 1001]);
+  const nodes = planNodes((row!["QUERY PLAN"] as [{ Plan: PlanNode }])[0].Plan);
+  expect(nodes.map((n) => n["Node Type"])).not.toContain("Seq Scan");
+  const reads = nodes.filter((n) => n["Relation Name"] === "video_frames" || n["Relation Name"] === "audio_chunks");
+  expect(reads).toHaveLength(2);
+  for (const n of reads) expect(n["Node Type"]).toMatch(/^(Index Scan|Index Only Scan|Bitmap Heap Scan)$/);
+  expect(reads.find((n) => n["Relation Name"] === "video_frames")!["Actual Rows"]!).toBeLessThanOrEqual(3000);
+  expect(reads.find((n) => n["Relation Name"] === "audio_chunks")!["Actual Rows"]!).toBe(0);
+}, 30_000);

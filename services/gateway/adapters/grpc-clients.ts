@@ -26,6 +26,7 @@ import {
   StorageServiceClient,
   StorageServiceService,
 } from "../../../proto/gen/media/v1/storage";
+import type { IndexRange } from "../../../proto/wire";
 import { AppError } from "../../shared/errors";
 import { CHANNEL_OPTIONS, checkHealth, fromGrpcError, fromItemError, healthClient, internalClient } from "../../shared/grpc";
 import { StreamPool } from "../../shared/stream-pool";
@@ -191,7 +192,14 @@ export class MetadataGrpcClient
       },
       this.opts.timeoutMs,
     );
-    return { resumed: res.resumed };
+    const stored = res.stored
+      ? {
+          chunks: res.stored.chunks.map((r): IndexRange => [r.first, r.last]),
+          frames: res.stored.frames.map((r): IndexRange => [r.first, r.last]),
+          truncated: res.stored.chunksTruncated || res.stored.framesTruncated,
+        }
+      : null;
+    return { resumed: res.resumed, stored };
   }
 
   async recordAudio(r: AudioRecord): Promise<WriteOutcome> {

@@ -16,10 +16,13 @@
  * | ConnectionDeadlines  | GATEWAY_INIT_TIMEOUT_MS (10000),                | INIT_TIMEOUT close 4408,         |
  * |                      | GATEWAY_IDLE_TIMEOUT_MS (120000)                | IDLE_TIMEOUT close 4410          |
  * | boundedMissing       | 1,000 indices per list (MAX_MISSING_LISTED)     | (never refuses: truncates)       |
+ * | renderStored         | 1,000 ranges per kind (MAX_STORED_RANGES)       | (never refuses: truncates)       |
  *
  * Nothing here reads the environment or a clock of its own: the config loader passes the numbers,
  * and `now` (ms) comes from the caller, so tests step time by hand.
  */
+import { MAX_STORED_RANGES, type StoredIndices } from "../../../proto/wire";
+import type { StoredSummary } from "./ports";
 
 /** Limit values, named after their environment variables (the config loader fills them). */
 export interface AbuseLimits {
@@ -348,4 +351,17 @@ export function renderMissing(missingChunks: readonly number[], missingFrames: r
   const c = boundedMissing(missingChunks, max);
   const f = boundedMissing(missingFrames, max);
   return { missing_chunks: c.indices, missing_frames: f.indices, missing_chunks_count: c.count, missing_frames_count: f.count };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounded stored ranges for session_init_ack.
+
+/**
+ * The `stored` / `stored_truncated` fields of a resumed session's session_init_ack. The metadata
+ * service already answers at most MAX_STORED_RANGES runs per kind; the gateway holds the wire's
+ * bound itself too, so one answer cannot grow the ack past it whatever the upstream sends.
+ */
+export function renderStored(s: StoredSummary, max = MAX_STORED_RANGES): { stored: StoredIndices; stored_truncated: boolean } {
+  const cut = s.chunks.length > max || s.frames.length > max;
+  return { stored: { chunks: s.chunks.slice(0, max), frames: s.frames.slice(0, max) }, stored_truncated: s.truncated || cut };
 }

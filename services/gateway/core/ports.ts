@@ -4,6 +4,7 @@
  * in ../adapters implement these; unit tests use in-memory fakes. Blobs are named and outcomes
  * spelled as everywhere else (services/shared/blob.ts).
  */
+import type { IndexRange } from "../../../proto/wire";
 import type { BlobRef, WriteOutcome } from "../../shared/blob";
 
 /** The remote storage service (media.v1.StorageService). put is create-only: an existing blob is never overwritten. */
@@ -54,9 +55,20 @@ export interface CompleteResult {
   missingFrames: number[];
 }
 
+/**
+ * What a resumed session holds (media.v1 StoredRanges): inclusive [first, last] runs of stored
+ * indices, ascending, at most the lowest 1,000 per kind; `truncated` when either list was cut.
+ */
+export interface StoredSummary {
+  chunks: IndexRange[];
+  frames: IndexRange[];
+  truncated: boolean;
+}
+
 /** The remote metadata service (media.v1.MetadataService). record* are idempotent per (session, index). */
 export interface MetadataService {
-  openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null; storagePath: string }): Promise<{ resumed: boolean }>;
+  /** `stored`: set when resumed (null or absent for a new session, or from a metadata service that does not report it). */
+  openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null; storagePath: string }): Promise<{ resumed: boolean; stored?: StoredSummary | null }>;
   recordAudio(r: AudioRecord): Promise<WriteOutcome>;
   recordFrame(r: FrameRecord): Promise<WriteOutcome>;
   completeSession(p: { sessionId: string; totalChunks: number; totalFrames: number }): Promise<CompleteResult>;

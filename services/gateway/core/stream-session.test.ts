@@ -1,11 +1,11 @@
 import { ByteBudget } from "./limits";
 import { beforeEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { encodeBinaryFrame, type ServerMessage } from "../../../proto/wire";
+import { encodeBinaryFrame, type IndexRange, MAX_STORED_RANGES, type ServerMessage } from "../../../proto/wire";
 import { AppError } from "../../shared/errors";
 import type { BlobRef, WriteOutcome } from "../../shared/blob";
 import { SessionsPerToken } from "./limits";
-import type { AudioRecord, FrameRecord, MetadataService, SessionSummary, StorageService } from "./ports";
+import type { AudioRecord, FrameRecord, MetadataService, SessionSummary, StorageService, StoredSummary } from "./ports";
 import { SessionRegistry } from "./registry";
 import { type Limits, StreamSession } from "./stream-session";
 import type { UploadTokenClaims } from "./tokens";
@@ -55,7 +55,7 @@ class FakeMetadata implements MetadataService {
   failOpen: AppError | null = null;
   opens = 0;
   completes = 0;
-  async openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null }) {
+  async openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null }): Promise<{ resumed: boolean; stored?: StoredSummary | null }> {
     this.opens++;
     if (this.failOpen) throw this.failOpen;
     if (p.interviewSessionId === 404) throw new AppError("INTERVIEW_SESSION_NOT_FOUND");
@@ -63,8 +63,17 @@ class FakeMetadata implements MetadataService {
     if (s && (s.interview !== p.interviewSessionId || s.user !== p.userId)) throw new AppError("SESSION_MISMATCH");
     if (s?.completed) throw new AppError("SESSION_COMPLETED");
     if (!s) this.sessions.set(p.sessionId, { completed: false, interview: p.interviewSessionId, user: p.userId });
-    return { resumed: !!s };
+    if (!s) return { resumed: false, stored: null };
+    const mine = <T extends { sessionId: string }>(m: Map<string, T>) => [...m.values()].filter((r) => r.sessionId === p.sessionId);
+    const stored: StoredSummary = this.storedAnswer ?? {
+      chunks: runs(mine(this.audio).map((r) => r.chunkIndex)),
+      frames: runs(mine(this.frames).map((r) => r.frameIndex)),
+      truncated: false,
+    };
+    return { resumed: true, stored };
   }
+  /** What openSession answers as `stored` for a resumed session instead of the rows it holds. */
+  storedAnswer: StoredSummary | null = null;
   async status(sessionId: string): Promise<SessionSummary> {
     const s = this.sessions.get(sessionId);
     if (!s) throw new AppError("SESSION_NOT_FOUND");
@@ -96,6 +105,17 @@ class FakeMetadata implements MetadataService {
       missingFrames: missing(p.totalFrames, frames),
     };
   }
+}
+
+/** Sorted runs of consecutive indices, as the metadata service reports them. */
+function runs(indices: number[]): IndexRange[] {
+  const out: IndexRange[] = [];
+  for (const i of [...indices].sort((a, b) => a - b)) {
+    const last = out.at(-1);
+    if (last && last[1] === i - 1) last[1] = i;
+    else out.push([i, i]);
+  }
+  return out;
 }
 
 const limits: Limits = { maxAudioBytes: 64, maxFrameBytes: 32, maxPending: 4, pendingTtlMs: 1000, maxInFlight: 2, maxBufferedBytes: 300 };
@@ -169,7 +189,8 @@ const frameMeta = (i: number, size: number, extra: object = {}) => ({ type: "fra
 async function ready() {
   const c = connect();
   await c.text(init());
-  expect(c.last()).toEqual({ type: "session_init_ack", session_id: SID, status: "ready" });
+  // The seed's fields, unchanged; a resumed session's ack adds `stored` (tested below).
+  expect(c.last()).toMatchObject({ type: "session_init_ack", session_id: SID, status: "ready" });
   return c;
 }
 
@@ -667,5 +688,69 @@ describe("concurrency", () => {
     await c.s.drain();
     expect(peak).toBe(limits.maxInFlight); // not one at a time: the next blob does not wait for the previous ack
     expect(c.sent.filter((m) => m.type === "frame_ack")).toHaveLength(4);
+  });
+});
+
+describe("resume: session_init_ack says what is stored", () => {
+  const store = async (c: ReturnType<typeof connect>, kind: "audio" | "frame", i: number) => {
+    await c.text(kind === "audio" ? audioMeta(i, WEBM.length) : frameMeta(i, JPEG.length));
+    await c.bin(encodeBinaryFrame(SID, kind, i, kind === "audio" ? WEBM : JPEG));
+    expect(c.last()).toMatchObject({ type: kind === "audio" ? "audio_ack" : "frame_ack" });
+  };
+
+  test("a new session's ack is the seed's, exactly; a resumed one lists the stored ranges", async () => {
+    const a = connect();
+    await a.text(init());
+    expect(a.last()).toEqual({ type: "session_init_ack", session_id: SID, status: "ready" });
+    for (const i of [0, 1, 2, 4, 5, 6, 7, 8, 9]) await store(a, "audio", i);
+    await store(a, "frame", 3);
+    // a repeated init on the same connection: the seed's fields only (no new lookup)
+    await a.text(init());
+    expect(a.last()).toEqual({ type: "session_init_ack", session_id: SID, status: "ready" });
+    a.s.disconnected();
+
+    const b = connect();
+    await b.text(init());
+    expect(b.last()).toEqual({
+      type: "session_init_ack",
+      session_id: SID,
+      status: "ready",
+      stored: { chunks: [[0, 2], [4, 9]], frames: [[3, 3]] },
+      stored_truncated: false,
+    });
+  });
+
+  test("a resumed session with nothing stored gets empty lists", async () => {
+    (await ready()).s.disconnected();
+    const b = connect();
+    await b.text(init());
+    expect(b.last()).toMatchObject({ stored: { chunks: [], frames: [] }, stored_truncated: false });
+  });
+
+  test("bounded: the metadata service's flag is passed on, and more than MAX_STORED_RANGES are cut here too", async () => {
+    (await ready()).s.disconnected();
+    metadata.storedAnswer = { chunks: [[0, 0]], frames: [], truncated: true };
+    const b = connect();
+    await b.text(init());
+    expect(b.last()).toMatchObject({ stored: { chunks: [[0, 0]], frames: [] }, stored_truncated: true });
+    b.s.disconnected();
+
+    const many = Array.from({ length: MAX_STORED_RANGES + 5 }, (_, i): IndexRange => [2 * i, 2 * i]);
+    metadata.storedAnswer = { chunks: [], frames: many, truncated: false };
+    const c = connect();
+    await c.text(init());
+    const ack = c.last() as { stored: { frames: IndexRange[] }; stored_truncated: boolean };
+    expect(ack.stored.frames).toHaveLength(MAX_STORED_RANGES);
+    expect(ack.stored.frames.at(-1)).toEqual([2 * (MAX_STORED_RANGES - 1), 2 * (MAX_STORED_RANGES - 1)]);
+    expect(ack.stored_truncated).toBe(true);
+  });
+
+  test("a metadata service that reports no ranges: the seed's ack", async () => {
+    (await ready()).s.disconnected();
+    const open = metadata.openSession.bind(metadata);
+    metadata.openSession = async (p) => ({ resumed: (await open(p)).resumed });
+    const b = connect();
+    await b.text(init());
+    expect(b.last()).toEqual({ type: "session_init_ack", session_id: SID, status: "ready" });
   });
 });

@@ -19,6 +19,11 @@
  * with the token's interview and user. A refusal (TOKEN_INVALID / FORBIDDEN 4403,
  * TOO_MANY_SESSIONS 4431) closes the connection and stores nothing (no OpenSession call).
  *
+ * Resume (issue 9): the session_init_ack of a session that already existed carries `stored`, the
+ * index ranges the metadata service holds for it (bounded: limits.ts renderStored), so a client
+ * whose acks were lost in flight does not upload those items again. A new session's ack, and the
+ * ack of a repeated init on the same connection, are the seed's three fields only.
+ *
  * session_complete is answered once per connection by the metadata service; a repeat with the
  * same totals is answered from that first answer (no call), a repeat with other totals is refused
  * (SESSION_COMPLETED). Missing lists are bounded (limits.ts renderMissing: at most 1,000 indices
@@ -44,7 +49,7 @@ import {
 import { AppError, toAppError, toCloseFrame, toErrorMessage } from "../../shared/errors";
 import { authorizeSessionInit, type SessionOwner } from "./authorize";
 import { ingest, type IngestItem } from "./ingest";
-import { ByteBudget, type Lease, renderMissing, type SessionsPerToken } from "./limits";
+import { ByteBudget, type Lease, renderMissing, renderStored, type SessionsPerToken } from "./limits";
 import { PendingMetadata } from "./pending";
 import type { WriteOutcome } from "../../shared/blob";
 import type { MetadataService, StorageService } from "./ports";
@@ -247,7 +252,7 @@ export class StreamSession implements Owner {
       return this.fail(new AppError("TOO_MANY_SESSIONS", `more than ${this.deps.sessionsPerToken.limit} media sessions are open under this upload token`, {}, { reason: "jti" }));
     }
     try {
-      const { resumed } = await this.deps.metadata.openSession({
+      const { resumed, stored } = await this.deps.metadata.openSession({
         sessionId: msg.session_id,
         interviewSessionId: grant.interviewSessionId,
         userId: grant.userId,
@@ -259,7 +264,8 @@ export class StreamSession implements Owner {
       this.state = "ready";
       this.deps.registry.claim(msg.session_id, this);
       this.deps.events.opened(msg.session_id, resumed);
-      this.deps.send({ type: "session_init_ack", session_id: msg.session_id, status: "ready" });
+      // A resumed session says what it holds, so the client skips items whose acks it lost.
+      this.deps.send({ type: "session_init_ack", session_id: msg.session_id, status: "ready", ...(resumed && stored ? renderStored(stored) : {}) });
     } catch (err) {
       admission.lease.release();
       // Created under another owner between the status read and the open: the metadata service

@@ -27,6 +27,7 @@ import {
   type RecordResult,
   type SessionInfo,
   SessionStatus,
+  type StoredRanges as StoredRangesProto,
 } from "../../../proto/gen/media/v1/metadata";
 import { serveItemStream } from "../../shared/item-stream";
 import { BlobKind, WriteOutcome } from "../../../proto/gen/media/v1/common";
@@ -36,7 +37,7 @@ import type { Logger } from "../../shared/log";
 import type { WriteOutcome as CoreOutcome } from "../../shared/blob";
 import { LanedCommitter } from "../core/group-commit";
 import type { Metadata } from "../core/metadata";
-import type { BlobItem, BlobKindName, ItemResult, Session, SessionStatusName } from "../core/model";
+import type { BlobItem, BlobKindName, IndexRange, ItemResult, Session, SessionStatusName, StoredRanges } from "../core/model";
 import type { MetadataMetrics } from "./metrics";
 
 const OUTCOME_TO_PROTO: Record<CoreOutcome, WriteOutcome> = {
@@ -72,6 +73,12 @@ function kindOf(kind: BlobKind): BlobKindName {
   if (kind === BlobKind.BLOB_KIND_AUDIO) return "audio";
   if (kind === BlobKind.BLOB_KIND_FRAME) return "frame";
   throw new AppError("INVALID_MESSAGE", "kind must be BLOB_KIND_AUDIO or BLOB_KIND_FRAME", { field: "kind" });
+}
+
+/** Core StoredRanges ([first, last] pairs) -> wire StoredRanges (IndexRange messages). */
+export function toStoredRangesProto(r: StoredRanges): StoredRangesProto {
+  const ranges = (list: IndexRange[]) => list.map(([first, last]) => ({ first, last }));
+  return { chunks: ranges(r.chunks), frames: ranges(r.frames), chunksTruncated: r.chunksTruncated, framesTruncated: r.framesTruncated };
 }
 
 /** AbandonIdleSessions limit when the request says 0. */
@@ -172,7 +179,7 @@ export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
         userId: req.hasUserId ? req.userId : undefined,
         storagePath: req.storagePath,
       });
-      return { session: toSessionInfo(r.session), resumed: r.resumed };
+      return { session: toSessionInfo(r.session), resumed: r.resumed, stored: r.stored ? toStoredRangesProto(r.stored) : undefined };
     }),
     recordBlobs,
     completeSession: counted(async (req) => {

@@ -8,7 +8,8 @@
  */
 import { AppError } from "../../shared/errors";
 import { blobKey } from "../core/blobs";
-import type { BlobItem, BlobRowKey, BlobRowsWritten, InterviewSession, OpenSessionInput, Session, SessionRef, SessionRepo, SessionStatusName } from "../core/model";
+import type { BlobItem, BlobRowKey, BlobRowsWritten, InterviewSession, OpenSessionInput, Session, SessionRef, SessionRepo, SessionStatusName, StoredRanges } from "../core/model";
+import { storedRanges } from "../core/ranges";
 import { STATUS_AFTER_BLOB } from "../core/session";
 
 interface Stored {
@@ -130,6 +131,17 @@ export class MemorySessionRepo implements SessionRepo {
       const s = this.sessions.get(k.sessionId);
       return (s && this.paths.get(blobKey(s.id, k.kind, k.index))) ?? null;
     });
+  }
+
+  async storedRanges(sessionId: string, maxRanges: number): Promise<StoredRanges> {
+    const s = this.sessions.get(sessionId);
+    const chunks: number[] = [];
+    const frames: number[] = [];
+    for (const key of s ? this.rows.keys() : []) {
+      const [id, kind, index] = key.split(":"); // blobKey's layout
+      if (id === s!.id) (kind === "audio" ? chunks : frames).push(Number(index));
+    }
+    return storedRanges(chunks, frames, maxRanges);
   }
 
   async ping(): Promise<boolean> {

@@ -51,6 +51,7 @@ import type {
   SessionRef,
   SessionRepo,
   SessionStatusName,
+  StoredRanges,
   VideoFrameRecord,
 } from "../core/model";
 import { STATUS_AFTER_BLOB } from "../core/session";
@@ -233,6 +234,47 @@ function frameRow(r: VideoFrameRecord) {
     sha256: r.sha256Hex,
   };
 }
+
+/**
+ * The runs of one kind's indices for a session (gaps and islands) in one pass over that
+ * session's rows in index order: an index starts a run when its predecessor is not index - 1 and
+ * ends one when its successor is not index + 1 (lag / lead); of those edges, a start's run ends
+ * at itself when it also ends one, else at the next edge. Only the session's rows are read,
+ * through an index on media_session_id (never a sequential scan: the plan test holds it), so the
+ * cost is that of the session's rows whatever the tables hold. Past the window step every step
+ * streams (no aggregate, no sort of runs): when PostgreSQL reads the (media_session_id, index)
+ * unique index in order, `limit $2` also ends the scan after the runs it returns; for the few
+ * dozen rows per session it estimates it may instead fetch and sort them all, which is as cheap.
+ * $1 = session UUID, $2 = runs wanted.
+ */
+const runsOf = (table: string, column: string) => `
+  select first, last from (
+    select idx as first, case when is_end then idx else lead(idx) over (order by idx) end as last, is_start
+    from (
+      select idx,
+        lag(idx) over w is distinct from idx - 1 as is_start,
+        lead(idx) over w is distinct from idx + 1 as is_end
+      from (
+        select ${column} as idx from ${table}
+        where media_session_id = (select id from media_sessions where session_id = $1::uuid)
+      ) rows
+      window w as (order by idx)
+    ) edges
+    where is_start or is_end
+  ) runs
+  where is_start
+  order by first
+  limit $2`;
+
+/**
+ * storedRanges' one statement: both kinds' runs, each the lowest $2, ascending (the `order by
+ * first` costs no sort: the window steps already emit in index order).
+ * Exported for the plan test (test/integration/metadata-plans.test.ts).
+ */
+export const STORED_RANGES_SQL = `
+  select 'audio' as kind, first, last from (${runsOf("audio_chunks", "chunk_index")}) a
+  union all
+  select 'frame' as kind, first, last from (${runsOf("video_frames", "frame_index")}) f`;
 
 export class PgSessionRepo implements SessionRepo {
   constructor(private readonly sql: Sql) {}
@@ -452,6 +494,21 @@ export class PgSessionRepo implements SessionRepo {
           as x(i integer, session_id uuid, kind text, idx bigint)`;
       const out: (string | null)[] = keys.map(() => null);
       for (const r of rows) out[r.i] = r.file_path;
+      return out;
+    });
+  }
+
+  async storedRanges(sessionId: string, maxRanges: number): Promise<StoredRanges> {
+    return translated(async () => {
+      // One more run than asked: its presence says the list is cut.
+      const rows = await this.sql.unsafe<{ kind: "audio" | "frame"; first: string; last: string }[]>(STORED_RANGES_SQL, [sessionId, maxRanges + 1], { prepare: true });
+      const out: StoredRanges = { chunks: [], frames: [], chunksTruncated: false, framesTruncated: false };
+      for (const r of rows) {
+        const list = r.kind === "audio" ? out.chunks : out.frames;
+        if (list.length < maxRanges) list.push([Number(r.first), Number(r.last)]);
+        else if (r.kind === "audio") out.chunksTruncated = true;
+        else out.framesTruncated = true;
+      }
       return out;
     });
   }

@@ -50,6 +50,21 @@ describe("openSession", () => {
     expect(await codeOf(core.openSession({ sessionId: "nope", storagePath: "p" }))).toBe("INVALID_SESSION_ID");
   });
 
+  test("a new session has no stored ranges; a resumed one lists its rows as runs, this session's only", async () => {
+    const { core } = setup();
+    expect((await core.openSession({ sessionId: S1, storagePath: "p" })).stored).toBeNull();
+    await core.openSession({ sessionId: S2, storagePath: "p" });
+    expect((await core.openSession({ sessionId: S1, storagePath: "p" })).stored).toEqual({ chunks: [], frames: [], chunksTruncated: false, framesTruncated: false });
+    await core.recordBlobs([0, 1, 2, 4, 5, 6, 7, 8, 9].map((i) => audio(S1, i)));
+    await core.recordBlobs([frame(S1, 3), audio(S2, 3), frame(S2, 0)]);
+    expect((await core.openSession({ sessionId: S1, storagePath: "p" })).stored).toEqual({
+      chunks: [[0, 2], [4, 9]],
+      frames: [[3, 3]],
+      chunksTruncated: false,
+      framesTruncated: false,
+    });
+  });
+
   test("interview sessions: found by id, INTERVIEW_SESSION_NOT_FOUND otherwise", async () => {
     const { core } = setup();
     const iv = await core.createInterviewSession("round 2");

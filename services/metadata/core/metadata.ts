@@ -25,6 +25,8 @@ import {
   type SessionRef,
   type SessionRepo,
 } from "./model";
+import type { StoredRanges } from "./model";
+import { MAX_STORED_RANGES } from "./ranges";
 import { decideOpen, requireSessionId } from "./session";
 
 export interface MetadataHooks {
@@ -53,11 +55,17 @@ export class Metadata {
     return found;
   }
 
-  /** Creates the media session or resumes it (a reconnect): `resumed` says which. */
-  async openSession(input: OpenSessionInput): Promise<{ session: Session; resumed: boolean }> {
+  /**
+   * Creates the media session or resumes it (a reconnect): `resumed` says which. A resumed
+   * session also answers what it holds (`stored`, at most MAX_STORED_RANGES ranges per kind),
+   * read after the open's transaction so the session's row lock is not held for it: rows are
+   * create-only, so whatever it lists stays stored.
+   */
+  async openSession(input: OpenSessionInput): Promise<{ session: Session; resumed: boolean; stored: StoredRanges | null }> {
     requireSessionId(input.sessionId);
     const { session, created } = await this.repo.openSession(input, (existing) => decideOpen(existing, input));
-    return { session, resumed: !created };
+    if (created) return { session, resumed: false, stored: null };
+    return { session, resumed: true, stored: await this.repo.storedRanges(input.sessionId, MAX_STORED_RANGES) };
   }
 
   /** Records a batch; resolves once it is committed, with one answer per item (failures are answers). */

@@ -82,6 +82,20 @@ export interface CompleteResult {
   missingFrameIndices: number[];
 }
 
+/** An inclusive range of indices: [first, last], first <= last. */
+export type IndexRange = [first: number, last: number];
+
+/**
+ * The indices a session has rows for (media.v1 StoredRanges): maximal runs of consecutive
+ * indices, ascending, at most the lowest `max` runs per kind; `*Truncated` says there are more.
+ */
+export interface StoredRanges {
+  chunks: IndexRange[];
+  frames: IndexRange[];
+  chunksTruncated: boolean;
+  framesTruncated: boolean;
+}
+
 /** A session as the RecordBlobs transaction found it. */
 export interface SessionRef {
   /** The repository's own id of the session (media_sessions.id). */
@@ -149,6 +163,13 @@ export interface SessionRepo {
    * is none (no such session, or no such row); answers in the keys' order, from one query.
    */
   lookupBlobRows(keys: readonly BlobRowKey[]): Promise<(string | null)[]>;
+
+  /**
+   * The session's stored chunk and frame indices as ranges, at most `maxRanges` per kind (the
+   * lowest). Reads only this session's rows, so its cost does not grow with the tables.
+   * Empty lists when there is no such session.
+   */
+  storedRanges(sessionId: string, maxRanges: number): Promise<StoredRanges>;
   /** True when the database answers. */
   ping(): Promise<boolean>;
 }

@@ -25,6 +25,26 @@ describe('Outbox', () => {
     expect(o.counts()).toMatchObject({ waiting: { audio: 0, frame: 2 }, inflight: 2, acked: { audio: 1, frame: 0 } });
   });
 
+  test('settleStored: items the server already holds leave as acked, pending or in flight, and are never sent', () => {
+    const o = new Outbox({ windowItems: 2 });
+    for (let i = 0; i < 10; i++) o.add(audio(i));
+    o.add(frame(0));
+    o.markSent('audio', 0, 0);
+    const stored = new Set(['audio:0', 'audio:1', 'audio:2', 'audio:4', 'audio:5', 'audio:6', 'audio:8', 'audio:9', 'audio:42']);
+    const gone = o.settleStored((kind, index) => stored.has(`${kind}:${index}`));
+    expect(gone.map((e) => `${e.kind}:${e.index}`)).toEqual(['audio:0', 'audio:1', 'audio:2', 'audio:4', 'audio:5', 'audio:6', 'audio:8', 'audio:9']);
+    expect(o.counts()).toMatchObject({ waiting: { audio: 2, frame: 1 }, inflight: 0, acked: { audio: 8, frame: 0 } });
+    expect(sendAll(o, 0)).toEqual(['audio:3', 'audio:7']);
+    expect(o.ack('audio', 3)).toBe(true);
+    expect(o.ack('audio', 7)).toBe(true);
+    expect(sendAll(o, 0)).toEqual(['frame:0']);
+    // a late ack of a settled item is a duplicate; adding it again is ignored
+    expect(o.ack('audio', 0)).toBe(false);
+    expect(o.add(audio(1))).toBe(false);
+    expect(o.settleStored(() => true).map((e) => `${e.kind}:${e.index}`)).toEqual(['frame:0']);
+    expect(o.size).toBe(0);
+  });
+
   test('add is idempotent, including for already acked items', () => {
     const o = new Outbox();
     expect(o.add(audio(0))).toBe(true);

@@ -5,6 +5,7 @@
  * takes the current time as an argument, so it is unit-tested without sockets or timers.
  *
  *   add ──► pending ──next()/markSent──► inflight ──ack──► (gone, acked++)
+ *              │  └── settleStored (the server already holds it) ──────► (gone, acked++)
  *              ▲                            │
  *              ├── disconnect / ack timeout ┤
  *              └── retryable error (after backoff)
@@ -122,6 +123,22 @@ export class Outbox {
     if (!this.items.delete(key)) return false;
     this.ackedKeys.add(key);
     return true;
+  }
+
+  /**
+   * The server already holds the items `isStored` names (a resumed session's session_init_ack
+   * lists them: their acks were lost in flight). They leave as acked, whatever their state,
+   * instead of being uploaded again. Returns the entries that left.
+   */
+  settleStored(isStored: (kind: BlobKind, index: number) => boolean): OutboxEntry[] {
+    const gone: OutboxEntry[] = [];
+    for (const [key, it] of this.items) {
+      if (!isStored(it.entry.kind, it.entry.index)) continue;
+      this.items.delete(key);
+      this.ackedKeys.add(key);
+      gone.push(it.entry);
+    }
+    return gone;
   }
 
   /**

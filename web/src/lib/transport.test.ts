@@ -10,6 +10,8 @@ const SID = '0f8fad5b-d9cb-469f-a165-70867728950e';
 class FakeSocket {
   static instances: FakeSocket[] = [];
   static autoAck = true;
+  /** extra fields of the session_init_ack (a resumed session's `stored`) */
+  static initAckExtra: Record<string, unknown> = {};
   binaryType = 'blob';
   readyState = 0;
   sent: Array<string | Blob> = [];
@@ -28,7 +30,7 @@ class FakeSocket {
     this.sent.push(data);
     if (typeof data === 'string') {
       const m = JSON.parse(data);
-      if (m.type === 'session_init') this.reply({ type: 'session_init_ack', session_id: m.session_id, status: 'ready' });
+      if (m.type === 'session_init') this.reply({ type: 'session_init_ack', session_id: m.session_id, status: 'ready', ...FakeSocket.initAckExtra });
       if (m.type === 'session_complete')
         this.reply({ type: 'session_complete_ack', status: 'completed', total_chunks: m.total_chunks, total_frames: m.total_frames, missing_chunks: [], missing_frames: [] });
     } else if (FakeSocket.autoAck) {
@@ -56,6 +58,7 @@ const session: SessionRecord = { sessionId: SID, interviewSessionId: 1, nextChun
 async function setup(extra: Partial<TransportOptions> = {}) {
   FakeSocket.instances = [];
   FakeSocket.autoAck = true;
+  FakeSocket.initAckExtra = {};
   const store = new MemoryOutboxStore();
   const outbox = new Outbox({ windowItems: 2 });
   const settled: string[] = [];
@@ -147,6 +150,34 @@ describe('MediaTransport', () => {
     await until(() => outbox.size === 0);
     expect(FakeSocket.instances.length).toBe(2);
     expect(t.reconnectAttempts).toBe(1);
+    t.close();
+  });
+
+  test("a resumed session's stored ranges: those items count as acked and are not sent again", async () => {
+    const { t, add, outbox, store, settled } = await setup();
+    for (let i = 0; i < 5; i++) await add('audio', i);
+    for (let i = 0; i < 3; i++) await add('frame', i);
+    FakeSocket.initAckExtra = { stored: { chunks: [[0, 1], [3, 3]], frames: [[0, 5]] }, stored_truncated: false };
+    t.start();
+    await until(() => outbox.size === 0);
+    const sent = FakeSocket.instances[0]!.sent.filter((d): d is string => typeof d === 'string').map((d) => JSON.parse(d));
+    expect(sent.filter((m) => m.type === 'audio_metadata').map((m) => m.chunk_index)).toEqual([2, 4]);
+    expect(sent.filter((m) => m.type === 'frame_metadata')).toEqual([]);
+    expect(settled.slice(0, 6).sort()).toEqual(['acked:audio:0', 'acked:audio:1', 'acked:audio:3', 'acked:frame:0', 'acked:frame:1', 'acked:frame:2']);
+    await until(() => settled.length === 8);
+    expect(outbox.counts().acked).toEqual({ audio: 5, frame: 3 });
+    expect(await store.listItems(SID)).toEqual([]);
+    t.close();
+  });
+
+  test('an ack without stored, or with a malformed one, sends everything (the seed gateway)', async () => {
+    const { t, add, outbox } = await setup();
+    await add('audio', 0);
+    await add('audio', 1);
+    FakeSocket.initAckExtra = { stored: { chunks: 'all' } };
+    t.start();
+    await until(() => outbox.size === 0);
+    expect(FakeSocket.instances[0]!.blobsSent().length).toBe(2);
     t.close();
   });
 

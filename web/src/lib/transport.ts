@@ -4,6 +4,7 @@
  *
  *   open → session_init ──session_init_ack──► ready: send window of items, each as
  *          {audio|frame}_metadata (JSON) immediately followed by [41-byte header][blob] (binary)
+ *   session_init_ack `stored`  → items the server already holds (acks lost): settled as acked, not resent
  *   audio_ack / frame_ack      → item durable: drop from Outbox and from the store
  *   error + chunk/frame_index  → retry with backoff, or drop as failed (codes that drop the item)
  *   error without an index     → stop for good when the code ends the session, else carry on
@@ -34,9 +35,11 @@ import {
   type ErrorCode,
   type FrameMetadataFields,
   isErrorCode,
+  inRanges,
   mediaMetadata,
   type ServerMessage,
   type SessionCompleteAck,
+  type StoredIndices,
   WIRE_ERRORS,
 } from './wire.ts';
 
@@ -271,6 +274,7 @@ export class MediaTransport {
     const { outbox } = this.o;
     switch (msg.type) {
       case 'session_init_ack':
+        if (msg.stored) this.settleStored(msg.stored);
         this.ready = true;
         this.consecutiveFailures = 0;
         this.setState('open');
@@ -320,6 +324,22 @@ export class MediaTransport {
         return;
       }
     }
+  }
+
+  /**
+   * A resumed session's ack lists what the server already holds: those items' acks were lost in
+   * flight, so they count as acked and leave the outbox and the store instead of going out
+   * again. Only listed ranges are trusted: an item in none (also past a truncated list) is sent,
+   * and a re-send is always safe.
+   */
+  private settleStored(stored: StoredIndices) {
+    const ranges = { audio: stored.chunks, frame: stored.frames };
+    const gone = this.o.outbox.settleStored((kind, index) => inRanges(ranges[kind], index));
+    for (const e of gone) {
+      void this.o.store.deleteItem(this.o.sessionId, e.kind, e.index).catch(() => {});
+      this.o.onSettled?.(e.kind, e.index, 'acked');
+    }
+    if (gone.length) this.o.log?.('items already stored on the server were not sent again', { count: gone.length });
   }
 
   private maybeSendComplete(force: boolean) {

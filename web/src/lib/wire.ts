@@ -13,7 +13,9 @@ export {
   encodeClientMessage,
   erroredItem,
   type FrameMetadataFields,
+  inRanges,
   mediaMetadata,
   type ServerMessage,
   type SessionCompleteAck,
+  type StoredIndices,
 } from '../../../proto/wire/messages.ts';

@@ -115,6 +115,8 @@ export interface OpenSessionResponse {
     | undefined;
   /** True when the session already existed (a reconnect). */
   resumed: boolean;
+  /** Set when resumed: the indices the session has rows for, as ranges (unset for a new session). */
+  stored: StoredRanges | undefined;
 }
 
 export interface SessionInfo {
@@ -236,6 +238,23 @@ export interface BlobRowState {
 export interface LookupBlobRowsResponse {
   /** rows[i] answers keys[i]. */
   rows: BlobRowState[];
+}
+
+/** An inclusive range of indices: first <= last. */
+export interface IndexRange {
+  first: number;
+  last: number;
+}
+
+/**
+ * The indices a session has rows for, as maximal runs of consecutive indices, ascending: at most
+ * the first (lowest) 1,000 ranges per kind; *_truncated says there are more.
+ */
+export interface StoredRanges {
+  chunks: IndexRange[];
+  frames: IndexRange[];
+  chunksTruncated: boolean;
+  framesTruncated: boolean;
 }
 
 function createBaseCreateInterviewSessionRequest(): CreateInterviewSessionRequest {
@@ -741,7 +760,7 @@ export const OpenSessionRequest: MessageFns<OpenSessionRequest> = {
 };
 
 function createBaseOpenSessionResponse(): OpenSessionResponse {
-  return { session: undefined, resumed: false };
+  return { session: undefined, resumed: false, stored: undefined };
 }
 
 export const OpenSessionResponse: MessageFns<OpenSessionResponse> = {
@@ -751,6 +770,9 @@ export const OpenSessionResponse: MessageFns<OpenSessionResponse> = {
     }
     if (message.resumed !== false) {
       writer.uint32(16).bool(message.resumed);
+    }
+    if (message.stored !== undefined) {
+      StoredRanges.encode(message.stored, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -784,6 +806,14 @@ export const OpenSessionResponse: MessageFns<OpenSessionResponse> = {
             message.resumed = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stored = StoredRanges.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -800,6 +830,7 @@ export const OpenSessionResponse: MessageFns<OpenSessionResponse> = {
     return {
       session: isSet(object.session) ? SessionInfo.fromJSON(object.session) : undefined,
       resumed: isSet(object.resumed) ? globalThis.Boolean(object.resumed) : false,
+      stored: isSet(object.stored) ? StoredRanges.fromJSON(object.stored) : undefined,
     };
   },
 
@@ -810,6 +841,9 @@ export const OpenSessionResponse: MessageFns<OpenSessionResponse> = {
     }
     if (message.resumed !== false) {
       obj.resumed = message.resumed;
+    }
+    if (message.stored !== undefined) {
+      obj.stored = StoredRanges.toJSON(message.stored);
     }
     return obj;
   },
@@ -823,6 +857,9 @@ export const OpenSessionResponse: MessageFns<OpenSessionResponse> = {
       ? SessionInfo.fromPartial(object.session)
       : undefined;
     message.resumed = object.resumed ?? false;
+    message.stored = (object.stored !== undefined && object.stored !== null)
+      ? StoredRanges.fromPartial(object.stored)
+      : undefined;
     return message;
   },
 };
@@ -2844,6 +2881,216 @@ export const LookupBlobRowsResponse: MessageFns<LookupBlobRowsResponse> = {
   fromPartial(object: DeepPartial<LookupBlobRowsResponse>): LookupBlobRowsResponse {
     const message = createBaseLookupBlobRowsResponse();
     message.rows = object.rows?.map((e) => BlobRowState.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseIndexRange(): IndexRange {
+  return { first: 0, last: 0 };
+}
+
+export const IndexRange: MessageFns<IndexRange> = {
+  encode(message: IndexRange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.first !== 0) {
+      writer.uint32(8).uint32(message.first);
+    }
+    if (message.last !== 0) {
+      writer.uint32(16).uint32(message.last);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IndexRange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIndexRange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.first = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.last = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IndexRange {
+    return {
+      first: isSet(object.first) ? globalThis.Number(object.first) : 0,
+      last: isSet(object.last) ? globalThis.Number(object.last) : 0,
+    };
+  },
+
+  toJSON(message: IndexRange): unknown {
+    const obj: any = {};
+    if (message.first !== 0) {
+      obj.first = Math.round(message.first);
+    }
+    if (message.last !== 0) {
+      obj.last = Math.round(message.last);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<IndexRange>): IndexRange {
+    return IndexRange.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<IndexRange>): IndexRange {
+    const message = createBaseIndexRange();
+    message.first = object.first ?? 0;
+    message.last = object.last ?? 0;
+    return message;
+  },
+};
+
+function createBaseStoredRanges(): StoredRanges {
+  return { chunks: [], frames: [], chunksTruncated: false, framesTruncated: false };
+}
+
+export const StoredRanges: MessageFns<StoredRanges> = {
+  encode(message: StoredRanges, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.chunks) {
+      IndexRange.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.frames) {
+      IndexRange.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.chunksTruncated !== false) {
+      writer.uint32(24).bool(message.chunksTruncated);
+    }
+    if (message.framesTruncated !== false) {
+      writer.uint32(32).bool(message.framesTruncated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StoredRanges {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStoredRanges();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunks.push(IndexRange.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.frames.push(IndexRange.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.chunksTruncated = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.framesTruncated = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StoredRanges {
+    return {
+      chunks: globalThis.Array.isArray(object?.chunks) ? object.chunks.map((e: any) => IndexRange.fromJSON(e)) : [],
+      frames: globalThis.Array.isArray(object?.frames) ? object.frames.map((e: any) => IndexRange.fromJSON(e)) : [],
+      chunksTruncated: isSet(object.chunksTruncated)
+        ? globalThis.Boolean(object.chunksTruncated)
+        : isSet(object.chunks_truncated)
+        ? globalThis.Boolean(object.chunks_truncated)
+        : false,
+      framesTruncated: isSet(object.framesTruncated)
+        ? globalThis.Boolean(object.framesTruncated)
+        : isSet(object.frames_truncated)
+        ? globalThis.Boolean(object.frames_truncated)
+        : false,
+    };
+  },
+
+  toJSON(message: StoredRanges): unknown {
+    const obj: any = {};
+    if (message.chunks?.length) {
+      obj.chunks = message.chunks.map((e) => IndexRange.toJSON(e));
+    }
+    if (message.frames?.length) {
+      obj.frames = message.frames.map((e) => IndexRange.toJSON(e));
+    }
+    if (message.chunksTruncated !== false) {
+      obj.chunksTruncated = message.chunksTruncated;
+    }
+    if (message.framesTruncated !== false) {
+      obj.framesTruncated = message.framesTruncated;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StoredRanges>): StoredRanges {
+    return StoredRanges.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StoredRanges>): StoredRanges {
+    const message = createBaseStoredRanges();
+    message.chunks = object.chunks?.map((e) => IndexRange.fromPartial(e)) || [];
+    message.frames = object.frames?.map((e) => IndexRange.fromPartial(e)) || [];
+    message.chunksTruncated = object.chunksTruncated ?? false;
+    message.framesTruncated = object.framesTruncated ?? false;
     return message;
   },
 };
