@@ -34,7 +34,8 @@ export interface Proxy {
 
 export interface Toxiproxy {
   apiUrl: string;
-  createProxy(name: string, upstream: string): Promise<Proxy>;
+  /** `listen`: host:port to listen on (default: a free port on 127.0.0.1), e.g. one chosen before the upstream started. */
+  createProxy(name: string, upstream: string, listen?: string): Promise<Proxy>;
   stop(): Promise<void>;
 }
 
@@ -73,8 +74,8 @@ export async function startToxiproxy(): Promise<Toxiproxy> {
   }
   return {
     apiUrl,
-    async createProxy(name, upstream) {
-      const listen = `127.0.0.1:${await freePort()}`;
+    async createProxy(name, upstream, listenAt) {
+      const listen = listenAt ?? `127.0.0.1:${await freePort()}`;
       await api(`${apiUrl}/proxies`, "POST", { name, listen, upstream, enabled: true });
       const at = `${apiUrl}/proxies/${name}`;
       return {

@@ -130,7 +130,10 @@ async function counter(url: string, name: string): Promise<number> {
  * storage's temp sweep (the chaos stacks run it every second with a 1 s grace, CHAOS_STORAGE_ENV)
  * to take the temp files of killed writes, then counts what is left under the given sessions.
  */
-export async function sweepOrphans(stack: Stack, sessionIds: string[], store: BlobStoreView = fsStoreView(stack.mediaDir)): Promise<OrphanReport> {
+/** What the sweep needs of a stack (the services' addresses, the database, the media folder). */
+export type SweepTarget = Pick<Stack, "storageAddr" | "metadataAddr" | "storageMetricsUrl" | "mediaDir"> & { db: { url: string } };
+
+export async function sweepOrphans(stack: SweepTarget, sessionIds: string[], store: BlobStoreView = fsStoreView(stack.mediaDir)): Promise<OrphanReport> {
   const storage = internalClient(StorageServiceClient, stack.storageAddr, TEST_INTERNAL_TOKEN);
   const metadata = internalClient(MetadataServiceClient, stack.metadataAddr, TEST_INTERNAL_TOKEN);
   let removed = 0;

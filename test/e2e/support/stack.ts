@@ -19,6 +19,10 @@ export interface Stack {
   readonly apiKey: string;
   webUrl: string;
   mediaDir: string;
+  /** gRPC addresses of storage and metadata, storage's /metrics (for checks straight from the sources). */
+  storageAddr: string;
+  metadataAddr: string;
+  storageMetricsUrl: string;
   logs(): Array<Record<string, unknown>>;
   output(): string;
   gatewayPids(): number[];
@@ -36,7 +40,15 @@ export interface SessionStatus {
   is_connected: boolean;
 }
 
-export async function startStack(): Promise<Stack> {
+export interface E2eStackOptions {
+  /**
+   * Extra launcher environment, over the stack's own (e.g. PUBLIC_GATEWAY_URL pointing the page at
+   * a fault proxy, DATABASE_URL for a PostgreSQL database, STORAGE_* settings, CANDID_INTERNAL_TOKEN).
+   */
+  env?: Record<string, string>;
+}
+
+export async function startStack(opts: E2eStackOptions = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'candid-e2e-'));
   const [gw, web, sg, mg, sm, mm, rm, go] = await Promise.all(Array.from({ length: 8 }, freePort));
   const mediaDir = join(dir, 'media');
@@ -65,6 +77,7 @@ export async function startStack(): Promise<Stack> {
     METADATA_METRICS_PORT: String(mm),
     REAPER_METRICS_PORT: String(rm),
     GATEWAY_OPS_PORT: String(go),
+    ...opts.env,
   };
   const chunks: string[] = [];
   const echo = process.env.CANDID_TEST_ECHO === '1';
@@ -105,6 +118,9 @@ export async function startStack(): Promise<Stack> {
     },
     webUrl,
     mediaDir,
+    storageAddr: `127.0.0.1:${sg}`,
+    metadataAddr: `127.0.0.1:${mg}`,
+    storageMetricsUrl: `http://127.0.0.1:${sm}/metrics`,
     secrets() {
       const s = JSON.parse(readFileSync(secretsFile, 'utf8')) as Record<string, string>;
       return { apiKeys: s.CANDID_API_KEYS!, tokenSecrets: s.CANDID_TOKEN_SECRETS!, internalToken: s.CANDID_INTERNAL_TOKEN! };
