@@ -19,15 +19,15 @@
  * `--keep-media` leaves this run's files in place so the next run is not slowed by deleting them.
  * Needs TEST_DATABASE_ADMIN_URL (or a local PostgreSQL with postgres/postgres), like the tests.
  */
-import { mkdirSync, readdirSync, readFileSync, statfsSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
-import type { BlobKind } from "../../proto/wire";
 import { REPO_ROOT } from "../support/procs";
 import { startStack } from "../support/stack";
-import { fakeJpeg, fakeWebm, TestClient } from "../support/ws-client";
+import { benchLimits, percentile, requireFreeDisk, sessionDriver } from "./support/driver";
+import { cpuSeconds, postgresCpuSeconds, rssKb } from "./support/procfs";
 
 const { values } = parseArgs({
   options: {
@@ -43,46 +43,11 @@ const { values } = parseArgs({
   },
 });
 if (values.pace !== "closed" && values.pace !== "interview") throw new Error("--pace is closed or interview");
-const interviewPace = values.pace === "interview";
-/** Interview pace: one frame per tick, an audio chunk every 5th tick. */
-const FRAME_EVERY_MS = 2_000;
-const CHUNK_EVERY_TICKS = 5;
 const sessions = Number(values.sessions);
 const seconds = Number(values.seconds);
 const window = Number(values.window);
 const size = Number(values.size);
 const warmup = Number(values.warmup);
-
-const rssKb = (pid: number) => {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-};
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-const cpuSeconds = (pid: number) => {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return 0;
-  }
-};
-
-/** CPU seconds of every PostgreSQL process on the machine (the server all tests share). */
-const postgresCpuSeconds = () => {
-  let total = 0;
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "postgres") total += cpuSeconds(Number(pid));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return total;
-};
 
 /**
  * This VM's speed drifts (by up to 2x within an hour, the same code and load): SHA-256 of 256 MiB
@@ -97,32 +62,14 @@ function sha256MBps(): number {
 const cpuSha256MBps = sha256MBps();
 
 // Every run writes 0.5-1.5 GB of blobs, and `--keep-media` leaves them: refuse to fill the disk.
-const MIN_FREE_GIB = 8;
-const fsStat = statfsSync(values["media-parent"] ?? tmpdir());
-const freeGiB = (fsStat.bavail * fsStat.bsize) / 2 ** 30;
-if (freeGiB < MIN_FREE_GIB) {
-  console.error(`benchmark: only ${freeGiB.toFixed(1)} GiB free where the blobs go; delete old runs (--keep-media leaves them) first`);
-  process.exit(1);
-}
-
-// Every session connects from 127.0.0.1, as fast as it can: the abuse limits (docs/security.md) are
-// raised out of the way so the benchmark measures throughput, not the per-IP cap or the message rate.
-const BENCH_LIMITS = {
-  GATEWAY_MAX_CONNECTIONS: String(Math.max(10_000, sessions * 2)),
-  GATEWAY_MAX_CONNECTIONS_PER_IP: String(Math.max(10_000, sessions * 2)),
-  GATEWAY_MAX_MESSAGES_PER_S: "1000000000",
-  GATEWAY_MESSAGE_BURST: "1000000000",
-  GATEWAY_INIT_TIMEOUT_MS: "600000", // thousands of sessions connecting at once wait for their acks
-  GATEWAY_MAX_TOTAL_BUFFERED_BYTES: String(64 * 2 ** 30),
-};
+requireFreeDisk(values["media-parent"], 8, "benchmark");
 
 const stack = await startStack({
-  gatewayEnv: { GATEWAY_MAX_PENDING: String(Math.max(64, window * 4)), ...BENCH_LIMITS },
+  gatewayEnv: { GATEWAY_MAX_PENDING: String(Math.max(64, window * 4)), ...benchLimits(sessions) },
   mediaParent: values["media-parent"],
   keepMedia: values["keep-media"],
 });
-// As an interview platform does: one interview, one upload token per candidate's session (minted
-// before the session connects, so the timed part is the protocol's).
+// As an interview platform does: one interview, one upload token per candidate's session.
 const interviewId = await stack.api.createInterview("ack-throughput benchmark");
 
 /** Mean ms to create, write (`size` bytes) and close one new file in the storage root. */
@@ -140,86 +87,10 @@ if (probeMs > 0.2)
     `benchmark: creating a file in ${stack.mediaDir} takes ${probeMs} ms (normally < 0.1): on ext4 without a journal ` +
       "files deleted in the last 1-5 minutes slow every new file down; the figures will be low",
   );
-const latencies: number[] = [];
-let acked = 0;
-let errors = 0;
+const driver = sessionDriver({ stack, interviewId, pace: values.pace, window, size });
+const stats = driver.stats;
 let peakRss = rssKb(stack.gateway.proc.pid);
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssKb(stack.gateway.proc.pid))), 200);
-
-// Pre-built payloads: the driver shares 2 cores with the stack, so it must stay cheap.
-const audio = Array.from({ length: 4 }, (_, i) => fakeWebm(size, i));
-const frame = Array.from({ length: 4 }, (_, i) => fakeJpeg(size, i));
-
-async function runSession(s: number, deadline: number) {
-  const sid = crypto.randomUUID();
-  const token = await stack.api.mintToken(interviewId, s, { sessionId: sid });
-  const c = await TestClient.connect(stack.wsUrl);
-  c.send({ type: "session_init", session_id: sid, token, timestamp: new Date().toISOString() });
-  await c.next((m) => m.type === "session_init_ack");
-  const sentAt = new Map<string, number>();
-  const nextIndex = { audio: 0, frame: 0 };
-  let sent = 0;
-  let inFlight = 0;
-  /** Interview pace: items whose time has come, not sent yet (the window was full). */
-  const due: BlobKind[] = [];
-  let done!: () => void;
-  const finished = new Promise<void>((r) => (done = r));
-  const over = () => performance.now() >= deadline;
-  const sendOne = (kind: BlobKind) => {
-    const index = nextIndex[kind]++;
-    const blob = (kind === "audio" ? audio : frame)[index % 4]!;
-    const t = new Date().toISOString();
-    c.send(
-      kind === "audio"
-        ? { type: "audio_metadata", session_id: sid, chunk_index: index, start_timestamp: t, end_timestamp: t, duration_ms: 10_000, size }
-        : { type: "frame_metadata", session_id: sid, frame_index: index, chunk_index: index, timestamp: t, offset_ms: 0, size },
-    );
-    sentAt.set(`${kind}:${index}`, performance.now());
-    c.sendBlob(sid, kind, index, blob);
-    inFlight++;
-  };
-  const pump = () => {
-    while (inFlight < window && !over()) {
-      const kind = interviewPace ? due.shift() : sent++ % 2 === 0 ? "audio" : "frame";
-      if (!kind) break;
-      sendOne(kind);
-    }
-    if (inFlight === 0 && over()) done();
-  };
-  let ticker: ReturnType<typeof setInterval> | undefined;
-  if (interviewPace) {
-    // A random phase for both cadences: sessions that started together would otherwise all send
-    // their audio chunk in the same 2 s of every 10.
-    let tick = Math.floor(Math.random() * CHUNK_EVERY_TICKS);
-    const onTick = () => {
-      if (tick++ % CHUNK_EVERY_TICKS === 0) due.push("audio");
-      due.push("frame");
-      pump();
-      if (over()) clearInterval(ticker);
-    };
-    setTimeout(() => {
-      onTick();
-      ticker = setInterval(onTick, FRAME_EVERY_MS);
-    }, Math.random() * FRAME_EVERY_MS);
-  }
-  c.ws.addEventListener("message", (e) => {
-    const m = JSON.parse(e.data as string);
-    const key = m.type === "audio_ack" ? `audio:${m.chunk_index}` : m.type === "frame_ack" ? `frame:${m.frame_index}` : null;
-    if (m.type === "error") errors++;
-    if (!key && m.type !== "error") return;
-    if (key) {
-      latencies.push(performance.now() - sentAt.get(key)!);
-      sentAt.delete(key);
-      acked++;
-    }
-    inFlight--;
-    pump();
-  });
-  pump();
-  await finished;
-  clearInterval(ticker);
-  c.close();
-}
 
 /** One Prometheus histogram, summed over its label sets: sum, count and cumulative counts by `le`. */
 interface Histo {
@@ -256,22 +127,22 @@ console.log(`benchmark: ${sessions} sessions, ${values.pace} pace, window ${wind
 // Warm-up at full load, not measured: JIT, connections, and (on a fresh VM) the first touch of
 // guest memory, which makes the first ~15k file creations 10-40x slower than later ones.
 const w0 = performance.now();
-const runAll = (deadline: number) => Promise.all(Array.from({ length: sessions }, (_, s) => runSession(s, deadline)));
+const runAll = (deadline: number) => driver.runAll(sessions, deadline);
 // At interview pace the sessions run on through warm-up and measurement: connecting thousands of
 // sessions at once is a burst of its own, not the steady state being measured.
-const continuous = interviewPace ? runAll(w0 + (warmup + seconds) * 1000) : null;
+const continuous = values.pace === "interview" ? runAll(w0 + (warmup + seconds) * 1000) : null;
 if (continuous) await Bun.sleep(warmup * 1000);
 else await runAll(w0 + warmup * 1000);
-const warmupAcked = acked;
+const warmupAcked = stats.acked;
 // The database was created a few seconds ago: its plans were cached before it had statistics.
 // Autovacuum analyzes it within autovacuum_naptime (1 min) and the plans are rebuilt; do that
 // now so the measured part is the steady state a running deployment is in.
 const db = postgres(stack.db.url, { max: 1, onnotice: () => {} });
 await db`analyze`;
 await db.end({ timeout: 5 });
-latencies.length = 0;
-acked = 0;
-errors = 0;
+stats.latencies.length = 0;
+stats.acked = 0;
+stats.errors = 0;
 const procs = { gateway: stack.gateway.proc.pid, storage: stack.storage.proc.pid, metadata: stack.metadata.proc.pid, driver: process.pid };
 const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid)]));
 const pg0 = postgresCpuSeconds();
@@ -280,6 +151,7 @@ const t0 = performance.now();
 await (continuous ?? runAll(t0 + seconds * 1000));
 const gatewayAck1 = await scrapeHistogram(stack.gatewayMetricsUrl, GATEWAY_ACK);
 const elapsed = (performance.now() - t0) / 1000;
+const { latencies, acked, errors } = stats;
 const cpuMsPerBlob = Object.fromEntries(
   Object.entries(procs).map(([k, pid]) => [k, Number((((cpuSeconds(pid) - cpu0[k]!) * 1000) / Math.max(1, acked)).toFixed(3))]),
 );
@@ -294,7 +166,7 @@ const serverSideMs = {
   metadataCommit: histogramMean(await scrapeHistogram(stack.metadataMetricsUrl, "candid_metadata_commit_duration_seconds")),
 };
 const metadataBatchMean = histogramMean(await scrapeHistogram(stack.metadataMetricsUrl, "candid_metadata_batch_size"), 1);
-const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+const pct = (p: number) => percentile(latencies, p);
 const result = {
   date: new Date().toISOString(),
   machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform}`,
