@@ -16,7 +16,10 @@ export const metadataConfigShape = {
   internalToken: secret("CANDID_INTERNAL_TOKEN", MIN_INTERNAL_TOKEN_BYTES),
   /** postgres://user:pass@host:port/db; unset = the embedded PGlite below. */
   databaseUrl: optStr("DATABASE_URL"),
-  /** postgres.js pool size against a real PostgreSQL (PGlite always uses 1). */
+  /**
+   * Connections to a real PostgreSQL in all (at least 2): one per RecordBlobs lane
+   * (adapters/pg-pipeline.ts), the rest a postgres.js pool for the other calls. PGlite always 1.
+   */
   databasePoolMax: int("DATABASE_POOL_MAX", 10),
   /** PGlite data directory (persistent), used only when DATABASE_URL is unset. */
   pgliteDataDir: str("PGLITE_DATA_DIR", "./data/pglite"),

@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "../shared/log";
 import { createRegistry, serveOpsHttp } from "../shared/metrics";
 import { createMetadataGrpc } from "./adapters/grpc-server";
 import { metadataMetrics } from "./adapters/metrics";
+import { DedicatedPipelines } from "./adapters/pg-pipeline";
 import { connectPostgres, PgSessionRepo, runMigrations } from "./adapters/pg-repo";
 import { Metadata } from "./core/metadata";
 import { PGLITE_POOL_MAX, startPglite, type EmbeddedPostgres } from "./adapters/pglite-server";
@@ -33,20 +34,23 @@ async function main(config: MetadataConfig, log: Logger) {
   } else {
     log.info("connecting to postgres", { url: redactDatabaseUrl(url) });
   }
-  const poolMax = pglite ? PGLITE_POOL_MAX : Math.max(1, config.databasePoolMax);
-  const sql = connectPostgres(url, poolMax);
-
-  const applied = await runMigrations(sql);
-  log.info("migrations done", { applied });
-
-  const core = new Metadata(new PgSessionRepo(sql), {
-    onBatchSplit: (size, err) => log.warn("batch failed, retrying items one by one", { size, code: err.code, err: err.cause ?? err }),
-  });
-  const registry = createRegistry("metadata");
+  const poolMax = pglite ? PGLITE_POOL_MAX : Math.max(2, config.databasePoolMax);
   // Lanes (METADATA_RECORD_LANES, default 1: on the 2-core benchmark machine 4 lanes cost 0.25 ms
   // of PostgreSQL CPU per blob, 1 lane 0.13, and one lane still commits up to maxBatch rows per
   // round trip). Never more than the pool leaves for unary calls; PGlite has exactly one connection.
   const recordLanes = pglite ? 1 : Math.max(1, Math.min(config.recordLanes, poolMax - 1));
+  // Against PostgreSQL each lane's batches run on a connection of its own (pg-pipeline.ts: one
+  // dropped by a restart is replaced, never handed back to the pool), the pool has the rest.
+  const sql = connectPostgres(url, pglite ? poolMax : poolMax - recordLanes);
+  const pipelines = pglite ? undefined : new DedicatedPipelines((onclose) => connectPostgres(url, 1, { onclose, fetch_types: false }));
+
+  const applied = await runMigrations(sql);
+  log.info("migrations done", { applied });
+
+  const core = new Metadata(new PgSessionRepo(sql, pipelines), {
+    onBatchSplit: (size, err) => log.warn("batch failed, retrying items one by one", { size, code: err.code, err: err.cause ?? err }),
+  });
+  const registry = createRegistry("metadata");
   const metadata = createMetadataGrpc({ metadata: core, log, metrics: metadataMetrics(registry), recordLanes, maxBatch: Math.max(1, config.recordMaxBatch) });
   const healthy = () => core.ping().catch(() => false);
   const grpcServer = await startGrpcServer({ address: config.grpcAddr, services: [metadata.service], healthy, internalToken: config.internalToken });
@@ -66,6 +70,7 @@ async function main(config: MetadataConfig, log: Logger) {
     await grpcServer.stop(config.shutdownGraceMs);
     await metadata.idle();
     ops.stop(true);
+    await pipelines?.end(5);
     await sql.end({ timeout: 5 });
     await pglite?.close();
     log.info("stopped");

@@ -55,6 +55,7 @@ import type {
   VideoFrameRecord,
 } from "../core/model";
 import { STATUS_AFTER_BLOB } from "../core/session";
+import { type PipelineSource, SharedPoolPipelines } from "./pg-pipeline";
 
 export type Sql = postgres.Sql<{}>;
 type Tx = postgres.TransactionSql<{}>;
@@ -64,13 +65,17 @@ export const MIGRATIONS_DIR = resolve(import.meta.dir, "../migrations");
 /** pg_advisory_xact_lock key of the migration runner ("candid" in ASCII). */
 const MIGRATION_LOCK_KEY = 0x63616e646964;
 
-/** Opens a postgres.js pool. PGlite needs max: 1 (see docs/metadata.md). */
-export function connectPostgres(url: string, max: number): Sql {
+/**
+ * Opens a postgres.js pool. PGlite needs max: 1 (see docs/metadata.md). `extra`: further
+ * postgres.js options (pg-pipeline.ts: onclose, fetch_types).
+ */
+export function connectPostgres(url: string, max: number, extra: Pick<postgres.Options<{}>, "onclose" | "fetch_types"> = {}): Sql {
   return postgres(url, {
     max,
     onnotice: () => {},
     connect_timeout: 10,
     connection: { application_name: "candid-metadata" },
+    ...extra,
   });
 }
 
@@ -143,13 +148,14 @@ export async function runMigrations(sql: Sql, dir = MIGRATIONS_DIR): Promise<num
  * Sends queries pipelined on one reserved connection, in array order (a postgres.js query is sent
  * by its first then/catch), and settles them all. On a lost connection postgres.js 3.4.9 rejects
  * the queries it has sent but never settles those it still held back (behind a statement it is
- * preparing, or a full socket): the first connection error rejects at once instead.
+ * preparing, or a full socket): the first connection error, or `lost` (the connection closed),
+ * rejects at once instead.
  */
-function settlePipeline<T extends readonly Promise<unknown>[] | []>(queries: T) {
-  const lost = new Promise<never>((_, reject) => {
+function settlePipeline<T extends readonly Promise<unknown>[] | []>(queries: T, lost: Promise<never>) {
+  const failed = new Promise<never>((_, reject) => {
     for (const q of queries) q.catch((err) => isConnectionError(err) && reject(err));
   });
-  return Promise.race([Promise.allSettled(queries), lost]);
+  return Promise.race([Promise.allSettled(queries), failed, lost]);
 }
 
 /** JSON text for a `${json}::text::jsonb` parameter (text, so postgres.js does not re-encode it). */
@@ -277,7 +283,15 @@ export const STORED_RANGES_SQL = `
   select 'frame' as kind, first, last from (${runsOf("video_frames", "frame_index")}) f`;
 
 export class PgSessionRepo implements SessionRepo {
-  constructor(private readonly sql: Sql) {}
+  /**
+   * `pipelines`: the connections of the RecordBlobs pipeline; against a real PostgreSQL
+   * DedicatedPipelines (pg-pipeline.ts: postgres.js loses reserved connections of a shared pool
+   * when connections drop). Default: reserve() on `sql` (PGlite's one connection).
+   */
+  constructor(
+    private readonly sql: Sql,
+    private readonly pipelines: PipelineSource = new SharedPoolPipelines(sql),
+  ) {}
 
   private tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return translated(() => this.sql.begin(fn) as Promise<T>);
@@ -343,12 +357,13 @@ export class PgSessionRepo implements SessionRepo {
     const chunkRows = toInsert.flatMap((i) => (i.kind === "audio" ? [chunkRow(i.record)] : []));
     const frameRows = toInsert.flatMap((i) => (i.kind === "frame" ? [frameRow(i.record)] : []));
 
-    const c = await this.sql.reserve();
-    let lost = false;
+    const lease = await this.pipelines.acquire();
+    const c = lease.sql;
+    let settled = false;
     try {
       // Sent together: PostgreSQL runs them in order, so the data statement takes its snapshot
       // once the lock statement holds its row locks.
-      const settled = settlePipeline([
+      const pipeline = settlePipeline([
         c`begin`,
         c<{ id: string; session_id: string; status: SessionRow["status"] }[]>`
           select id, session_id, status from media_sessions
@@ -425,11 +440,9 @@ export class PgSessionRepo implements SessionRepo {
               (select f.sha256 from video_frames f where f.media_session_id = x.media_session_id and f.frame_index = x.frame_index) end as sha256
           from frames x left join ins_f i on i.media_session_id = x.media_session_id and i.frame_index = x.frame_index`,
         c`commit`,
-      ]);
-      const [begin, lock, data, commit] = await settled.catch((err) => {
-        lost = true;
-        throw err;
-      });
+      ], lease.lost);
+      const [begin, lock, data, commit] = await pipeline;
+      settled = true;
       const errors = [begin, lock, data, commit].flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
       // The first error is the real one: PostgreSQL then refuses the rest of the transaction
       // (25P02) and answers the commit with ROLLBACK.
@@ -446,9 +459,8 @@ export class PgSessionRepo implements SessionRepo {
       // Session totals were updated in the data statement, from what it inserted (= created).
       return { sessions, inserted, stored };
     } finally {
-      // A lost connection goes back to the pool by itself; release() would put it in the open
-      // queue although closed (postgres.js 3.4.9: the pool then hangs).
-      if (!lost) c.release();
+      // Reused only when idle outside a transaction; a lost connection is never handed back.
+      this.pipelines.release(lease, settled);
     }
   }
 
