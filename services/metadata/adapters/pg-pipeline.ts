@@ -36,8 +36,13 @@ export type ReservedSql = postgres.ReservedSql<{}>;
 /** A reserved connection for one batch at a time (see the module comment). */
 export interface PipelineLease {
   readonly sql: ReservedSql;
-  /** Rejects (CONNECTION_CLOSED) once the connection is gone; never resolves. */
-  readonly lost: Promise<never>;
+  /**
+   * Calls `listener` once when the connection is gone (at once, asynchronously, if it already is);
+   * returns the unsubscribe. A per-batch subscription, not a long-lived promise: racing every batch
+   * against one never-settling promise keeps a reaction per batch alive (it leaked ~40 MiB/min at
+   * 600 batches/s in the soak).
+   */
+  onLost(listener: () => void): () => void;
   /** Whether the connection is gone (then it is ended on return, never reused). */
   readonly closed: boolean;
 }
@@ -55,7 +60,7 @@ export interface PipelineSource {
   end(timeoutSeconds: number): Promise<void>;
 }
 
-function connectionClosed(): Error {
+export function connectionClosed(): Error {
   return Object.assign(new Error("pipeline connection closed"), { code: "CONNECTION_CLOSED" });
 }
 
@@ -87,15 +92,14 @@ export class DedicatedPipelines implements PipelineSource {
     if (this.ending) throw Object.assign(new Error("pipeline connections ended"), { code: "CONNECTION_ENDED" });
     let reserved = false;
     let closed = false;
-    let markLost!: (err: Error) => void;
-    const lost = new Promise<never>((_, reject) => (markLost = reject));
-    lost.catch(() => {});
+    const listeners = new Set<() => void>();
     // Connection attempts that fail before reserve() settles close too: only a close after it
     // resolved is the reserved connection's.
     const instance = this.connect(() => {
       if (!reserved || closed) return;
       closed = true;
-      markLost(connectionClosed());
+      for (const l of [...listeners]) l();
+      listeners.clear();
     });
     let sql: ReservedSql;
     try {
@@ -109,7 +113,14 @@ export class DedicatedPipelines implements PipelineSource {
     const lease: Dedicated = {
       instance,
       sql,
-      lost,
+      onLost(listener) {
+        if (closed) {
+          queueMicrotask(listener);
+          return () => {};
+        }
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
       get closed() {
         return closed;
       },
@@ -161,7 +172,7 @@ export class SharedPoolPipelines implements PipelineSource {
   readonly open = 0;
 
   async acquire(): Promise<PipelineLease> {
-    return { sql: await this.pool.reserve(), lost: new Promise<never>(() => {}), closed: false };
+    return { sql: await this.pool.reserve(), onLost: () => () => {}, closed: false };
   }
 
   release(lease: PipelineLease, settled: boolean): void {

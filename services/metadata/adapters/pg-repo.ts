@@ -55,7 +55,7 @@ import type {
   VideoFrameRecord,
 } from "../core/model";
 import { STATUS_AFTER_BLOB } from "../core/session";
-import { type PipelineSource, SharedPoolPipelines } from "./pg-pipeline";
+import { connectionClosed, type PipelineLease, type PipelineSource, SharedPoolPipelines } from "./pg-pipeline";
 
 export type Sql = postgres.Sql<{}>;
 type Tx = postgres.TransactionSql<{}>;
@@ -148,14 +148,20 @@ export async function runMigrations(sql: Sql, dir = MIGRATIONS_DIR): Promise<num
  * Sends queries pipelined on one reserved connection, in array order (a postgres.js query is sent
  * by its first then/catch), and settles them all. On a lost connection postgres.js 3.4.9 rejects
  * the queries it has sent but never settles those it still held back (behind a statement it is
- * preparing, or a full socket): the first connection error, or `lost` (the connection closed),
- * rejects at once instead.
+ * preparing, or a full socket): the first connection error, or the lease's `onLost` (the
+ * connection closed), rejects at once instead. The subscription lives for this batch only.
  */
-function settlePipeline<T extends readonly Promise<unknown>[] | []>(queries: T, lost: Promise<never>) {
+async function settlePipeline<T extends readonly Promise<unknown>[] | []>(queries: T, lease: Pick<PipelineLease, "onLost">) {
+  let unsubscribe = () => {};
   const failed = new Promise<never>((_, reject) => {
     for (const q of queries) q.catch((err) => isConnectionError(err) && reject(err));
+    unsubscribe = lease.onLost(() => reject(connectionClosed()));
   });
-  return Promise.race([Promise.allSettled(queries), failed, lost]);
+  try {
+    return await Promise.race([Promise.allSettled(queries), failed]);
+  } finally {
+    unsubscribe();
+  }
 }
 
 /** JSON text for a `${json}::text::jsonb` parameter (text, so postgres.js does not re-encode it). */
@@ -440,7 +446,7 @@ export class PgSessionRepo implements SessionRepo {
               (select f.sha256 from video_frames f where f.media_session_id = x.media_session_id and f.frame_index = x.frame_index) end as sha256
           from frames x left join ins_f i on i.media_session_id = x.media_session_id and i.frame_index = x.frame_index`,
         c`commit`,
-      ], lease.lost);
+      ], lease);
       const [begin, lock, data, commit] = await pipeline;
       settled = true;
       const errors = [begin, lock, data, commit].flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
