@@ -4,14 +4,15 @@
  * storage is create-only (a second put answers identical or conflict), metadata records are
  * idempotent per (session, index) and conflict on other bytes. For tests only.
  *
- * The same classes as in stream-session.test.ts, plus two hooks the property tests
- * (stream-session.fuzz.test.ts) need: `fault(op)` may refuse any call with an AppError, and
+ * stream-session.test.ts drives them by their fields (failNext, failOpen, storedAnswer, the call
+ * counters); the property tests (stream-session.fuzz.test.ts) by two hooks: `fault(op)` may refuse any call with an AppError, and
  * `gate(op)` decides when a call runs (a fast-check scheduler there), so random interleavings of
  * the session's messages and its upstream calls are explored.
  */
 import type { BlobRef, WriteOutcome } from "../../shared/blob";
 import { AppError } from "../../shared/errors";
-import type { AudioRecord, FrameRecord, MetadataService, SessionSummary, StorageService } from "./ports";
+import type { IndexRange } from "../../../proto/wire";
+import type { AudioRecord, FrameRecord, MetadataService, SessionSummary, StorageService, StoredSummary } from "./ports";
 
 export type FakeOp = "put" | "delete" | "open" | "status" | "recordAudio" | "recordFrame" | "complete";
 
@@ -34,10 +35,17 @@ export class FakeStorage implements StorageService {
   /** By `<session>/<kind>/<index>.<mediaType>`. */
   readonly blobs = new Map<string, { sha: string; mediaType: string }>();
   puts = 0;
+  /** The next put fails with this (once). */
+  failNext: AppError | null = null;
   constructor(private readonly hooks: FakeHooks = {}) {}
 
   async put(ref: BlobRef, _data: Uint8Array, sha256Hex: string) {
     this.puts++;
+    if (this.failNext) {
+      const e = this.failNext;
+      this.failNext = null;
+      throw e;
+    }
     await enter(this.hooks, "put");
     const k = `${blobKey(ref)}.${ref.mediaType}`;
     const have = this.blobs.get(k);
@@ -66,16 +74,33 @@ export class FakeMetadata implements MetadataService {
   readonly sessions = new Map<string, { completed: boolean; interview: number | null; user: number | null }>();
   readonly audio = new Map<string, AudioRecord>();
   readonly frames = new Map<string, FrameRecord>();
+  /** Every openSession fails with this while set. */
+  failOpen: AppError | null = null;
+  /** What openSession answers as `stored` for a resumed session instead of the rows it holds. */
+  storedAnswer: StoredSummary | null = null;
+  opens = 0;
+  completes = 0;
   constructor(private readonly hooks: FakeHooks = {}) {}
 
-  async openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null }) {
+  async openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null }): Promise<{ resumed: boolean; stored?: StoredSummary | null }> {
+    this.opens++;
+    if (this.failOpen) throw this.failOpen;
     await enter(this.hooks, "open");
     if (p.interviewSessionId === 404) throw new AppError("INTERVIEW_SESSION_NOT_FOUND");
     const s = this.sessions.get(p.sessionId);
     if (s && (s.interview !== p.interviewSessionId || s.user !== p.userId)) throw new AppError("SESSION_MISMATCH");
     if (s?.completed) throw new AppError("SESSION_COMPLETED");
-    if (!s) this.sessions.set(p.sessionId, { completed: false, interview: p.interviewSessionId, user: p.userId });
-    return { resumed: !!s };
+    if (!s) {
+      this.sessions.set(p.sessionId, { completed: false, interview: p.interviewSessionId, user: p.userId });
+      return { resumed: false, stored: null };
+    }
+    const mine = <T extends { sessionId: string }>(m: Map<string, T>) => [...m.values()].filter((r) => r.sessionId === p.sessionId);
+    const stored: StoredSummary = this.storedAnswer ?? {
+      chunks: runs(mine(this.audio).map((r) => r.chunkIndex)),
+      frames: runs(mine(this.frames).map((r) => r.frameIndex)),
+      truncated: false,
+    };
+    return { resumed: true, stored };
   }
 
   async status(sessionId: string): Promise<SessionSummary> {
@@ -110,18 +135,30 @@ export class FakeMetadata implements MetadataService {
   }
 
   async completeSession(p: { sessionId: string; totalChunks: number; totalFrames: number }) {
+    this.completes++;
     await enter(this.hooks, "complete");
     const s = this.sessions.get(p.sessionId);
     if (!s) throw new AppError("SESSION_NOT_FOUND");
     s.completed = true;
     const chunks = [...this.audio.values()].filter((a) => a.sessionId === p.sessionId).map((a) => a.chunkIndex);
     const frames = [...this.frames.values()].filter((a) => a.sessionId === p.sessionId).map((a) => a.frameIndex);
-    // Bounded like the real service's answer would be for the small totals tests use.
-    const missing = (n: number, have: number[]) => [...Array(Math.min(n, 2000)).keys()].filter((i) => !have.includes(i));
+    // Bounded (random totals in the property tests reach 2^32); above what the example tests use.
+    const missing = (n: number, have: number[]) => [...Array(Math.min(n, 10_000)).keys()].filter((i) => !have.includes(i));
     return {
       session: { sessionId: p.sessionId, status: "completed" as const, totalChunks: chunks.length, totalFrames: frames.length, startedAtMs: 1, lastActivityMs: 2, interviewSessionId: s.interview, userId: s.user },
       missingChunks: missing(p.totalChunks, chunks),
       missingFrames: missing(p.totalFrames, frames),
     };
   }
+}
+
+/** Sorted runs of consecutive indices, as the metadata service reports them. */
+export function runs(indices: number[]): IndexRange[] {
+  const out: IndexRange[] = [];
+  for (const i of [...indices].sort((a, b) => a - b)) {
+    const last = out.at(-1);
+    if (last && last[1] === i - 1) last[1] = i;
+    else out.push([i, i]);
+  }
+  return out;
 }

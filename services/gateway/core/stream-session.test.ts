@@ -1,11 +1,10 @@
-import { ByteBudget } from "./limits";
 import { beforeEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { encodeBinaryFrame, type IndexRange, MAX_STORED_RANGES, type ServerMessage } from "../../../proto/wire";
 import { AppError } from "../../shared/errors";
-import type { BlobRef, WriteOutcome } from "../../shared/blob";
-import { SessionsPerToken } from "./limits";
-import type { AudioRecord, FrameRecord, MetadataService, SessionSummary, StorageService, StoredSummary } from "./ports";
+import { ByteBudget, SessionsPerToken } from "./limits";
+import { FakeMetadata, FakeStorage } from "./fakes";
+import type { StorageService } from "./ports";
 import { SessionRegistry } from "./registry";
 import { type Limits, StreamSession } from "./stream-session";
 import type { UploadTokenClaims } from "./tokens";
@@ -20,103 +19,6 @@ const T0 = "2025-12-16T10:30:00Z";
 const T1 = "2025-12-16T10:30:10Z";
 
 const sha = (d: Uint8Array) => createHash("sha256").update(d).digest("hex");
-const key = (r: BlobRef) => `${r.sessionId}/${r.kind}/${r.index}`;
-
-/** In-memory fakes of the two services, with the same create-only / idempotent semantics. */
-class FakeStorage implements StorageService {
-  blobs = new Map<string, { sha: string; mediaType: string }>();
-  puts = 0;
-  failNext: AppError | null = null;
-  async put(ref: BlobRef, _data: Uint8Array, sha256Hex: string) {
-    this.puts++;
-    if (this.failNext) {
-      const e = this.failNext;
-      this.failNext = null;
-      throw e;
-    }
-    const k = `${key(ref)}.${ref.mediaType}`;
-    const have = this.blobs.get(k);
-    const loc = `/store/${k}`;
-    if (!have) {
-      this.blobs.set(k, { sha: sha256Hex, mediaType: ref.mediaType });
-      return { outcome: "created" as WriteOutcome, location: loc };
-    }
-    return { outcome: (have.sha === sha256Hex ? "identical" : "conflict") as WriteOutcome, location: loc };
-  }
-  async delete(ref: BlobRef) {
-    this.blobs.delete(`${key(ref)}.${ref.mediaType}`);
-  }
-}
-
-class FakeMetadata implements MetadataService {
-  sessions = new Map<string, { completed: boolean; interview: number | null; user: number | null }>();
-  audio = new Map<string, AudioRecord>();
-  frames = new Map<string, FrameRecord>();
-  failOpen: AppError | null = null;
-  opens = 0;
-  completes = 0;
-  async openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null }): Promise<{ resumed: boolean; stored?: StoredSummary | null }> {
-    this.opens++;
-    if (this.failOpen) throw this.failOpen;
-    if (p.interviewSessionId === 404) throw new AppError("INTERVIEW_SESSION_NOT_FOUND");
-    const s = this.sessions.get(p.sessionId);
-    if (s && (s.interview !== p.interviewSessionId || s.user !== p.userId)) throw new AppError("SESSION_MISMATCH");
-    if (s?.completed) throw new AppError("SESSION_COMPLETED");
-    if (!s) this.sessions.set(p.sessionId, { completed: false, interview: p.interviewSessionId, user: p.userId });
-    if (!s) return { resumed: false, stored: null };
-    const mine = <T extends { sessionId: string }>(m: Map<string, T>) => [...m.values()].filter((r) => r.sessionId === p.sessionId);
-    const stored: StoredSummary = this.storedAnswer ?? {
-      chunks: runs(mine(this.audio).map((r) => r.chunkIndex)),
-      frames: runs(mine(this.frames).map((r) => r.frameIndex)),
-      truncated: false,
-    };
-    return { resumed: true, stored };
-  }
-  /** What openSession answers as `stored` for a resumed session instead of the rows it holds. */
-  storedAnswer: StoredSummary | null = null;
-  async status(sessionId: string): Promise<SessionSummary> {
-    const s = this.sessions.get(sessionId);
-    if (!s) throw new AppError("SESSION_NOT_FOUND");
-    return { sessionId, status: s.completed ? "completed" : "active", totalChunks: 0, totalFrames: 0, startedAtMs: 1, lastActivityMs: 2, interviewSessionId: s.interview, userId: s.user };
-  }
-  private rec<T extends { sha256Hex: string }>(m: Map<string, T>, k: string, r: T): WriteOutcome {
-    const have = m.get(k);
-    if (!have) {
-      m.set(k, r);
-      return "created";
-    }
-    return have.sha256Hex === r.sha256Hex ? "identical" : "conflict";
-  }
-  async recordAudio(r: AudioRecord) {
-    return this.rec(this.audio, `${r.sessionId}/${r.chunkIndex}`, r);
-  }
-  async recordFrame(r: FrameRecord) {
-    return this.rec(this.frames, `${r.sessionId}/${r.frameIndex}`, r);
-  }
-  async completeSession(p: { sessionId: string; totalChunks: number; totalFrames: number }) {
-    this.completes++;
-    this.sessions.get(p.sessionId)!.completed = true;
-    const chunks = [...this.audio.values()].filter((a) => a.sessionId === p.sessionId).map((a) => a.chunkIndex);
-    const frames = [...this.frames.values()].filter((a) => a.sessionId === p.sessionId).map((a) => a.frameIndex);
-    const missing = (n: number, have: number[]) => [...Array(n).keys()].filter((i) => !have.includes(i));
-    return {
-      session: { sessionId: p.sessionId, status: "completed" as const, totalChunks: chunks.length, totalFrames: frames.length, startedAtMs: 1, lastActivityMs: 2, interviewSessionId: 1, userId: 7 },
-      missingChunks: missing(p.totalChunks, chunks),
-      missingFrames: missing(p.totalFrames, frames),
-    };
-  }
-}
-
-/** Sorted runs of consecutive indices, as the metadata service reports them. */
-function runs(indices: number[]): IndexRange[] {
-  const out: IndexRange[] = [];
-  for (const i of [...indices].sort((a, b) => a - b)) {
-    const last = out.at(-1);
-    if (last && last[1] === i - 1) last[1] = i;
-    else out.push([i, i]);
-  }
-  return out;
-}
 
 const limits: Limits = { maxAudioBytes: 64, maxFrameBytes: 32, maxPending: 4, pendingTtlMs: 1000, maxInFlight: 2, maxBufferedBytes: 300 };
 
