@@ -29,7 +29,7 @@ describe("wire error table", () => {
     expect(Object.keys(WIRE_ERRORS).filter((c) => WIRE_ERRORS[c as keyof typeof WIRE_ERRORS].refusesUpgrade)).toEqual(["TOO_MANY_CONNECTIONS", "ORIGIN_NOT_ALLOWED"]);
     expect(Object.values(CLOSES).map((c) => [c.code, c.reason])).toEqual([
       [1000, ""],
-      [1001, "GOING_AWAY"],
+      [1012, "SERVICE_RESTART"],
       [1009, ""],
       [1013, "BACKPRESSURE"],
       [4000, ""],

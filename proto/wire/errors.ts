@@ -118,7 +118,12 @@ export interface CloseSpec {
  */
 export const CLOSES = {
   NORMAL: { code: 1000, by: "client", reason: "", description: "The web client is done with the connection: recording stopped, or a session-level error refused the session." },
-  GOING_AWAY: { code: 1001, by: "gateway", reason: "GOING_AWAY", description: "The gateway is shutting down (after storing what it had received): reconnect and send again what was not acked." },
+  SERVICE_RESTART: {
+    code: 1012,
+    by: "gateway",
+    reason: "SERVICE_RESTART",
+    description: "The gateway is restarting (a rolling restart: it stopped taking new connections, then stored and acked what it had received): reconnect at once (another replica answers) and send again what was not acked.",
+  },
   MESSAGE_TOO_BIG: { code: 1009, by: "gateway", reason: "", description: "One message is larger than the largest blob allowed plus the 41-byte header (audio 8 MiB + 41 bytes by default); Bun closes before reading it." },
   TRY_AGAIN_LATER: { code: 1013, by: "gateway", reason: "BACKPRESSURE", description: "An ack could not be delivered (the socket's send buffer was full): reconnect and send again what was not acked." },
   CLIENT_TIMEOUT: { code: 4000, by: "client", reason: "", description: "The web client gave up on the connection (session_init or an ack not answered in time); it reconnects and sends again." },

@@ -82,9 +82,27 @@ export const gatewayConfigShape = {
   tokenMaxTtlS: int("GATEWAY_TOKEN_MAX_TTL_S", MAX_TOKEN_TTL_S),
   /** Media sessions open at once under one upload token (its jti); more: close 4431 TOO_MANY_SESSIONS. */
   maxSessionsPerToken: int("GATEWAY_MAX_SESSIONS_PER_TOKEN", 4),
-  /** How long shutdown waits for in-flight blobs, ms. */
+  // Fleet (docs/deploy.md, "High availability"): session leases and rolling restarts.
+  /**
+   * This process's name in the session leases (metadata gateway_instances); unique per process.
+   * The chart sets the pod name; unset: `<hostname>-<pid>-<random>`.
+   */
+  instanceId: optStr("GATEWAY_INSTANCE_ID"),
+  /**
+   * How often the gateway renews its leases and learns which sessions another replica took over,
+   * ms (such a connection is closed 4409 SESSION_TAKEN_OVER within about this long). Well under
+   * the metadata service's METADATA_LEASE_TTL_MS.
+   */
+  leaseRenewMs: int("GATEWAY_LEASE_RENEW_MS", 500),
+  /**
+   * On SIGTERM: /readyz answers 503 at once, and the gateway keeps serving (new connections too)
+   * for this long, ms, while the load balancer takes it out; then it drains. In Kubernetes the
+   * preStop hook already waits, so 0.
+   */
+  drainDelayMs: int("GATEWAY_DRAIN_DELAY_MS", 0),
+  /** How long shutdown waits for in-flight blobs (their acks), ms; then sockets close 1012. */
   shutdownGraceMs: int("GATEWAY_SHUTDOWN_GRACE_MS", 10_000),
-  /** After the 1001 closes at shutdown, how long the close frames get to leave before exit, ms. */
+  /** After the 1012 closes at shutdown, how long the close frames get to leave before exit, ms. */
   shutdownCloseFlushMs: int("GATEWAY_SHUTDOWN_CLOSE_FLUSH_MS", 50),
   logLevel: logLevel(),
 };
@@ -113,6 +131,10 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     if (base.tokenMaxTtlS < 1 || base.tokenMaxTtlS > MAX_TOKEN_TTL_S) problems.push(`GATEWAY_TOKEN_MAX_TTL_S must be in [1, ${MAX_TOKEN_TTL_S}]`);
     if (base.tokenDefaultTtlS < 1 || base.tokenDefaultTtlS > base.tokenMaxTtlS) problems.push("GATEWAY_TOKEN_DEFAULT_TTL_S must be at least 1 and at most GATEWAY_TOKEN_MAX_TTL_S");
     if (base.maxSessionsPerToken < 1) problems.push("GATEWAY_MAX_SESSIONS_PER_TOKEN must be at least 1");
+    if (base.leaseRenewMs < 50) problems.push("GATEWAY_LEASE_RENEW_MS must be at least 50");
+    if (base.instanceId !== undefined && (base.instanceId.length > 256 || !/^[\x21-\x7e]+$/.test(base.instanceId))) {
+      problems.push("GATEWAY_INSTANCE_ID must be 1 to 256 printable ASCII characters without spaces");
+    }
   }
   if (problems.length || !base) throw new ConfigError(problems);
   const { apiKeysRaw: _k, tokenSecretsRaw: _s, ...rest } = base;

@@ -3,6 +3,7 @@
  * metadata services over gRPC. The only file that reads config and wires adapters to the core.
  */
 import type { ServerWebSocket } from "bun";
+import { hostname } from "node:os";
 import { configOrExit } from "../shared/config";
 import { createLogger } from "../shared/log";
 import { createRegistry, serveOpsHttp } from "../shared/metrics";
@@ -11,7 +12,7 @@ import { MetadataGrpcClient, StorageGrpcClient } from "./adapters/grpc-clients";
 import { createHttpHandler } from "./adapters/http";
 import { accessEvents, gatewayMetrics, sessionEvents } from "./adapters/metrics";
 import { ConnectionGuard, MeteredByteBudget } from "./adapters/connection-guard";
-import { closeGoingAway, createWsHandler, MEDIA_STREAM_PATH, refuseUpgrade, type WsData } from "./adapters/ws-server";
+import { closeServiceRestart, createWsHandler, MEDIA_STREAM_PATH, refuseUpgrade, type WsData } from "./adapters/ws-server";
 import { HEADER_BYTES } from "../../proto/wire";
 import { createApiKeyChecker } from "./core/api-keys";
 import { SessionsPerToken } from "./core/limits";
@@ -32,7 +33,14 @@ const upstream = {
 };
 const storage = new StorageGrpcClient(config.storageAddr, upstream);
 const metadata = new MetadataGrpcClient(config.metadataAddr, upstream);
-const sessions = new SessionRegistry();
+// Unique per process: a restarted pod keeps its name, but its old leases must not look like its own.
+const instanceId = config.instanceId ?? `${hostname()}-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
+const sessions = new SessionRegistry(instanceId, metadata, {
+  held: () => {},
+  takenOver: (where) => log.info("session taken over", { where }),
+  failed: (call, err) => log.warn("lease call failed", { call, err }),
+});
+sessions.start(config.leaseRenewMs);
 const tokenKeys = createTokenKeys(config.tokenSecrets);
 const apiKeys = createApiKeyChecker(config.apiKeys);
 const verifyToken = (token: string | null) => verifyUploadToken(tokenKeys, token);
@@ -49,8 +57,18 @@ const totalBuffered = new MeteredByteBudget(config.maxTotalBufferedBytes, {
   refused: () => metrics.limitRefusals.inc({ limit: "total_buffered_bytes" }),
 });
 let draining = false;
-
-const ready = async () => !draining && (await Promise.all([storage.ready(), metadata.ready()])).every(Boolean);
+/**
+ * Readiness (docs/deploy.md, "Readiness"): 503 while starting (until both upstreams have answered
+ * once) and from SIGTERM on. Not while an upstream replica restarts: every gateway would leave the
+ * Service at once although another upstream replica answers, or the outage is a few seconds; the
+ * affected calls fail UPSTREAM_UNAVAILABLE, the client re-sends, and the upstream alerts fire.
+ */
+let started = false;
+const ready = async () => {
+  if (draining) return false;
+  if (!started) started = (await Promise.all([storage.ready(), metadata.ready()])).every(Boolean);
+  return started;
+};
 
 const http = createHttpHandler({
   status: (id) => metadata.status(id),
@@ -62,7 +80,6 @@ const http = createHttpHandler({
   tokenDefaultTtlS: config.tokenDefaultTtlS,
   tokenMaxTtlS: config.tokenMaxTtlS,
   ready,
-  registry: sessions,
   corsAllowedOrigins: config.corsAllowedOrigins,
   events: access,
   log,
@@ -74,7 +91,7 @@ const server = Bun.serve<WsData, never>({
   maxRequestBodySize: config.maxRequestBodyBytes,
   fetch(req, srv) {
     if (new URL(req.url).pathname === MEDIA_STREAM_PATH) {
-      if (draining) return refuseUpgrade("SHUTTING_DOWN");
+      if (closing) return refuseUpgrade("SHUTTING_DOWN");
       const ip = srv.requestIP(req)?.address ?? "unknown";
       const refused = guard.checkUpgrade(req, ip);
       if (refused) return refused;
@@ -124,11 +141,23 @@ log.info("gateway listening", {
   corsAllowedOrigins: config.corsAllowedOrigins,
   apiKeys: config.apiKeys.length,
   tokenSecrets: config.tokenSecrets.length,
+  instanceId,
 });
 
+/**
+ * A rolling restart (docs/deploy.md): readiness 503 at once; keep serving for
+ * GATEWAY_DRAIN_DELAY_MS (new connections too) while the load balancer takes this replica out;
+ * then stop taking connections, wait (up to GATEWAY_SHUTDOWN_GRACE_MS) for the blobs already
+ * received to be stored and acked, close every socket 1012 (the client reconnects to another
+ * replica at once and re-sends what was not acked), give the leases up, and exit.
+ */
+let closing = false;
 async function shutdown(signal: string) {
   if (draining) return;
   draining = true;
+  log.info("draining", { signal, connections: open.size, drainDelayMs: config.drainDelayMs });
+  if (config.drainDelayMs > 0) await Bun.sleep(config.drainDelayMs);
+  closing = true;
   log.info("shutting down", { signal, connections: open.size });
   server.stop(false); // no new connections; open sockets stay until drained
   const deadline = Date.now() + config.shutdownGraceMs;
@@ -136,8 +165,10 @@ async function shutdown(signal: string) {
     Promise.all([...open].map((ws) => ws.data.session?.drain())),
     Bun.sleep(Math.max(0, deadline - Date.now())),
   ]);
-  for (const ws of open) closeGoingAway(ws);
+  for (const ws of open) closeServiceRestart(ws);
   await Bun.sleep(config.shutdownCloseFlushMs);
+  // The close handlers released the leases; wait for those calls before the client goes.
+  await Promise.race([sessions.stop(), Bun.sleep(1000)]);
   storage.close();
   metadata.close();
   server.stop(true);

@@ -17,6 +17,7 @@ test("defaults", () => {
     pgliteFsync: true,
     recordLanes: 1,
     recordMaxBatch: 128,
+    leaseTtlMs: 3000,
     shutdownGraceMs: 5000,
     logLevel: "info",
   });

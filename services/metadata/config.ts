@@ -37,6 +37,12 @@ export const metadataConfigShape = {
   recordLanes: int("METADATA_RECORD_LANES", 1),
   /** RecordBlobs items per transaction at most. */
   recordMaxBatch: int("METADATA_RECORD_MAX_BATCH", 128),
+  /**
+   * How long a gateway instance's heartbeat (RenewLeases) keeps the sessions it holds connected,
+   * ms: is_connected turns false this long after a gateway dies. Several times the gateways'
+   * GATEWAY_LEASE_RENEW_MS, so one late renewal does not flap it.
+   */
+  leaseTtlMs: int("METADATA_LEASE_TTL_MS", 3000),
   /** How long a graceful stop waits for running calls before forcing, ms. */
   shutdownGraceMs: int("METADATA_SHUTDOWN_GRACE_MS", 5000),
   logLevel: logLevel(),

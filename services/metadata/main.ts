@@ -47,7 +47,7 @@ async function main(config: MetadataConfig, log: Logger) {
   const applied = await runMigrations(sql);
   log.info("migrations done", { applied });
 
-  const core = new Metadata(new PgSessionRepo(sql, pipelines), {
+  const core = new Metadata(new PgSessionRepo(sql, pipelines, config.leaseTtlMs), {
     onBatchSplit: (size, err) => log.warn("batch failed, retrying items one by one", { size, code: err.code, err: err.cause ?? err }),
   });
   const registry = createRegistry("metadata");

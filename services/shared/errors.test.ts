@@ -46,7 +46,7 @@ describe("error table", () => {
     const closes = [...Object.values(CLOSES).map((c) => c.code), ...thenByClose.keys()];
     expect(new Set(closes).size).toBe(closes.length);
     for (const c of Object.values(CLOSES)) {
-      expect(c.code === 1000 || c.code === 1001 || c.code === 1009 || c.code === 1013 || (c.code >= 4000 && c.code <= 4999)).toBe(true);
+      expect(c.code === 1000 || c.code === 1012 || c.code === 1009 || c.code === 1013 || (c.code >= 4000 && c.code <= 4999)).toBe(true);
       expect(utf8(c.reason)).toBeLessThanOrEqual(MAX_CLOSE_REASON_BYTES);
     }
   });

@@ -25,13 +25,13 @@ function makeItem(k: number, sessions: string[]): Item {
     const chunkIndex = j / 6;
     return {
       $case: "audio",
-      value: { sessionId, chunkIndex, filePath: `/m/${sessionId}/audio/chunk_${chunkIndex}.webm`, fileSize: 160_000, mimeType: "audio/webm", startTimestampMs: Date.now(), endTimestampMs: Date.now() + 10_000, durationMs: 10_000, sha256Hex },
+      value: { sessionId, chunkIndex, filePath: `/m/${sessionId}/audio/chunk_${chunkIndex}.webm`, fileSize: 160_000, mimeType: "audio/webm", startTimestampMs: Date.now(), endTimestampMs: Date.now() + 10_000, durationMs: 10_000, sha256Hex, ownerEpoch: 1 },
     };
   }
   const frameIndex = j - Math.floor(j / 6) - 1;
   return {
     $case: "frame",
-    value: { sessionId, frameIndex, chunkIndex: Math.floor(j / 6), filePath: `/m/${sessionId}/frames/frame_${frameIndex}.jpg`, fileSize: 9_000, mimeType: "image/jpeg", timestampMs: Date.now(), offsetMs: 2000, sha256Hex },
+    value: { sessionId, frameIndex, chunkIndex: Math.floor(j / 6), filePath: `/m/${sessionId}/frames/frame_${frameIndex}.jpg`, fileSize: 9_000, mimeType: "image/jpeg", timestampMs: Date.now(), offsetMs: 2000, sha256Hex, ownerEpoch: 1 },
   };
 }
 
@@ -53,7 +53,7 @@ try {
   const sessions = Array.from({ length: SESSIONS }, () => crypto.randomUUID());
   for (const sessionId of sessions) {
     await new Promise<void>((res, rej) =>
-      client.openSession({ sessionId, interviewSessionId: 0, hasInterviewSessionId: false, userId: 0, hasUserId: false, storagePath: "/m" }, (e) => (e ? rej(e) : res())),
+      client.openSession({ sessionId, interviewSessionId: 0, hasInterviewSessionId: false, userId: 0, hasUserId: false, storagePath: "/m", ownerInstance: "bench" }, (e) => (e ? rej(e) : res())),
     );
   }
   const items = Array.from({ length: N }, (_, k) => makeItem(k, sessions));

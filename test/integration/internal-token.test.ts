@@ -115,11 +115,11 @@ describe("metadata", () => {
   test("CompleteSession and OpenSession without / with a wrong token: UNAUTHENTICATED, nothing changed", async () => {
     const { good, refused } = callers(MetadataServiceClient, metadataAddr);
     const sessionId = crypto.randomUUID();
-    const open = { sessionId, interviewSessionId: 0, hasInterviewSessionId: false, userId: 0, hasUserId: false, storagePath: sessionId };
+    const open = { sessionId, interviewSessionId: 0, hasInterviewSessionId: false, userId: 0, hasUserId: false, storagePath: sessionId, ownerInstance: "gw-1" };
     expect((await unary((cb) => good.openSession(open, cb))).err).toBeNull();
 
     for (const [, client] of refused) {
-      expectRefused((await unary((cb) => client.completeSession({ sessionId, totalChunks: 0, totalFrames: 0 }, cb))).err);
+      expectRefused((await unary((cb) => client.completeSession({ sessionId, totalChunks: 0, totalFrames: 0, ownerEpoch: 1 }, cb))).err);
       const other = crypto.randomUUID();
       expectRefused((await unary((cb) => client.openSession({ ...open, sessionId: other, storagePath: other }, cb))).err);
       const missing = await unary((cb) => good.getSessionStatus({ sessionId: other }, cb));

@@ -96,7 +96,7 @@ function record(client: MetadataServiceClient, items: Item[]): Promise<RecordRes
 function sha(n: number): string {
   return new Bun.CryptoHasher("sha256").update(`blob-${n}`).digest("hex");
 }
-function audio(sessionId: string, chunkIndex: number, shaSeed = chunkIndex): Item {
+function audio(sessionId: string, chunkIndex: number, shaSeed = chunkIndex, ownerEpoch = 1): Item {
   return {
     $case: "audio",
     value: {
@@ -109,10 +109,11 @@ function audio(sessionId: string, chunkIndex: number, shaSeed = chunkIndex): Ite
       endTimestampMs: 1_700_000_010_000 + chunkIndex * 10_000,
       durationMs: 10_000,
       sha256Hex: sha(shaSeed),
+      ownerEpoch,
     },
   };
 }
-function frame(sessionId: string, frameIndex: number, chunkIndex: number, shaSeed = 1000 + frameIndex): Item {
+function frame(sessionId: string, frameIndex: number, chunkIndex: number, shaSeed = 1000 + frameIndex, ownerEpoch = 1): Item {
   return {
     $case: "frame",
     value: {
@@ -125,6 +126,7 @@ function frame(sessionId: string, frameIndex: number, chunkIndex: number, shaSee
       timestampMs: 1_700_000_000_000 + frameIndex * 2000,
       offsetMs: (frameIndex * 2000) % 10_000,
       sha256Hex: sha(shaSeed),
+      ownerEpoch,
     },
   };
 }
@@ -132,7 +134,7 @@ function outcomes(rs: RecordResult[]): string[] {
   return rs.map((r) => (r.error ? r.error.code : WriteOutcome[r.outcome]!.replace("WRITE_OUTCOME_", "")));
 }
 function openReq(sessionId: string, extra: Partial<OpenSessionRequest> = {}): OpenSessionRequest {
-  return { sessionId, interviewSessionId: 0, hasInterviewSessionId: false, userId: 0, hasUserId: false, storagePath: `/media_storage/${sessionId}`, ...extra };
+  return { sessionId, interviewSessionId: 0, hasInterviewSessionId: false, userId: 0, hasUserId: false, storagePath: `/media_storage/${sessionId}`, ownerInstance: "gw-1", ...extra };
 }
 
 describe("metadata service on PostgreSQL", () => {
@@ -230,7 +232,8 @@ describe("metadata service on PostgreSQL", () => {
 
     const other = crypto.randomUUID();
     await call((cb) => m.client.openSession(openReq(other), cb));
-    await record(m.client, [...[0, 1, 2, 4, 5, 6, 7, 8, 9].map((i) => audio(sid, i)), frame(sid, 7, 1), frame(sid, 3, 0), frame(sid, 4, 0), audio(other, 3), frame(other, 5, 0)]);
+    // sid was opened twice: its lease is at epoch 2.
+    await record(m.client, [...[0, 1, 2, 4, 5, 6, 7, 8, 9].map((i) => audio(sid, i, i, 2)), frame(sid, 7, 1, 1007, 2), frame(sid, 3, 0, 1003, 2), frame(sid, 4, 0, 1004, 2), audio(other, 3), frame(other, 5, 0)]);
     const resumed = await call<any>((cb) => m.client.openSession(openReq(sid), cb));
     const pairs = (rs: { first: number; last: number }[]) => rs.map((r) => [r.first, r.last]);
     expect(resumed.resumed).toBe(true);
@@ -316,18 +319,18 @@ describe("metadata service on PostgreSQL", () => {
     const sid = crypto.randomUUID();
     await call((cb) => m.client.openSession(openReq(sid), cb));
     await record(m.client, [audio(sid, 0), audio(sid, 2), frame(sid, 0, 0), frame(sid, 3, 0), frame(sid, 9, 1)]);
-    const done = await call<any>((cb) => m.client.completeSession({ sessionId: sid, totalChunks: 4, totalFrames: 5 }, cb));
+    const done = await call<any>((cb) => m.client.completeSession({ sessionId: sid, totalChunks: 4, totalFrames: 5, ownerEpoch: 1 }, cb));
     expect(done.session).toMatchObject({ status: SessionStatus.SESSION_STATUS_COMPLETED, totalChunks: 2, totalFrames: 3 });
     expect(done.session.completedAtMs).toBeGreaterThan(0);
     expect(done.missingChunkIndices).toEqual([1, 3]);
     expect(done.missingFrameIndices).toEqual([1, 2, 4]);
-    const again = await call<any>((cb) => m.client.completeSession({ sessionId: sid, totalChunks: 4, totalFrames: 5 }, cb));
+    const again = await call<any>((cb) => m.client.completeSession({ sessionId: sid, totalChunks: 4, totalFrames: 5, ownerEpoch: 1 }, cb));
     expect(again.session.completedAtMs).toBe(done.session.completedAtMs);
     expect(again.missingChunkIndices).toEqual([1, 3]);
 
     expect(outcomes(await record(m.client, [audio(sid, 1), audio(sid, 0)]))).toEqual(["SESSION_COMPLETED", "SESSION_COMPLETED"]);
     expect(await errorCode(call((cb) => m.client.openSession(openReq(sid), cb)))).toBe("SESSION_COMPLETED");
-    expect(await errorCode(call((cb) => m.client.completeSession({ sessionId: crypto.randomUUID(), totalChunks: 0, totalFrames: 0 }, cb)))).toBe("SESSION_NOT_FOUND");
+    expect(await errorCode(call((cb) => m.client.completeSession({ sessionId: crypto.randomUUID(), totalChunks: 0, totalFrames: 0, ownerEpoch: 1 }, cb)))).toBe("SESSION_NOT_FOUND");
   });
 
   test("status of an unknown session is SESSION_NOT_FOUND (gRPC NOT_FOUND)", async () => {
@@ -340,13 +343,19 @@ describe("metadata service on PostgreSQL", () => {
     const idle1 = crypto.randomUUID();
     const idle2 = crypto.randomUUID();
     const busy = crypto.randomUUID();
+    const quiet = crypto.randomUUID();
     for (const s of [idle1, idle2, busy]) await call((cb) => m.client.openSession(openReq(s), cb));
-    await sql`update media_sessions set last_activity = now() - interval '2 hours' where session_id in ${sql([idle1, idle2])}`;
+    // Their gateway went away (its heartbeat is old); `quiet` is held by a live one.
+    await sql`update gateway_instances set heartbeat_at = now() - interval '1 hour' where instance_id = 'gw-1'`;
+    await call((cb) => m.client.openSession(openReq(quiet, { ownerInstance: "gw-live" }), cb));
+    await sql`update media_sessions set last_activity = now() - interval '2 hours' where session_id in ${sql([idle1, idle2, quiet])}`;
     const res = await call<any>((cb) => m.client.abandonIdleSessions({ idleMs: 3_600_000, limit: 0 }, cb));
     expect([...res.sessionIds].sort()).toEqual([idle1, idle2].sort());
     const st = await call<any>((cb) => m.client.getSessionStatus({ sessionId: idle1 }, cb));
     expect(st.session.status).toBe(SessionStatus.SESSION_STATUS_ABANDONED);
     expect((await call<any>((cb) => m.client.getSessionStatus({ sessionId: busy }, cb))).session.status).toBe(SessionStatus.SESSION_STATUS_ACTIVE);
+    // A candidate quiet for two hours while connected is not abandoned.
+    expect((await call<any>((cb) => m.client.getSessionStatus({ sessionId: quiet }, cb))).session).toMatchObject({ status: SessionStatus.SESSION_STATUS_ACTIVE, isConnected: true });
 
     const reopened = await call<any>((cb) => m.client.openSession(openReq(idle1), cb));
     expect(reopened).toMatchObject({ resumed: true, session: { status: SessionStatus.SESSION_STATUS_ACTIVE } });
@@ -354,6 +363,41 @@ describe("metadata service on PostgreSQL", () => {
     expect((await call<any>((cb) => m.client.getSessionStatus({ sessionId: idle2 }, cb))).session.status).toBe(SessionStatus.SESSION_STATUS_ACTIVE);
     // Nothing idle left for that threshold.
     expect((await call<any>((cb) => m.client.abandonIdleSessions({ idleMs: 3_600_000, limit: 10 }, cb))).sessionIds).toEqual([]);
+  });
+
+  test("leases: each OpenSession takes over under a new epoch, the old epoch is fenced, renew/release, is_connected from the heartbeat", async () => {
+    const sid = crypto.randomUUID();
+    const a = await call<any>((cb) => m.client.openSession(openReq(sid, { ownerInstance: "gw-a" }), cb));
+    expect(a.ownerEpoch).toBe(1);
+    expect(a.session).toMatchObject({ isConnected: true, ownerEpoch: 1 });
+    expect(outcomes(await record(m.client, [audio(sid, 0, 0, 1)]))).toEqual(["CREATED"]);
+    const b = await call<any>((cb) => m.client.openSession(openReq(sid, { ownerInstance: "gw-b" }), cb));
+    expect(b.ownerEpoch).toBe(2);
+    // gw-a's writes are refused and change nothing; gw-b's go in.
+    expect(outcomes(await record(m.client, [audio(sid, 1, 1, 1), frame(sid, 0, 0, 1000, 1)]))).toEqual(["SESSION_TAKEN_OVER", "SESSION_TAKEN_OVER"]);
+    expect(outcomes(await record(m.client, [audio(sid, 1, 77, 1), audio(sid, 1, 1, 2)]))).toEqual(["SESSION_TAKEN_OVER", "CREATED"]);
+    const [counts] = await sql`select total_chunks, total_frames, owner_epoch::int as epoch, owner_instance from media_sessions where session_id = ${sid}`;
+    expect(counts).toMatchObject({ total_chunks: 2, total_frames: 0, epoch: 2, owner_instance: "gw-b" });
+    const [row] = await sql`select a.sha256 from audio_chunks a join media_sessions s on s.id = a.media_session_id where s.session_id = ${sid} and a.chunk_index = 1`;
+    expect(row!.sha256).toBe(sha(1));
+    expect(await errorCode(call((cb) => m.client.completeSession({ sessionId: sid, totalChunks: 2, totalFrames: 0, ownerEpoch: 1 }, cb)))).toBe("SESSION_TAKEN_OVER");
+
+    // Renewals: gw-a learns it lost the session; gw-b holds it.
+    const unknown = crypto.randomUUID();
+    const lostA = await call<any>((cb) => m.client.renewLeases({ ownerInstance: "gw-a", leases: [{ sessionId: sid, ownerEpoch: 1 }, { sessionId: unknown, ownerEpoch: 1 }] }, cb));
+    expect([...lostA.lostSessionIds].sort()).toEqual([sid, unknown].sort());
+    expect((await call<any>((cb) => m.client.renewLeases({ ownerInstance: "gw-b", leases: [{ sessionId: sid, ownerEpoch: 2 }] }, cb))).lostSessionIds).toEqual([]);
+
+    // is_connected follows gw-b's heartbeat (METADATA_LEASE_TTL_MS, 3 s by default)...
+    await sql`update gateway_instances set heartbeat_at = now() - interval '4 seconds' where instance_id = 'gw-b'`;
+    expect((await call<any>((cb) => m.client.getSessionStatus({ sessionId: sid }, cb))).session.isConnected).toBe(false);
+    await call((cb) => m.client.renewLeases({ ownerInstance: "gw-b", leases: [] }, cb));
+    expect((await call<any>((cb) => m.client.getSessionStatus({ sessionId: sid }, cb))).session.isConnected).toBe(true);
+    // ...and ends at once with a release by the holder (a stale one changes nothing).
+    expect((await call<any>((cb) => m.client.releaseSession({ sessionId: sid, ownerEpoch: 1, ownerInstance: "gw-a" }, cb))).released).toBe(false);
+    expect((await call<any>((cb) => m.client.releaseSession({ sessionId: sid, ownerEpoch: 2, ownerInstance: "gw-b" }, cb))).released).toBe(true);
+    expect((await call<any>((cb) => m.client.getSessionStatus({ sessionId: sid }, cb))).session).toMatchObject({ isConnected: false, ownerEpoch: 2 });
+    expect(await errorCode(call((cb) => m.client.renewLeases({ ownerInstance: "", leases: [] }, cb)))).toBe("INVALID_MESSAGE");
   });
 
   test("metrics are exported", async () => {
@@ -371,7 +415,7 @@ describe("metadata service on PostgreSQL", () => {
     m = await startMetadata({ DATABASE_URL: db.url });
     expect(m.svc.logs().find((l) => l.msg === "migrations done")?.applied).toEqual([]);
     const migrations = await sql`select version from schema_migrations`;
-    expect(migrations.map((r) => r.version)).toEqual([1, 2]);
+    expect(migrations.map((r) => r.version)).toEqual([1, 2, 3]);
     const st = await call<any>((cb) => m.client.getSessionStatus({ sessionId: sid }, cb));
     expect(st.session.sessionId).toBe(sid);
   });
@@ -381,7 +425,7 @@ describe("metadata service on PostgreSQL", () => {
     try {
       const [a, b] = await Promise.all([startMetadata({ DATABASE_URL: fresh.url }), startMetadata({ DATABASE_URL: fresh.url })]);
       const applied = [a, b].map((p) => p.svc.logs().find((l) => l.msg === "migrations done")?.applied as number[]);
-      expect(applied.flat()).toEqual([1, 2]);
+      expect(applied.flat()).toEqual([1, 2, 3]);
       const sid = crypto.randomUUID();
       await call((cb) => a.client.openSession(openReq(sid), cb));
       expect((await call<any>((cb) => b.client.getSessionStatus({ sessionId: sid }, cb))).session.sessionId).toBe(sid);

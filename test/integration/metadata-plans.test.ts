@@ -30,7 +30,7 @@ beforeAll(async () => {
   const setup = postgres(db.url, { max: 1, onnotice: () => {} });
   await runMigrations(setup);
   await setup.unsafe(`
-    insert into media_sessions (session_id, storage_path) select gen_random_uuid(), 'p' from generate_series(1, ${SESSIONS});
+    insert into media_sessions (session_id, storage_path, owner_epoch) select gen_random_uuid(), 'p', 1 from generate_series(1, ${SESSIONS});
     insert into audio_chunks (media_session_id, chunk_index, file_path, file_size, mime_type, sha256)
       select m.id, i, 'p', 1, 'audio/webm', md5(i::text) from media_sessions m, generate_series(0, ${ROWS_PER_SESSION - 1}) i;
     insert into video_frames (media_session_id, audio_chunk_id, frame_index, chunk_index, file_path, file_size, mime_type, sha256)
@@ -72,11 +72,11 @@ async function withRepo(fn: (repo: Metadata) => Promise<void>): Promise<void> {
 const sha = (n: number) => n.toString(16).padStart(64, "0");
 const audio = (sessionId: string, chunkIndex: number, s = sha(chunkIndex), durationMs = 0): BlobItem => ({
   kind: "audio",
-  record: { sessionId, chunkIndex, filePath: `a/${chunkIndex}`, fileSize: 1, mimeType: "audio/webm", startTimestampMs: 0, endTimestampMs: 0, durationMs, sha256Hex: s },
+  record: { sessionId, chunkIndex, filePath: `a/${chunkIndex}`, fileSize: 1, mimeType: "audio/webm", startTimestampMs: 0, endTimestampMs: 0, durationMs, sha256Hex: s, ownerEpoch: 1 },
 });
 const frame = (sessionId: string, frameIndex: number, chunkIndex: number, s = sha(frameIndex)): BlobItem => ({
   kind: "frame",
-  record: { sessionId, frameIndex, chunkIndex, filePath: `f/${frameIndex}`, fileSize: 1, mimeType: "image/jpeg", timestampMs: 0, offsetMs: 0, sha256Hex: s },
+  record: { sessionId, frameIndex, chunkIndex, filePath: `f/${frameIndex}`, fileSize: 1, mimeType: "image/jpeg", timestampMs: 0, offsetMs: 0, sha256Hex: s, ownerEpoch: 1 },
 });
 const answers = (rs: ItemResult[]) => rs.map((r) => ("outcome" in r ? r.outcome : r.error.code));
 
@@ -175,9 +175,9 @@ async function whileLocked<T>(sessionId: string, batch: () => Promise<T>, meanwh
 test("one pipelined batch: every outcome and item error, exact totals", async () => {
   await withOneConnection(async (repo, _sql, warnings) => {
     const [s1, done, unknown] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
-    await repo.openSession({ sessionId: s1, storagePath: "p" });
-    await repo.openSession({ sessionId: done, storagePath: "p" });
-    await repo.completeSession(done, 0, 0);
+    await repo.openSession({ sessionId: s1, storagePath: "p", ownerInstance: "gw-1" });
+    await repo.openSession({ sessionId: done, storagePath: "p", ownerInstance: "gw-1" });
+    await repo.completeSession(done, 0, 0, 1);
     expect(answers(await repo.recordBlobs([audio(s1, 0), audio(s1, 1)]))).toEqual(["created", "created"]);
 
     const results = await repo.recordBlobs([
@@ -224,7 +224,7 @@ test("one pipelined batch: every outcome and item error, exact totals", async ()
 test("a failing data statement leaves nothing behind and the connection keeps working", async () => {
   await withOneConnection(async (repo, sql, warnings) => {
     const s = crypto.randomUUID();
-    await repo.openSession({ sessionId: s, storagePath: "p" });
+    await repo.openSession({ sessionId: s, storagePath: "p", ownerInstance: "gw-1" });
     await admin`update media_sessions set status = 'abandoned', last_activity = now() - interval '1 hour' where session_id = ${s}`;
     const before = await sessionRow(s);
     const backend = async () => (await sql<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid;
@@ -253,7 +253,7 @@ test("a failing data statement leaves nothing behind and the connection keeps wo
 test("a session created while the batch waits for its locks gets no rows (its lock was not taken)", async () => {
   await withOneConnection(async (repo) => {
     const [s1, late] = [crypto.randomUUID(), crypto.randomUUID()];
-    await repo.openSession({ sessionId: s1, storagePath: "p" });
+    await repo.openSession({ sessionId: s1, storagePath: "p", ownerInstance: "gw-1" });
     const results = await whileLocked(
       s1,
       () => repo.recordBlobs([audio(s1, 0), audio(late, 0)]),
@@ -270,7 +270,7 @@ test("a session created while the batch waits for its locks gets no rows (its lo
 test("a connection lost mid-batch answers UPSTREAM_UNAVAILABLE and the pool recovers", async () => {
   await withOneConnection(async (repo) => {
     const s = crypto.randomUUID();
-    await repo.openSession({ sessionId: s, storagePath: "p" });
+    await repo.openSession({ sessionId: s, storagePath: "p", ownerInstance: "gw-1" });
     const results = await whileLocked(
       s,
       () => repo.recordBlobs([audio(s, 0), audio(s, 1)]),
@@ -317,7 +317,7 @@ test("a resumed session's stored ranges are read through indexes, from that sess
   const before = await tableStats();
   let stored: unknown;
   await withRepo(async (repo) => {
-    stored = (await repo.openSession({ sessionId: busy, storagePath: "p" })).stored;
+    stored = (await repo.openSession({ sessionId: busy, storagePath: "p", ownerInstance: "gw-1" })).stored;
   });
   expect(stored).toMatchObject({ chunks: [[0, ROWS_PER_SESSION - 1]], frames: [[0, ROWS_PER_SESSION - 1]], chunksTruncated: false, framesTruncated: false });
   expect((await tableStats()).seqScans).toEqual(before.seqScans);

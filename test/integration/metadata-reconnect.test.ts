@@ -33,7 +33,7 @@ afterAll(async () => {
 const sha = (n: number) => n.toString(16).padStart(64, "0");
 const audio = (sessionId: string, chunkIndex: number): BlobItem => ({
   kind: "audio",
-  record: { sessionId, chunkIndex, filePath: `a/${chunkIndex}`, fileSize: 1, mimeType: "audio/webm", startTimestampMs: 0, endTimestampMs: 0, durationMs: 0, sha256Hex: sha(chunkIndex) },
+  record: { sessionId, chunkIndex, filePath: `a/${chunkIndex}`, fileSize: 1, mimeType: "audio/webm", startTimestampMs: 0, endTimestampMs: 0, durationMs: 0, sha256Hex: sha(chunkIndex), ownerEpoch: 1 },
 });
 const answers = (rs: ItemResult[]) => rs.map((r) => ("outcome" in r ? r.outcome : r.error.code));
 
@@ -73,7 +73,7 @@ async function eventually(ms: number, fn: () => Promise<boolean>): Promise<boole
 test("a batch whose connection is killed mid-batch fails alone: the next one is recorded at once, ten times over", async () => {
   await withService(async (repo, pipelines) => {
     const s = crypto.randomUUID();
-    await repo.openSession({ sessionId: s, storagePath: "p" });
+    await repo.openSession({ sessionId: s, storagePath: "p", ownerInstance: "gw-1" });
     for (let round = 0; round < 10; round++) {
       // The batch waits for the session's row lock (held here), so it is mid-batch when killed.
       const locker = postgres(db.url, { max: 1, onnotice: () => {} });
@@ -107,7 +107,7 @@ test("every connection killed between batches, and during a stream of batches: r
   await withService(
     async (repo, pipelines) => {
       const sessions = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
-      for (const s of sessions) await repo.openSession({ sessionId: s, storagePath: "p" });
+      for (const s of sessions) await repo.openSession({ sessionId: s, storagePath: "p", ownerInstance: "gw-1" });
       // Between batches: the lane's idle connection is gone; the next batch opens a new one.
       await repo.recordBlobs([audio(sessions[0]!, 0)]);
       await admin`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'candid-metadata'`;

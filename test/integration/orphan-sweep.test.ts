@@ -158,7 +158,7 @@ for (const backend of backends) {
       const stored = await put.put(ref, data, sha);
       expect(stored.outcome).toBe("created");
       if (!withRow) return;
-      const common = { sessionId: sid, location: stored.location, size: data.byteLength, mediaType: ref.mediaType, sha256Hex: sha };
+      const common = { sessionId: sid, location: stored.location, size: data.byteLength, mediaType: ref.mediaType, sha256Hex: sha, ownerEpoch: 1 };
       const outcome =
         ref.kind === "audio"
           ? await record.recordAudio({ ...common, chunkIndex: ref.index, startMs: 1, endMs: 2, durationMs: 1 })
@@ -190,7 +190,7 @@ for (const backend of backends) {
       record = new MetadataGrpcClient(metadataAddr, CLIENT);
       rawStorage = internalClient(StorageServiceClient, storageAddr, TEST_INTERNAL_TOKEN);
       rawMetadata = internalClient(MetadataServiceClient, metadataAddr, TEST_INTERNAL_TOKEN);
-      await record.openSession({ sessionId: sid, interviewSessionId: null, userId: null, storagePath: sid });
+      await record.openSession({ sessionId: sid, interviewSessionId: null, userId: null, storagePath: sid, ownerInstance: "gw-test" });
 
       withRows.push(audio(sid, 0), frame(sid, 0), audio(sid, 1));
       for (const [i, r] of withRows.entries()) await store(r, i, true);

@@ -32,7 +32,7 @@ function unary<Req, Res>(fn: (req: Req, md: grpc.Metadata, opts: Partial<grpc.Ca
 }
 
 const openSession = (sessionId: string) =>
-  unary(client.openSession.bind(client), { sessionId, interviewSessionId: 0, hasInterviewSessionId: false, userId: 0, hasUserId: false, storagePath: `sessions/${sessionId}` });
+  unary(client.openSession.bind(client), { sessionId, interviewSessionId: 0, hasInterviewSessionId: false, userId: 0, hasUserId: false, storagePath: `sessions/${sessionId}`, ownerInstance: "gw-1" });
 const sessionStatus = async (sessionId: string) => (await unary(client.getSessionStatus.bind(client), { sessionId })).session?.status;
 
 async function metricValue(name: string, labels = ""): Promise<number> {

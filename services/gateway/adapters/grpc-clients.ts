@@ -32,7 +32,7 @@ import { CHANNEL_OPTIONS, checkHealth, fromGrpcError, fromItemError, healthClien
 import { StreamPool } from "../../shared/stream-pool";
 import { serializePutBlobsRequest } from "./put-blobs-serializer";
 import type { BlobRef, WriteOutcome } from "../../shared/blob";
-import type { AudioRecord, CompleteResult, FrameRecord, MetadataService, SessionSummary, StorageService } from "../core/ports";
+import type { AudioRecord, CompleteResult, FrameRecord, MetadataService, OpenSessionParams, SessionLease, SessionSummary, StorageService } from "../core/ports";
 
 export interface ClientOptions {
   /** Parallel streams for the hot path. */
@@ -168,6 +168,7 @@ function summary(s: SessionInfo | undefined): SessionSummary {
     lastActivityMs: s.lastActivityMs,
     interviewSessionId: s.hasInterviewSessionId ? s.interviewSessionId : null,
     userId: s.hasUserId ? s.userId : null,
+    isConnected: s.isConnected,
   };
 }
 
@@ -179,7 +180,7 @@ export class MetadataGrpcClient
     super((o) => internalClient(MetadataServiceClient, address, opts.internalToken, o), address, (c) => c.recordBlobs(), opts);
   }
 
-  async openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null; storagePath: string }) {
+  async openSession(p: OpenSessionParams) {
     const res = await unaryCall(
       this.client.openSession.bind(this.client),
       {
@@ -189,6 +190,7 @@ export class MetadataGrpcClient
         userId: p.userId ?? 0,
         hasUserId: p.userId !== null,
         storagePath: p.storagePath,
+        ownerInstance: p.ownerInstance,
       },
       this.opts.timeoutMs,
     );
@@ -199,7 +201,7 @@ export class MetadataGrpcClient
           truncated: res.stored.chunksTruncated || res.stored.framesTruncated,
         }
       : null;
-    return { resumed: res.resumed, stored };
+    return { resumed: res.resumed, stored, ownerEpoch: res.ownerEpoch };
   }
 
   async recordAudio(r: AudioRecord): Promise<WriteOutcome> {
@@ -217,6 +219,7 @@ export class MetadataGrpcClient
           endTimestampMs: r.endMs,
           durationMs: r.durationMs,
           sha256Hex: r.sha256Hex,
+          ownerEpoch: r.ownerEpoch,
         },
       },
     });
@@ -238,15 +241,26 @@ export class MetadataGrpcClient
           timestampMs: r.timestampMs,
           offsetMs: r.offsetMs,
           sha256Hex: r.sha256Hex,
+          ownerEpoch: r.ownerEpoch,
         },
       },
     });
     return outcomeOf(res.outcome, res.error);
   }
 
-  async completeSession(p: { sessionId: string; totalChunks: number; totalFrames: number }): Promise<CompleteResult> {
+  async completeSession(p: { sessionId: string; totalChunks: number; totalFrames: number; ownerEpoch: number }): Promise<CompleteResult> {
     const res = await unaryCall(this.client.completeSession.bind(this.client), p, this.opts.timeoutMs);
     return { session: summary(res.session), missingChunks: res.missingChunkIndices, missingFrames: res.missingFrameIndices };
+  }
+
+  async renewLeases(ownerInstance: string, leases: readonly SessionLease[]): Promise<string[]> {
+    const res = await unaryCall(this.client.renewLeases.bind(this.client), { ownerInstance, leases: [...leases] }, this.opts.timeoutMs);
+    return res.lostSessionIds;
+  }
+
+  async releaseSession(p: SessionLease & { ownerInstance: string }): Promise<boolean> {
+    const res = await unaryCall(this.client.releaseSession.bind(this.client), p, this.opts.timeoutMs);
+    return res.released;
   }
 
   async status(sessionId: string): Promise<SessionSummary> {

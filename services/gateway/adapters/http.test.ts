@@ -3,7 +3,6 @@ import { AppError, ERRORS } from "../../shared/errors";
 import { createLogger } from "../../shared/log";
 import { createApiKeyChecker } from "../core/api-keys";
 import type { SessionSummary } from "../core/ports";
-import { SessionRegistry } from "../core/registry";
 import { createTokenKeys, mintUploadToken, verifyUploadToken } from "../core/tokens";
 import { createHttpHandler, type HttpDeps } from "./http";
 
@@ -22,7 +21,7 @@ let interviews: Set<number>;
 let handle: (req: Request) => Promise<Response>;
 
 function summary(sessionId: string, interviewSessionId: number | null, userId: number | null): SessionSummary {
-  return { sessionId, status: "active", totalChunks: 3, totalFrames: 1, startedAtMs: 1_765_881_000_000, lastActivityMs: 1_765_881_010_000, interviewSessionId, userId };
+  return { sessionId, status: "active", totalChunks: 3, totalFrames: 1, startedAtMs: 1_765_881_000_000, lastActivityMs: 1_765_881_010_000, interviewSessionId, userId, isConnected: false };
 }
 
 function handler(over: Partial<HttpDeps> = {}) {
@@ -46,7 +45,6 @@ function handler(over: Partial<HttpDeps> = {}) {
     tokenDefaultTtlS: 14_400,
     tokenMaxTtlS: 86_400,
     ready: async () => true,
-    registry: new SessionRegistry(),
     corsAllowedOrigins: ["http://localhost:5173"],
     events: { refused: (code, reason) => refusals.push(`${code}:${reason}`), minted: () => void minted++ },
     log: createLogger({ service: "gateway" }, { level: "debug", write: (l) => logLines.push(l) }),

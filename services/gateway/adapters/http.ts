@@ -25,7 +25,6 @@ import type { Logger } from "../../shared/log";
 import { type ApiKeyChecker, bearerCredential } from "../core/api-keys";
 import { authorizeStatusRead, type StatusReader } from "../core/authorize";
 import type { SessionSummary } from "../core/ports";
-import type { SessionRegistry } from "../core/registry";
 import type { MintedToken, MintRequest, UploadTokenClaims } from "../core/tokens";
 import type { AccessEvents } from "./metrics";
 
@@ -43,7 +42,6 @@ export interface HttpDeps {
   tokenDefaultTtlS: number;
   tokenMaxTtlS: number;
   ready(): Promise<boolean>;
-  registry: SessionRegistry;
   corsAllowedOrigins: readonly string[];
   events: AccessEvents;
   log: Logger;
@@ -149,7 +147,8 @@ export function createHttpHandler(deps: HttpDeps): (req: Request) => Promise<Res
         total_frames: s.totalFrames,
         started_at: iso(s.startedAtMs),
         last_activity: iso(s.lastActivityMs),
-        is_connected: deps.registry.isConnected(sessionId),
+        // From the session's lease in metadata: the same answer whichever replica is asked.
+        is_connected: s.isConnected,
       },
       { headers: { ...cors(req), "cache-control": "no-store" } },
     );

@@ -8,7 +8,7 @@
  * DROPPED it because the buffer passed backpressureLimit: a dropped ack breaks the protocol's
  * promise, so the connection is closed (1013) and the client reconnects and re-sends.
  *
- * The transport's own closes (1001, 1013) and the endpoint's HTTP answers (426, 503; the abuse
+ * The transport's own closes (1012, 1013) and the endpoint's HTTP answers (426, 503; the abuse
  * limits' 403 / 503 and closes 4408 / 4410 / 4430 come from connection-guard.ts) come from the
  * error table (proto/wire/errors.ts CLOSES, services/shared/errors.ts ENDPOINT_ANSWERS), like the
  * error closes StreamSession sends.
@@ -38,9 +38,10 @@ export function refuseUpgrade(why: keyof typeof ENDPOINT_ANSWERS): Response {
   return Response.json(body, { status });
 }
 
-/** Closes a connection because the gateway is shutting down (1001): the client reconnects and re-sends. */
-export function closeGoingAway(ws: ServerWebSocket<WsData>): void {
-  ws.close(CLOSES.GOING_AWAY.code, CLOSES.GOING_AWAY.reason);
+/** Closes a connection because the gateway is restarting (1012): the client reconnects (to another replica) and re-sends. */
+export function closeServiceRestart(ws: ServerWebSocket<WsData>): void {
+  if (ws.data.session) ws.data.session.restart(); // flushes the queued acks first
+  else ws.close(CLOSES.SERVICE_RESTART.code, CLOSES.SERVICE_RESTART.reason);
 }
 
 export function createWsHandler(opts: {

@@ -2,7 +2,9 @@
  * @module gateway/core/fakes
  * In-memory fakes of the gateway's two ports (ports.ts) with the real services' semantics:
  * storage is create-only (a second put answers identical or conflict), metadata records are
- * idempotent per (session, index) and conflict on other bytes. For tests only.
+ * idempotent per (session, index) and conflict on other bytes, and sessions have leases (each
+ * openSession a new epoch; a record or complete of another epoch is SESSION_TAKEN_OVER). For
+ * tests only.
  *
  * stream-session.test.ts drives them by their fields (failNext, failOpen, storedAnswer, the call
  * counters); the property tests (stream-session.fuzz.test.ts) by two hooks: `fault(op)` may refuse any call with an AppError, and
@@ -12,9 +14,9 @@
 import type { BlobRef, WriteOutcome } from "../../shared/blob";
 import { AppError } from "../../shared/errors";
 import type { IndexRange } from "../../../proto/wire";
-import type { AudioRecord, FrameRecord, MetadataService, SessionSummary, StorageService, StoredSummary } from "./ports";
+import type { AudioRecord, FrameRecord, MetadataService, OpenSessionParams, SessionLease, SessionSummary, StorageService, StoredSummary } from "./ports";
 
-export type FakeOp = "put" | "delete" | "open" | "status" | "recordAudio" | "recordFrame" | "complete";
+export type FakeOp = "put" | "delete" | "open" | "status" | "recordAudio" | "recordFrame" | "complete" | "renew" | "release";
 
 export interface FakeHooks {
   /** An error this call fails with, or null to let it through. */
@@ -71,7 +73,7 @@ export class FakeStorage implements StorageService {
 }
 
 export class FakeMetadata implements MetadataService {
-  readonly sessions = new Map<string, { completed: boolean; interview: number | null; user: number | null }>();
+  readonly sessions = new Map<string, { completed: boolean; interview: number | null; user: number | null; epoch: number; owner: string | null }>();
   readonly audio = new Map<string, AudioRecord>();
   readonly frames = new Map<string, FrameRecord>();
   /** Every openSession fails with this while set. */
@@ -82,7 +84,7 @@ export class FakeMetadata implements MetadataService {
   completes = 0;
   constructor(private readonly hooks: FakeHooks = {}) {}
 
-  async openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null }): Promise<{ resumed: boolean; stored?: StoredSummary | null }> {
+  async openSession(p: Omit<OpenSessionParams, "storagePath">): Promise<{ resumed: boolean; stored?: StoredSummary | null; ownerEpoch: number }> {
     this.opens++;
     if (this.failOpen) throw this.failOpen;
     await enter(this.hooks, "open");
@@ -91,23 +93,53 @@ export class FakeMetadata implements MetadataService {
     if (s && (s.interview !== p.interviewSessionId || s.user !== p.userId)) throw new AppError("SESSION_MISMATCH");
     if (s?.completed) throw new AppError("SESSION_COMPLETED");
     if (!s) {
-      this.sessions.set(p.sessionId, { completed: false, interview: p.interviewSessionId, user: p.userId });
-      return { resumed: false, stored: null };
+      this.sessions.set(p.sessionId, { completed: false, interview: p.interviewSessionId, user: p.userId, epoch: 1, owner: p.ownerInstance });
+      return { resumed: false, stored: null, ownerEpoch: 1 };
     }
+    s.epoch++;
+    s.owner = p.ownerInstance;
     const mine = <T extends { sessionId: string }>(m: Map<string, T>) => [...m.values()].filter((r) => r.sessionId === p.sessionId);
     const stored: StoredSummary = this.storedAnswer ?? {
       chunks: runs(mine(this.audio).map((r) => r.chunkIndex)),
       frames: runs(mine(this.frames).map((r) => r.frameIndex)),
       truncated: false,
     };
-    return { resumed: true, stored };
+    return { resumed: true, stored, ownerEpoch: s.epoch };
+  }
+
+  /** Another gateway instance takes the session over (a newer epoch), as its openSession would. */
+  takeOver(sessionId: string, ownerInstance = "gw-other"): number {
+    const s = this.sessions.get(sessionId)!;
+    s.owner = ownerInstance;
+    return ++s.epoch;
+  }
+
+  private fence(sessionId: string, epoch: number): void {
+    const s = this.sessions.get(sessionId);
+    if (s && s.epoch !== epoch) throw new AppError("SESSION_TAKEN_OVER", "another connection holds this session's lease");
+  }
+
+  async renewLeases(ownerInstance: string, leases: readonly SessionLease[]): Promise<string[]> {
+    await enter(this.hooks, "renew");
+    return leases.filter((l) => {
+      const s = this.sessions.get(l.sessionId);
+      return !s || s.owner !== ownerInstance || s.epoch !== l.ownerEpoch;
+    }).map((l) => l.sessionId);
+  }
+
+  async releaseSession(p: SessionLease & { ownerInstance: string }): Promise<boolean> {
+    await enter(this.hooks, "release");
+    const s = this.sessions.get(p.sessionId);
+    if (!s || s.owner !== p.ownerInstance || s.epoch !== p.ownerEpoch) return false;
+    s.owner = null;
+    return true;
   }
 
   async status(sessionId: string): Promise<SessionSummary> {
     await enter(this.hooks, "status");
     const s = this.sessions.get(sessionId);
     if (!s) throw new AppError("SESSION_NOT_FOUND");
-    return { sessionId, status: s.completed ? "completed" : "active", totalChunks: 0, totalFrames: 0, startedAtMs: 1, lastActivityMs: 2, interviewSessionId: s.interview, userId: s.user };
+    return { sessionId, status: s.completed ? "completed" : "active", totalChunks: 0, totalFrames: 0, startedAtMs: 1, lastActivityMs: 2, interviewSessionId: s.interview, userId: s.user, isConnected: s.owner !== null };
   }
 
   private rec<T extends { sha256Hex: string }>(m: Map<string, T>, k: string, r: T): WriteOutcome {
@@ -121,11 +153,13 @@ export class FakeMetadata implements MetadataService {
 
   async recordAudio(r: AudioRecord) {
     await enter(this.hooks, "recordAudio");
+    this.fence(r.sessionId, r.ownerEpoch);
     return this.rec(this.audio, `${r.sessionId}/${r.chunkIndex}`, r);
   }
 
   async recordFrame(r: FrameRecord) {
     await enter(this.hooks, "recordFrame");
+    this.fence(r.sessionId, r.ownerEpoch);
     return this.rec(this.frames, `${r.sessionId}/${r.frameIndex}`, r);
   }
 
@@ -134,18 +168,19 @@ export class FakeMetadata implements MetadataService {
     return (kind === "audio" ? this.audio : this.frames).get(`${sessionId}/${index}`);
   }
 
-  async completeSession(p: { sessionId: string; totalChunks: number; totalFrames: number }) {
+  async completeSession(p: { sessionId: string; totalChunks: number; totalFrames: number; ownerEpoch: number }) {
     this.completes++;
     await enter(this.hooks, "complete");
     const s = this.sessions.get(p.sessionId);
     if (!s) throw new AppError("SESSION_NOT_FOUND");
+    this.fence(p.sessionId, p.ownerEpoch);
     s.completed = true;
     const chunks = [...this.audio.values()].filter((a) => a.sessionId === p.sessionId).map((a) => a.chunkIndex);
     const frames = [...this.frames.values()].filter((a) => a.sessionId === p.sessionId).map((a) => a.frameIndex);
     // Bounded (random totals in the property tests reach 2^32); above what the example tests use.
     const missing = (n: number, have: number[]) => [...Array(Math.min(n, 10_000)).keys()].filter((i) => !have.includes(i));
     return {
-      session: { sessionId: p.sessionId, status: "completed" as const, totalChunks: chunks.length, totalFrames: frames.length, startedAtMs: 1, lastActivityMs: 2, interviewSessionId: s.interview, userId: s.user },
+      session: { sessionId: p.sessionId, status: "completed" as const, totalChunks: chunks.length, totalFrames: frames.length, startedAtMs: 1, lastActivityMs: 2, interviewSessionId: s.interview, userId: s.user, isConnected: s.owner !== null },
       missingChunks: missing(p.totalChunks, chunks),
       missingFrames: missing(p.totalFrames, frames),
     };

@@ -35,6 +35,7 @@ const frame = (index = 0): IngestItem => ({
   ref: { sessionId: SID, kind: "frame", index, mediaType: "image/jpeg" },
   data: new Uint8Array([1, 2, 3]),
   sha256Hex: "a".repeat(64),
+  ownerEpoch: 1,
   placement: { chunkIndex: 0, timestampMs: 1, offsetMs: 0 },
 });
 

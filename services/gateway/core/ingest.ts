@@ -10,7 +10,10 @@
  * When the metadata service REFUSES the row of a blob this call just created, the blob is deleted
  * again at once, so nothing changes: a conflict storage did not see (chunk 3 stored as .webm,
  * re-sent as .mp4), a value PostgreSQL refuses (INVALID_MESSAGE), a session that is gone or
- * completed. Not when the call merely failed (UPSTREAM_UNAVAILABLE: metadata down, a timeout, a
+ * completed. Not when the session was taken over (SESSION_TAKEN_OVER): the connection that holds
+ * it now may have stored the same bytes under the same key meanwhile (storage answered it
+ * "identical") and committed its row, which the delete would leave without its blob; an
+ * unreferenced blob left behind is the sweeper's. Not when the call merely failed (UPSTREAM_UNAVAILABLE: metadata down, a timeout, a
  * broken stream; INTERNAL: an unknown failure): the row may have committed before the answer was
  * lost, and deleting would leave a row without its blob. Those are left to the sweeper, which
  * re-checks the row before it deletes.
@@ -31,17 +34,18 @@ export interface FramePlacement {
   offsetMs: number;
 }
 
-export type IngestItem = { ref: BlobRef; data: Uint8Array; sha256Hex: string } & (
+/** `ownerEpoch`: the connection's lease epoch, carried by the row (fencing). */
+export type IngestItem = { ref: BlobRef; data: Uint8Array; sha256Hex: string; ownerEpoch: number } & (
   | { kind: "audio"; timing: AudioTiming }
   | { kind: "frame"; placement: FramePlacement }
 );
 
 /** Resolves with the combined outcome once both halves are durable; throws AppError otherwise. */
 export async function ingest(storage: StorageService, metadata: MetadataService, item: IngestItem): Promise<WriteOutcome> {
-  const { ref, data, sha256Hex } = item;
+  const { ref, data, sha256Hex, ownerEpoch } = item;
   const stored = await storage.put(ref, data, sha256Hex);
   if (stored.outcome === "conflict") throw indexConflict(ref);
-  const common = { sessionId: ref.sessionId, location: stored.location, size: data.byteLength, mediaType: ref.mediaType, sha256Hex };
+  const common = { sessionId: ref.sessionId, location: stored.location, size: data.byteLength, mediaType: ref.mediaType, sha256Hex, ownerEpoch };
   let recorded: WriteOutcome;
   try {
     recorded =
@@ -60,11 +64,12 @@ export async function ingest(storage: StorageService, metadata: MetadataService,
 }
 
 /**
- * True when the metadata service answered and said no: the row is certainly not there. A failed
- * call (UPSTREAM_UNAVAILABLE, INTERNAL, anything not an AppError) may have committed it.
+ * True when the metadata service answered and said no, and the blob is this call's alone to take
+ * back. A failed call (UPSTREAM_UNAVAILABLE, INTERNAL, anything not an AppError) may have
+ * committed the row; a takeover (SESSION_TAKEN_OVER) may share the blob with the new owner.
  */
 export function isRefusal(err: unknown): boolean {
-  return err instanceof AppError && err.code !== "UPSTREAM_UNAVAILABLE" && err.code !== "INTERNAL";
+  return err instanceof AppError && err.code !== "UPSTREAM_UNAVAILABLE" && err.code !== "INTERNAL" && err.code !== "SESSION_TAKEN_OVER";
 }
 
 function indexConflict(ref: BlobRef): AppError {

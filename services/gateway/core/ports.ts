@@ -23,6 +23,8 @@ export interface AudioRecord {
   endMs: number;
   durationMs: number;
   sha256Hex: string;
+  /** The writer's lease epoch (openSession's ownerEpoch): refused (SESSION_TAKEN_OVER) once another connection holds the session. */
+  ownerEpoch: number;
 }
 
 export interface FrameRecord {
@@ -35,6 +37,8 @@ export interface FrameRecord {
   timestampMs: number;
   offsetMs: number;
   sha256Hex: string;
+  /** The writer's lease epoch (openSession's ownerEpoch): refused (SESSION_TAKEN_OVER) once another connection holds the session. */
+  ownerEpoch: number;
 }
 
 export interface SessionSummary {
@@ -47,6 +51,8 @@ export interface SessionSummary {
   /** Who the session belongs to (authorize.ts SessionOwner); null: a session made before upload tokens. */
   interviewSessionId: number | null;
   userId: number | null;
+  /** A gateway (any replica) holds the session's lease and its heartbeat is fresh. */
+  isConnected: boolean;
 }
 
 export interface CompleteResult {
@@ -65,13 +71,37 @@ export interface StoredSummary {
   truncated: boolean;
 }
 
+export interface OpenSessionParams {
+  sessionId: string;
+  interviewSessionId: number | null;
+  userId: number | null;
+  storagePath: string;
+  /** The gateway instance taking the lease (GATEWAY_INSTANCE_ID). */
+  ownerInstance: string;
+}
+
+/** A lease this gateway holds: the session and the epoch its openSession got. */
+export interface SessionLease {
+  sessionId: string;
+  ownerEpoch: number;
+}
+
 /** The remote metadata service (media.v1.MetadataService). record* are idempotent per (session, index). */
 export interface MetadataService {
-  /** `stored`: set when resumed (null or absent for a new session, or from a metadata service that does not report it). */
-  openSession(p: { sessionId: string; interviewSessionId: number | null; userId: number | null; storagePath: string }): Promise<{ resumed: boolean; stored?: StoredSummary | null }>;
+  /**
+   * Opens (or resumes) the session and gives its lease to `ownerInstance` under a new epoch, which
+   * every record of this connection then carries. `stored`: set when resumed (null or absent for a
+   * new session, or from a metadata service that does not report it).
+   */
+  openSession(p: OpenSessionParams): Promise<{ resumed: boolean; stored?: StoredSummary | null; ownerEpoch: number }>;
   recordAudio(r: AudioRecord): Promise<WriteOutcome>;
   recordFrame(r: FrameRecord): Promise<WriteOutcome>;
-  completeSession(p: { sessionId: string; totalChunks: number; totalFrames: number }): Promise<CompleteResult>;
+  /** Fenced like records: SESSION_TAKEN_OVER unless `ownerEpoch` is the session's current one. */
+  completeSession(p: { sessionId: string; totalChunks: number; totalFrames: number; ownerEpoch: number }): Promise<CompleteResult>;
+  /** The instance's heartbeat; answers which of `leases` it no longer holds. */
+  renewLeases(ownerInstance: string, leases: readonly SessionLease[]): Promise<string[]>;
+  /** Gives a lease up; false when it had already moved on. */
+  releaseSession(p: SessionLease & { ownerInstance: string }): Promise<boolean>;
   /** The session's state and owner; throws AppError SESSION_NOT_FOUND when there is none. */
   status(sessionId: string): Promise<SessionSummary>;
 }

@@ -108,6 +108,8 @@ const FAULTS: Record<FakeOp, AppError[]> = {
   delete: [new AppError("UPSTREAM_UNAVAILABLE")],
   open: [new AppError("UPSTREAM_UNAVAILABLE")],
   status: [new AppError("UPSTREAM_UNAVAILABLE")],
+  renew: [new AppError("UPSTREAM_UNAVAILABLE")],
+  release: [new AppError("UPSTREAM_UNAVAILABLE")],
   recordAudio: [new AppError("UPSTREAM_UNAVAILABLE")],
   recordFrame: [new AppError("UPSTREAM_UNAVAILABLE")],
   complete: [new AppError("UPSTREAM_UNAVAILABLE")],
@@ -141,7 +143,7 @@ async function run(sched: fc.Scheduler, actions: Action[], faultRolls: number[],
   };
   const storage = new FakeStorage(hooks);
   const metadata = new FakeMetadata(hooks);
-  const registry = new SessionRegistry();
+  const registry = new SessionRegistry("gw-test", metadata);
   const perToken = new SessionsPerToken(2);
   const total = new ByteBudget(limits.maxBufferedBytes * 1.5); // two connections cannot both fill theirs
   const violations: string[] = [];
@@ -243,7 +245,7 @@ async function run(sched: fc.Scheduler, actions: Action[], faultRolls: number[],
   expect(unhandled).toEqual([]);
   expect(total.used).toBe(0);
   expect(perToken.tokens).toBe(0);
-  expect(registry.isConnected(SID) || registry.isConnected(OTHER)).toBe(false);
+  expect(registry.holds(SID) || registry.holds(OTHER)).toBe(false);
   return { conns, retired, storage, metadata };
 }
 
@@ -285,10 +287,11 @@ describe("regressions the fuzzer found", () => {
     // up to one blob, until the gateway refused every connection with BUFFER_LIMIT_EXCEEDED).
     const total = new ByteBudget(10_000);
     const closed: number[] = [];
+    const fakeMetadata = new FakeMetadata();
     const s = new StreamSession({
       storage: new FakeStorage(),
-      metadata: new FakeMetadata(),
-      registry: new SessionRegistry(),
+      metadata: fakeMetadata,
+      registry: new SessionRegistry("gw-test", fakeMetadata),
       verifyToken: async () => TOKENS.tok!,
       sessionsPerToken: new SessionsPerToken(2),
       limits: LIMITS,

@@ -99,7 +99,7 @@ async function ready() {
 beforeEach(() => {
   storage = new FakeStorage();
   metadata = new FakeMetadata();
-  registry = new SessionRegistry();
+  registry = new SessionRegistry("gw-test", metadata);
   perToken = new SessionsPerToken(2);
   now = 1_000_000;
 });
@@ -107,11 +107,11 @@ beforeEach(() => {
 describe("session_init", () => {
   test("acks, registers the connection, and a repeat is acked again", async () => {
     const c = await ready();
-    expect(registry.isConnected(SID)).toBe(true);
+    expect(registry.holds(SID)).toBe(true);
     await c.text(init());
     expect(c.last()).toMatchObject({ type: "session_init_ack" });
     c.s.disconnected();
-    expect(registry.isConnected(SID)).toBe(false);
+    expect(registry.holds(SID)).toBe(false);
   });
 
   test("a second session on the same connection is refused", async () => {
@@ -153,7 +153,49 @@ describe("session_init", () => {
     expect(a.closed).toEqual([{ code: 4409, reason: "SESSION_TAKEN_OVER" }]);
     expect(b.closed).toEqual([]);
     a.s.disconnected();
-    expect(registry.isConnected(SID)).toBe(true);
+    expect(registry.holds(SID)).toBe(true);
+  });
+
+  test("taken over on another gateway: the next record is fenced and the connection closes 4409; the blob stays", async () => {
+    const a = await ready();
+    metadata.takeOver(SID);
+    await a.text(audioMeta(0, WEBM.length));
+    await a.bin(encodeBinaryFrame(SID, "audio", 0, WEBM));
+    await a.s.drain();
+    expect(a.closed).toEqual([{ code: 4409, reason: "SESSION_TAKEN_OVER" }]);
+    expect(a.sent.some((m) => m.type === "audio_ack")).toBe(false);
+    expect(metadata.row(SID, "audio", 0)).toBeUndefined();
+    // Not deleted: the new owner may have stored the same bytes under this key meanwhile.
+    expect(storage.find(SID, "audio", 0)).toBeDefined();
+    expect(registry.holds(SID)).toBe(false);
+  });
+
+  test("taken over on another gateway: the renewal tells the idle connection (4409), the lease is not released", async () => {
+    const a = await ready();
+    await registry.renew();
+    expect(a.closed).toEqual([]);
+    metadata.takeOver(SID, "gw-other");
+    await registry.renew();
+    expect(a.closed).toEqual([{ code: 4409, reason: "SESSION_TAKEN_OVER" }]);
+    expect(registry.size).toBe(0);
+    expect(metadata.sessions.get(SID)?.owner).toBe("gw-other");
+  });
+
+  test("a stale connection cannot complete the session", async () => {
+    const a = await ready();
+    metadata.takeOver(SID);
+    await a.text({ type: "session_complete", session_id: SID, total_chunks: 0, total_frames: 0 });
+    expect(a.closed).toEqual([{ code: 4409, reason: "SESSION_TAKEN_OVER" }]);
+    expect(metadata.sessions.get(SID)?.completed).toBe(false);
+  });
+
+  test("closing gives the lease up in metadata (is_connected false at once)", async () => {
+    const a = await ready();
+    expect(metadata.sessions.get(SID)?.owner).toBe("gw-test");
+    a.s.disconnected();
+    await registry.stop();
+    expect(metadata.sessions.get(SID)?.owner).toBeNull();
+    expect((await metadata.status(SID)).isConnected).toBe(false);
   });
 
   test("a completed session cannot be re-opened", async () => {
@@ -444,7 +486,7 @@ describe("access: the upload token", () => {
     const c = connect();
     await c.text({ type: "session_init", session_id: SID, token: "tok" });
     expect(c.last()).toMatchObject({ type: "session_init_ack" });
-    expect(metadata.sessions.get(SID)).toEqual({ completed: false, interview: 1, user: 7 });
+    expect(metadata.sessions.get(SID)).toEqual({ completed: false, interview: 1, user: 7, epoch: 1, owner: "gw-test" });
   });
 
   test("continuing and taking over need the same interview and user; a foreign token changes nothing", async () => {
@@ -453,7 +495,7 @@ describe("access: the upload token", () => {
       await refused({ type: "session_init", session_id: SID, token }, "FORBIDDEN", 4403, "owner_mismatch");
     }
     expect(a.closed).toEqual([]); // the candidate was not taken over
-    expect(registry.isConnected(SID)).toBe(true);
+    expect(registry.holds(SID)).toBe(true);
     // the same candidate with another of their tokens, or one bound to this session, may take over
     const b = connect();
     await b.text(init({ token: "tok-bound" }));
@@ -466,7 +508,7 @@ describe("access: the upload token", () => {
     const realStatus = metadata.status.bind(metadata);
     metadata.status = async (sid) => {
       const r = realStatus(sid); // not found yet...
-      metadata.sessions.set(SID, { completed: false, interview: 1, user: 99 }); // ...then someone else creates it
+      metadata.sessions.set(SID, { completed: false, interview: 1, user: 99, epoch: 1, owner: "gw-x" }); // ...then someone else creates it
       return r;
     };
     await c.text(init());
@@ -650,7 +692,10 @@ describe("resume: session_init_ack says what is stored", () => {
   test("a metadata service that reports no ranges: the seed's ack", async () => {
     (await ready()).s.disconnected();
     const open = metadata.openSession.bind(metadata);
-    metadata.openSession = async (p) => ({ resumed: (await open(p)).resumed });
+    metadata.openSession = async (p) => {
+      const r = await open(p);
+      return { resumed: r.resumed, ownerEpoch: r.ownerEpoch };
+    };
     const b = connect();
     await b.text(init());
     expect(b.last()).toEqual({ type: "session_init_ack", session_id: SID, status: "ready" });

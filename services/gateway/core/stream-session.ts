@@ -31,6 +31,7 @@
  */
 import {
   type AudioMetadata,
+  CLOSES,
   type BlobKind,
   decodeBinaryFrame,
   type FrameMetadata,
@@ -100,6 +101,8 @@ type Announced = { kind: "audio"; msg: AudioMetadata } | { kind: "frame"; msg: F
 export class StreamSession implements Owner {
   private state: "new" | "ready" | "closed" = "new";
   private id: string | null = null;
+  /** The session's lease epoch this connection holds (OpenSession's answer); every row carries it. */
+  private epoch = 0;
   private completed = false;
   private queue: Promise<void> = Promise.resolve();
   private readonly inFlight = new Set<Promise<void>>();
@@ -181,8 +184,24 @@ export class StreamSession implements Owner {
     this.pending.clear();
   }
 
+  /**
+   * The gateway is restarting: close 1012 after what was already said (the acks sent so far go
+   * out first); the lease is given up, and the client reconnects to another replica and resumes.
+   */
+  restart(): void {
+    if (this.state === "closed") return;
+    this.disconnected();
+    this.deps.close(CLOSES.SERVICE_RESTART.code, CLOSES.SERVICE_RESTART.reason);
+  }
+
   takenOver(): void {
     this.fail(new AppError("SESSION_TAKEN_OVER", "another connection continued this session"));
+  }
+
+  /** An upstream answer saying this connection no longer holds the session: close 4409 (else reject). */
+  private refusedOrTakenOver(err: unknown, extra: Record<string, string | number> = {}): void {
+    if (err instanceof AppError && err.code === "SESSION_TAKEN_OVER") return this.fail(err);
+    this.reject(err, extra);
   }
 
   /** Resolves when every blob accepted so far has been stored or failed. */
@@ -252,17 +271,24 @@ export class StreamSession implements Owner {
       return this.fail(new AppError("TOO_MANY_SESSIONS", `more than ${this.deps.sessionsPerToken.limit} media sessions are open under this upload token`, {}, { reason: "jti" }));
     }
     try {
-      const { resumed, stored } = await this.deps.metadata.openSession({
+      const { resumed, stored, ownerEpoch } = await this.deps.metadata.openSession({
         sessionId: msg.session_id,
         interviewSessionId: grant.interviewSessionId,
         userId: grant.userId,
         storagePath: `${msg.session_id}/`,
+        ownerInstance: this.deps.registry.instanceId,
       });
-      if (this.state === "closed") return admission.lease.release();
+      // The lease is ours now, whatever happens next: claim it (a previous local connection of
+      // this session is closed 4409), and give it back at once if this socket went meanwhile.
+      this.deps.registry.claim(msg.session_id, ownerEpoch, this);
+      if (this.state === "closed") {
+        this.deps.registry.release(msg.session_id, this);
+        return admission.lease.release();
+      }
       this.lease = admission.lease;
       this.id = msg.session_id;
+      this.epoch = ownerEpoch;
       this.state = "ready";
-      this.deps.registry.claim(msg.session_id, this);
       this.deps.events.opened(msg.session_id, resumed);
       // A resumed session says what it holds, so the client skips items whose acks it lost.
       this.deps.send({ type: "session_init_ack", session_id: msg.session_id, status: "ready", ...(resumed && stored ? renderStored(stored) : {}) });
@@ -306,7 +332,7 @@ export class StreamSession implements Owner {
     this.pending.delete(kind, index);
     while (this.inFlight.size >= this.deps.limits.maxInFlight) await Promise.race(this.inFlight);
     const ref = { sessionId: frame.sessionId, kind, index, mediaType };
-    const base = { ref, data: blob, sha256Hex: this.deps.sha256Hex(blob) };
+    const base = { ref, data: blob, sha256Hex: this.deps.sha256Hex(blob), ownerEpoch: this.epoch };
     const item: IngestItem =
       announced.kind === "audio"
         ? { ...base, kind: "audio", timing: { startMs: isoToMs(announced.msg.start_timestamp), endMs: isoToMs(announced.msg.end_timestamp), durationMs: announced.msg.duration_ms } }
@@ -316,7 +342,7 @@ export class StreamSession implements Owner {
         this.deps.events.acked(kind, blob.byteLength, this.deps.now() - receivedAt, outcome);
         this.deps.send(kind === "audio" ? { type: "audio_ack", chunk_index: index } : { type: "frame_ack", frame_index: index });
       },
-      (err) => this.reject(err, idx),
+      (err) => this.refusedOrTakenOver(err, idx),
     );
     const tracked = task.finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
@@ -331,7 +357,7 @@ export class StreamSession implements Owner {
     }
     await this.drain();
     try {
-      const r = await this.deps.metadata.completeSession({ sessionId: msg.session_id, totalChunks: msg.total_chunks, totalFrames: msg.total_frames });
+      const r = await this.deps.metadata.completeSession({ sessionId: msg.session_id, totalChunks: msg.total_chunks, totalFrames: msg.total_frames, ownerEpoch: this.epoch });
       this.completed = true;
       this.deps.events.completed(msg.session_id, r.missingChunks.length + r.missingFrames.length);
       const ack: SessionCompleteAck = {
@@ -345,7 +371,7 @@ export class StreamSession implements Owner {
       this.completeAnswer = { ack, totalChunks: msg.total_chunks, totalFrames: msg.total_frames };
       this.deps.send(ack);
     } catch (err) {
-      this.reject(err);
+      this.refusedOrTakenOver(err);
     }
   }
 

@@ -66,6 +66,8 @@ export function toSessionInfo(s: Session): SessionInfo {
     userId: s.userId ?? 0,
     hasInterviewSessionId: s.interviewSessionId !== null,
     hasUserId: s.userId !== null,
+    isConnected: s.isConnected,
+    ownerEpoch: s.ownerEpoch,
   };
 }
 
@@ -178,12 +180,20 @@ export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
         interviewSessionId: req.hasInterviewSessionId ? req.interviewSessionId : undefined,
         userId: req.hasUserId ? req.userId : undefined,
         storagePath: req.storagePath,
+        ownerInstance: req.ownerInstance,
       });
-      return { session: toSessionInfo(r.session), resumed: r.resumed, stored: r.stored ? toStoredRangesProto(r.stored) : undefined };
+      return {
+        session: toSessionInfo(r.session),
+        resumed: r.resumed,
+        stored: r.stored ? toStoredRangesProto(r.stored) : undefined,
+        ownerEpoch: r.session.ownerEpoch,
+      };
     }),
+    renewLeases: counted(async (req) => ({ lostSessionIds: await metadata.renewLeases(req.ownerInstance, req.leases) })),
+    releaseSession: counted(async (req) => ({ released: await metadata.releaseSession(req.sessionId, req.ownerEpoch, req.ownerInstance) })),
     recordBlobs,
     completeSession: counted(async (req) => {
-      const r = await metadata.completeSession(req.sessionId, req.totalChunks, req.totalFrames);
+      const r = await metadata.completeSession(req.sessionId, req.totalChunks, req.totalFrames, req.ownerEpoch);
       return { session: toSessionInfo(r.session), missingChunkIndices: r.missingChunkIndices, missingFrameIndices: r.missingFrameIndices };
     }),
     getSessionStatus: counted(async (req) => ({ session: toSessionInfo(await metadata.getSessionStatus(req.sessionId)) })),

@@ -7,14 +7,16 @@
  * test/integration/ keeps checking the real thing.
  */
 import { AppError } from "../../shared/errors";
-import { blobKey } from "../core/blobs";
-import type { BlobItem, BlobRowKey, BlobRowsWritten, InterviewSession, OpenSessionInput, Session, SessionRef, SessionRepo, SessionStatusName, StoredRanges } from "../core/model";
+import { blobKey, staleEpoch } from "../core/blobs";
+import type { BlobItem, BlobRowKey, BlobRowsWritten, InterviewSession, OpenSessionInput, Session, SessionLease, SessionRef, SessionRepo, SessionStatusName, StoredRanges } from "../core/model";
 import { storedRanges } from "../core/ranges";
 import { STATUS_AFTER_BLOB } from "../core/session";
 
 interface Stored {
   id: string;
+  /** isConnected is computed on read (connected()). */
   session: Session;
+  ownerInstance: string | null;
 }
 
 export class MemorySessionRepo implements SessionRepo {
@@ -24,10 +26,29 @@ export class MemorySessionRepo implements SessionRepo {
   /** blobKey(session id, kind, index) -> file_path */
   private readonly paths = new Map<string, string>();
   private readonly interviews = new Map<number, InterviewSession>();
+  /** gateway instance -> its last heartbeat (ms) */
+  private readonly heartbeats = new Map<string, number>();
   private nextId = 1;
 
-  /** `now` in Unix epoch ms (tests move it to make sessions idle). */
-  constructor(private readonly now: () => number = Date.now) {}
+  /**
+   * `now` in Unix epoch ms (tests move it to make sessions idle); `leaseTtlMs`: how long an
+   * instance's heartbeat keeps its sessions connected (METADATA_LEASE_TTL_MS).
+   */
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly leaseTtlMs = 3000,
+  ) {}
+
+  private view(s: Stored): Session {
+    const beat = s.ownerInstance === null ? undefined : this.heartbeats.get(s.ownerInstance);
+    return { ...s.session, isConnected: beat !== undefined && beat > this.now() - this.leaseTtlMs };
+  }
+
+  private takeLease(s: Stored, instance: string): void {
+    s.ownerInstance = instance;
+    s.session.ownerEpoch++;
+    this.heartbeats.set(instance, this.now());
+  }
 
   async createInterviewSession(title: string): Promise<number> {
     const id = this.nextId++;
@@ -57,14 +78,19 @@ export class MemorySessionRepo implements SessionRepo {
         completedAtMs: 0,
         interviewSessionId: input.interviewSessionId ?? null,
         userId: input.userId ?? null,
+        ownerEpoch: 0,
+        isConnected: false,
       };
-      this.sessions.set(input.sessionId, { id: String(this.nextId++), session });
-      return { session: { ...session }, created: true };
+      const stored: Stored = { id: String(this.nextId++), session, ownerInstance: null };
+      this.takeLease(stored, input.ownerInstance);
+      this.sessions.set(input.sessionId, stored);
+      return { session: this.view(stored), created: true };
     }
-    const status = decide({ ...found.session });
+    const status = decide(this.view(found));
     found.session.status = status;
     found.session.lastActivityMs = this.now();
-    return { session: { ...found.session }, created: false };
+    this.takeLease(found, input.ownerInstance);
+    return { session: this.view(found), created: false };
   }
 
   async writeBlobRows(items: BlobItem[]): Promise<BlobRowsWritten> {
@@ -76,8 +102,8 @@ export class MemorySessionRepo implements SessionRepo {
       const s = this.sessions.get(item.record.sessionId);
       if (!s) continue;
       // Statuses change after the loop: every item sees its session as the batch found it.
-      sessions.set(item.record.sessionId, { id: s.id, status: s.session.status });
-      if (STATUS_AFTER_BLOB[s.session.status] === null) continue;
+      sessions.set(item.record.sessionId, { id: s.id, status: s.session.status, ownerEpoch: s.session.ownerEpoch });
+      if (STATUS_AFTER_BLOB[s.session.status] === null || item.record.ownerEpoch !== s.session.ownerEpoch) continue;
       const key = blobKey(s.id, item.kind, item.kind === "audio" ? item.record.chunkIndex : item.record.frameIndex);
       touched.add(s);
       if (!this.rows.has(key)) {
@@ -96,9 +122,10 @@ export class MemorySessionRepo implements SessionRepo {
     return { sessions, inserted, stored };
   }
 
-  async completeSession(sessionId: string, claimedChunks: number, claimedFrames: number) {
+  async completeSession(sessionId: string, claimedChunks: number, claimedFrames: number, ownerEpoch: number) {
     const s = this.sessions.get(sessionId);
     if (!s) return null;
+    if (ownerEpoch !== s.session.ownerEpoch) throw staleEpoch(ownerEpoch, s.session.ownerEpoch);
     if (s.session.status !== "completed") {
       s.session.status = "completed";
       s.session.completedAtMs = s.session.lastActivityMs = this.now();
@@ -108,18 +135,35 @@ export class MemorySessionRepo implements SessionRepo {
       for (let i = 0; i < claimed; i++) if (this.rows.has(blobKey(s.id, kind, i))) out.push(i);
       return out;
     };
-    return { session: { ...s.session }, chunkIndices: present("audio", claimedChunks), frameIndices: present("frame", claimedFrames) };
+    return { session: this.view(s), chunkIndices: present("audio", claimedChunks), frameIndices: present("frame", claimedFrames) };
   }
 
   async getSession(sessionId: string): Promise<Session | null> {
     const s = this.sessions.get(sessionId);
-    return s ? { ...s.session } : null;
+    return s ? this.view(s) : null;
+  }
+
+  async renewLeases(ownerInstance: string, leases: readonly SessionLease[]): Promise<string[]> {
+    this.heartbeats.set(ownerInstance, this.now());
+    return leases
+      .filter((l) => {
+        const s = this.sessions.get(l.sessionId);
+        return !s || s.ownerInstance !== ownerInstance || s.session.ownerEpoch !== l.ownerEpoch;
+      })
+      .map((l) => l.sessionId);
+  }
+
+  async releaseSession(sessionId: string, ownerEpoch: number, ownerInstance: string): Promise<boolean> {
+    const s = this.sessions.get(sessionId);
+    if (!s || s.ownerInstance !== ownerInstance || s.session.ownerEpoch !== ownerEpoch) return false;
+    s.ownerInstance = null;
+    return true;
   }
 
   async abandonIdleSessions(idleMs: number, limit: number): Promise<string[]> {
     const cutoff = this.now() - idleMs;
     const idle = [...this.sessions.values()]
-      .filter((s) => s.session.status === "active" && s.session.lastActivityMs < cutoff)
+      .filter((s) => s.session.status === "active" && s.session.lastActivityMs < cutoff && !this.view(s).isConnected)
       .sort((a, b) => a.session.lastActivityMs - b.session.lastActivityMs)
       .slice(0, limit);
     for (const s of idle) s.session.status = "abandoned";

@@ -28,6 +28,9 @@ describe("rowToSession", () => {
       started_at: new Date(1000),
       last_activity: new Date(2000),
       completed_at: null,
+      owner_epoch: "5",
+      owner_instance: "gw-a",
+      is_connected: true,
     };
     expect(rowToSession(row)).toEqual({
       sessionId: SID,
@@ -39,6 +42,9 @@ describe("rowToSession", () => {
       completedAtMs: 0,
       interviewSessionId: 42,
       userId: null,
+      ownerEpoch: 5,
+      isConnected: true,
     });
+    expect(rowToSession({ ...row, is_connected: undefined }).isConnected).toBe(false);
   });
 });

@@ -38,7 +38,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import postgres from "postgres";
 import { AppError, toAppError } from "../../shared/errors";
-import { blobKey } from "../core/blobs";
+import { blobKey, staleEpoch } from "../core/blobs";
 import { parseMigrationFiles, pendingMigrations } from "../core/migrations";
 import type {
   AudioChunkRecord,
@@ -48,6 +48,7 @@ import type {
   InterviewSession,
   OpenSessionInput,
   Session,
+  SessionLease,
   SessionRef,
   SessionRepo,
   SessionStatusName,
@@ -185,6 +186,10 @@ export interface SessionRow {
   started_at: Date | null;
   last_activity: Date | null;
   completed_at: Date | null;
+  owner_epoch: string | number;
+  owner_instance: string | null;
+  /** Present when the query computed it (`connectedSql`). */
+  is_connected?: boolean;
 }
 
 /** Date (or null) -> Unix epoch milliseconds; 0 when unset. */
@@ -203,7 +208,8 @@ function idOrNull(v: string | number | null): number | null {
   return v === null ? null : Number(v);
 }
 
-export function rowToSession(row: SessionRow): Session {
+/** `isConnected`: when the row does not carry is_connected (default false). */
+export function rowToSession(row: SessionRow, isConnected = row.is_connected ?? false): Session {
   return {
     sessionId: row.session_id,
     status: row.status,
@@ -214,6 +220,8 @@ export function rowToSession(row: SessionRow): Session {
     completedAtMs: dateToMs(row.completed_at),
     interviewSessionId: idOrNull(row.interview_session_id),
     userId: idOrNull(row.user_id),
+    ownerEpoch: Number(row.owner_epoch),
+    isConnected,
   };
 }
 
@@ -229,6 +237,7 @@ function chunkRow(r: AudioChunkRecord) {
     end_timestamp: msToIso(r.endTimestampMs),
     duration_ms: r.durationMs,
     sha256: r.sha256Hex,
+    owner_epoch: r.ownerEpoch,
   };
 }
 
@@ -244,6 +253,7 @@ function frameRow(r: VideoFrameRecord) {
     ts: msToIso(r.timestampMs),
     offset_ms: r.offsetMs,
     sha256: r.sha256Hex,
+    owner_epoch: r.ownerEpoch,
   };
 }
 
@@ -294,10 +304,31 @@ export class PgSessionRepo implements SessionRepo {
    * DedicatedPipelines (pg-pipeline.ts: postgres.js loses reserved connections of a shared pool
    * when connections drop). Default: reserve() on `sql` (PGlite's one connection).
    */
+  /**
+   * `leaseTtlMs`: how long a gateway instance's heartbeat keeps the sessions it holds connected
+   * (METADATA_LEASE_TTL_MS).
+   */
   constructor(
     private readonly sql: Sql,
     private readonly pipelines: PipelineSource = new SharedPoolPipelines(sql),
+    private readonly leaseTtlMs = 3000,
   ) {}
+
+  /** Refreshes a gateway instance's heartbeat (one row per instance). */
+  private beat(tx: Sql | Tx, instance: string) {
+    return tx`
+      insert into gateway_instances (instance_id, heartbeat_at) values (${instance}, now())
+      on conflict (instance_id) do update set heartbeat_at = excluded.heartbeat_at`;
+  }
+
+  /** Whether `instance` (a row's owner_instance) has a fresh heartbeat. */
+  private async connected(tx: Sql | Tx, instance: string | null): Promise<boolean> {
+    if (instance === null) return false;
+    const [row] = await tx<{ ok: boolean }[]>`
+      select heartbeat_at > now() - (${this.leaseTtlMs}::float8 * interval '1 millisecond') as ok
+      from gateway_instances where instance_id = ${instance}`;
+    return row?.ok ?? false;
+  }
 
   private tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return translated(() => this.sql.begin(fn) as Promise<T>);
@@ -333,19 +364,26 @@ export class PgSessionRepo implements SessionRepo {
           if (!found) throw new AppError("INTERVIEW_SESSION_NOT_FOUND", undefined, { field: "interview_session_id" });
         }
         const [created] = await tx<SessionRow[]>`
-          insert into media_sessions (session_id, interview_session_id, user_id, storage_path)
-          values (${sessionId}, ${input.interviewSessionId ?? null}, ${input.userId ?? null}, ${input.storagePath})
+          insert into media_sessions (session_id, interview_session_id, user_id, storage_path, owner_epoch, owner_instance)
+          values (${sessionId}, ${input.interviewSessionId ?? null}, ${input.userId ?? null}, ${input.storagePath}, 1, ${input.ownerInstance})
           on conflict (session_id) do nothing
           returning *`;
-        if (created) return { session: rowToSession(created), created: true };
+        if (created) {
+          await this.beat(tx, input.ownerInstance);
+          return { session: rowToSession(created, true), created: true };
+        }
         // Another OpenSession created it between our SELECT and INSERT: resume that one.
         [row] = await tx<SessionRow[]>`select * from media_sessions where session_id = ${sessionId} for update`;
         if (!row) throw new AppError("INTERNAL", "session vanished during open");
       }
       const status = decide(rowToSession(row)); // may throw (SESSION_MISMATCH / SESSION_COMPLETED)
+      // The takeover: a new epoch, so the previous owner's records are refused from now on.
       const [updated] = await tx<SessionRow[]>`
-        update media_sessions set status = ${status}, last_activity = now() where id = ${row.id} returning *`;
-      return { session: rowToSession(updated!), created: false };
+        update media_sessions set status = ${status}, last_activity = now(),
+          owner_epoch = owner_epoch + 1, owner_instance = ${input.ownerInstance}
+        where id = ${row.id} returning *`;
+      await this.beat(tx, input.ownerInstance);
+      return { session: rowToSession(updated!, true), created: false };
     });
   }
 
@@ -371,20 +409,23 @@ export class PgSessionRepo implements SessionRepo {
       // once the lock statement holds its row locks.
       const pipeline = settlePipeline([
         c`begin`,
-        c<{ id: string; session_id: string; status: SessionRow["status"] }[]>`
-          select id, session_id, status from media_sessions
+        c<{ id: string; session_id: string; status: SessionRow["status"]; owner_epoch: string }[]>`
+          select id, session_id, status, owner_epoch from media_sessions
           where session_id = any(array(select jsonb_array_elements_text(${json(uuids)}::text::jsonb)::uuid))
           order by id
           for update`,
         // - sessions: those the lock statement locked (xmax = this transaction: a session created
         //   after that statement began is visible here but was not locked, and planBatch answers
         //   it SESSION_NOT_FOUND) and that accept blobs (BLOB_RULES maps their status);
+        // - the fence: a row joins its session only under the session's current owner_epoch
+        //   (planBatch answers the others SESSION_TAKEN_OVER from the lock statement's epoch);
         // - insert the new chunks and frames (ON CONFLICT DO NOTHING: re-sends insert nothing);
         // - a frame gets its chunk's id whether the chunk is older or in this very batch (ins_a:
         //   data-modifying CTEs do not see each other's rows, so the batch's chunks are joined in);
         // - frames stored before their chunk get its id now (link);
         // - every touched session counts what was inserted, refreshes last_activity, and takes the
         //   status BLOB_RULES gives it (revived if the reaper had marked it abandoned meanwhile);
+        //   a session whose rows were all fenced out is left as it was;
         // - answer each row: created, and the sha256 now stored under its index (a row this
         //   statement did not insert is older, hence in its snapshot: writers of a session commit
         //   before its lock is free).
@@ -392,19 +433,19 @@ export class PgSessionRepo implements SessionRepo {
           with chunk_rows as (
             select * from jsonb_to_recordset(${json(chunkRows)}::text::jsonb) as x(
               session_id uuid, chunk_index bigint, file_path text, file_size bigint, mime_type text,
-              start_timestamp timestamptz, end_timestamp timestamptz, duration_ms bigint, sha256 text)
+              start_timestamp timestamptz, end_timestamp timestamptz, duration_ms bigint, sha256 text, owner_epoch bigint)
           ), frame_rows as (
             select * from jsonb_to_recordset(${json(frameRows)}::text::jsonb) as x(
               session_id uuid, frame_index bigint, chunk_index bigint, file_path text, file_size bigint, mime_type text,
-              ts timestamptz, offset_ms bigint, sha256 text)
+              ts timestamptz, offset_ms bigint, sha256 text, owner_epoch bigint)
           ), sessions as (
-            select m.id, m.session_id from media_sessions m
+            select m.id, m.session_id, m.owner_epoch from media_sessions m
             where m.session_id = any(array(select session_id from chunk_rows union select session_id from frame_rows))
               and (${BLOB_RULES}::text::jsonb ->> m.status) is not null and m.xmax = pg_current_xact_id()::xid
           ), chunks as (
-            select s.id as media_session_id, x.* from chunk_rows x join sessions s on s.session_id = x.session_id
+            select s.id as media_session_id, x.* from chunk_rows x join sessions s on s.session_id = x.session_id and s.owner_epoch = x.owner_epoch
           ), frames as (
-            select s.id as media_session_id, x.* from frame_rows x join sessions s on s.session_id = x.session_id
+            select s.id as media_session_id, x.* from frame_rows x join sessions s on s.session_id = x.session_id and s.owner_epoch = x.owner_epoch
           ), ins_a as (
             insert into audio_chunks (media_session_id, chunk_index, file_path, file_size, mime_type, start_timestamp, end_timestamp, duration_ms, sha256)
             select media_session_id, chunk_index, file_path, file_size, mime_type, start_timestamp, end_timestamp, duration_ms, sha256 from chunks
@@ -434,7 +475,7 @@ export class PgSessionRepo implements SessionRepo {
               total_frames = m.total_frames + (select count(*) from ins_f where ins_f.media_session_id = m.id),
               last_activity = now(),
               status = ${BLOB_RULES}::text::jsonb ->> m.status
-            where m.id = any(array(select id from sessions))
+            where m.id = any(array(select media_session_id from chunks union select media_session_id from frames))
           )
           select 'audio' as kind, x.media_session_id, x.chunk_index as idx, i.id is not null as created,
             case when i.id is not null then x.sha256 else
@@ -454,7 +495,7 @@ export class PgSessionRepo implements SessionRepo {
       // (25P02) and answers the commit with ROLLBACK.
       if (errors.length || lock.status === "rejected" || data.status === "rejected") throw errors[0];
 
-      const sessions = new Map<string, SessionRef>(lock.value.map((r) => [r.session_id, { id: String(r.id), status: r.status }]));
+      const sessions = new Map<string, SessionRef>(lock.value.map((r) => [r.session_id, { id: String(r.id), status: r.status, ownerEpoch: Number(r.owner_epoch) }]));
       const inserted = new Set<string>();
       const stored = new Map<string, string>();
       for (const r of data.value) {
@@ -470,10 +511,11 @@ export class PgSessionRepo implements SessionRepo {
     }
   }
 
-  async completeSession(sessionId: string, claimedChunks: number, claimedFrames: number): Promise<{ session: Session; chunkIndices: number[]; frameIndices: number[] } | null> {
+  async completeSession(sessionId: string, claimedChunks: number, claimedFrames: number, ownerEpoch: number): Promise<{ session: Session; chunkIndices: number[]; frameIndices: number[] } | null> {
     return this.tx(async (tx) => {
       let [row] = await tx<SessionRow[]>`select * from media_sessions where session_id = ${sessionId} for update`;
       if (!row) return null;
+      if (Number(row.owner_epoch) !== ownerEpoch) throw staleEpoch(ownerEpoch, Number(row.owner_epoch));
       if (row.status !== "completed") {
         [row] = await tx<SessionRow[]>`
           update media_sessions set status = 'completed', completed_at = now(), last_activity = now()
@@ -483,13 +525,20 @@ export class PgSessionRepo implements SessionRepo {
         select chunk_index as i from audio_chunks where media_session_id = ${row!.id} and chunk_index < ${claimedChunks}`;
       const frames = await tx<{ i: string }[]>`
         select frame_index as i from video_frames where media_session_id = ${row!.id} and frame_index < ${claimedFrames}`;
-      return { session: rowToSession(row!), chunkIndices: chunks.map((r) => Number(r.i)), frameIndices: frames.map((r) => Number(r.i)) };
+      return {
+        session: rowToSession(row!, await this.connected(tx, row!.owner_instance)),
+        chunkIndices: chunks.map((r) => Number(r.i)),
+        frameIndices: frames.map((r) => Number(r.i)),
+      };
     });
   }
 
   async getSession(sessionId: string): Promise<Session | null> {
     return translated(async () => {
-      const [row] = await this.sql<SessionRow[]>`select * from media_sessions where session_id = ${sessionId}`;
+      const [row] = await this.sql<SessionRow[]>`
+        select m.*, coalesce((select g.heartbeat_at > now() - (${this.leaseTtlMs}::float8 * interval '1 millisecond')
+          from gateway_instances g where g.instance_id = m.owner_instance), false) as is_connected
+        from media_sessions m where m.session_id = ${sessionId}`;
       return row ? rowToSession(row) : null;
     });
   }
@@ -533,17 +582,50 @@ export class PgSessionRepo implements SessionRepo {
 
   async abandonIdleSessions(idleMs: number, limit: number): Promise<string[]> {
     return translated(async () => {
-      // SKIP LOCKED: a session busy in a RecordBlobs transaction is not idle; leave it.
+      // SKIP LOCKED: a session busy in a RecordBlobs transaction is not idle; leave it. Nor is
+      // one whose lease is held by a live gateway (a quiet candidate still connected).
       const rows = await this.sql<{ session_id: string }[]>`
         update media_sessions set status = 'abandoned'
         where id in (
-          select id from media_sessions
-          where status = 'active' and last_activity < now() - (${idleMs}::float8 * interval '1 millisecond')
-          order by last_activity
+          select m.id from media_sessions m
+          where m.status = 'active' and m.last_activity < now() - (${idleMs}::float8 * interval '1 millisecond')
+            and not exists (select 1 from gateway_instances g where g.instance_id = m.owner_instance
+              and g.heartbeat_at > now() - (${this.leaseTtlMs}::float8 * interval '1 millisecond'))
+          order by m.last_activity
           limit ${limit}
           for update skip locked)
         returning session_id`;
+      // Instances silent for a day are gone (pod names do not come back): forget them.
+      await this.sql`delete from gateway_instances where heartbeat_at < now() - interval '1 day'`;
       return rows.map((r) => r.session_id);
+    });
+  }
+
+  async renewLeases(ownerInstance: string, leases: readonly SessionLease[]): Promise<string[]> {
+    return translated(async () => {
+      // One write (the heartbeat); the leases are read (index probes on session_id), never locked.
+      const rows = await this.sql<{ session_id: string }[]>`
+        with beat as (
+          insert into gateway_instances (instance_id, heartbeat_at) values (${ownerInstance}, now())
+          on conflict (instance_id) do update set heartbeat_at = excluded.heartbeat_at
+        )
+        select l.session_id::text as session_id
+        from jsonb_to_recordset(${json(leases.map((l) => ({ session_id: l.sessionId, owner_epoch: l.ownerEpoch })))}::text::jsonb)
+          as l(session_id uuid, owner_epoch bigint)
+        where not exists (
+          select 1 from media_sessions m
+          where m.session_id = l.session_id and m.owner_epoch = l.owner_epoch and m.owner_instance = ${ownerInstance})`;
+      return rows.map((r) => r.session_id);
+    });
+  }
+
+  async releaseSession(sessionId: string, ownerEpoch: number, ownerInstance: string): Promise<boolean> {
+    return translated(async () => {
+      const rows = await this.sql`
+        update media_sessions set owner_instance = null
+        where session_id = ${sessionId} and owner_epoch = ${ownerEpoch} and owner_instance = ${ownerInstance}
+        returning 1`;
+      return rows.length === 1;
     });
   }
 }

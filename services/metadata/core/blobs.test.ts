@@ -12,19 +12,19 @@ const SHA_B = "b".repeat(64);
 function audio(sessionId: string, chunkIndex: number, sha = SHA_A): BlobItem {
   return {
     kind: "audio",
-    record: { sessionId, chunkIndex, filePath: `a/${chunkIndex}`, fileSize: 10, mimeType: "audio/webm", startTimestampMs: 0, endTimestampMs: 0, durationMs: 10000, sha256Hex: sha },
+    record: { sessionId, chunkIndex, filePath: `a/${chunkIndex}`, fileSize: 10, mimeType: "audio/webm", startTimestampMs: 0, endTimestampMs: 0, durationMs: 10000, sha256Hex: sha, ownerEpoch: 1 },
   };
 }
 function frame(sessionId: string, frameIndex: number, chunkIndex = 0, sha = SHA_A): BlobItem {
   return {
     kind: "frame",
-    record: { sessionId, frameIndex, chunkIndex, filePath: `f/${frameIndex}`, fileSize: 10, mimeType: "image/jpeg", timestampMs: 0, offsetMs: 0, sha256Hex: sha },
+    record: { sessionId, frameIndex, chunkIndex, filePath: `f/${frameIndex}`, fileSize: 10, mimeType: "image/jpeg", timestampMs: 0, offsetMs: 0, sha256Hex: sha, ownerEpoch: 1 },
   };
 }
 
 const sessions = new Map<string, SessionRef>([
-  [S1, { id: "1", status: "active" }],
-  [S2, { id: "2", status: "completed" }],
+  [S1, { id: "1", status: "active", ownerEpoch: 1 }],
+  [S2, { id: "2", status: "completed", ownerEpoch: 1 }],
 ]);
 
 describe("validateItem", () => {

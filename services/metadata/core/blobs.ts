@@ -61,7 +61,9 @@ export function blobKey(session: string, kind: BlobKindName, index: number): str
 export function itemsToInsert(items: BlobItem[]): BlobItem[] {
   const seen = new Set<string>();
   return items.filter((item) => {
-    const key = blobKey(item.record.sessionId, item.kind, itemIndex(item));
+    // Per epoch too: a stale writer's item ahead of the owner's must not keep the owner's out
+    // (the database inserts only items of the current epoch, so at most one of them).
+    const key = `${blobKey(item.record.sessionId, item.kind, itemIndex(item))}@${item.record.ownerEpoch}`;
     if (validateItem(item) || seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -79,12 +81,21 @@ export function planBatch(items: BlobItem[], sessions: ReadonlyMap<string, Sessi
     const session = sessions.get(item.record.sessionId);
     const refused = admitBlob(session?.status);
     if (refused || !session) return void early.set(pos, { error: refused ?? new AppError("SESSION_NOT_FOUND") });
+    if (item.record.ownerEpoch !== session.ownerEpoch) return void early.set(pos, { error: staleEpoch(item.record.ownerEpoch, session.ownerEpoch) });
     const key = blobKey(session.id, item.kind, itemIndex(item));
     const first = !seen.has(key);
     seen.add(key);
     admitted.push({ pos, item, mediaSessionId: session.id, key, first });
   });
   return { early, admitted };
+}
+
+/**
+ * The fence: a record written under an epoch that is not the session's current one comes from a
+ * connection whose session was taken over (by a newer OpenSession, on any gateway replica).
+ */
+export function staleEpoch(recordEpoch: number, currentEpoch: number): AppError {
+  return new AppError("SESSION_TAKEN_OVER", "another connection holds this session's lease", {}, { reason: recordEpoch < currentEpoch ? "stale_epoch" : "unknown_epoch" });
 }
 
 /**

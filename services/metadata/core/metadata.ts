@@ -20,9 +20,11 @@ import {
   type InterviewSession,
   type ItemResult,
   MAX_LOOKUP_KEYS,
+  MAX_RENEW_LEASES,
   type OpenSessionInput,
   type Session,
   type SessionRef,
+  type SessionLease,
   type SessionRepo,
 } from "./model";
 import type { StoredRanges } from "./model";
@@ -63,6 +65,7 @@ export class Metadata {
    */
   async openSession(input: OpenSessionInput): Promise<{ session: Session; resumed: boolean; stored: StoredRanges | null }> {
     requireSessionId(input.sessionId);
+    requireInstance(input.ownerInstance);
     const { session, created } = await this.repo.openSession(input, (existing) => decideOpen(existing, input));
     if (created) return { session, resumed: false, stored: null };
     return { session, resumed: true, stored: await this.repo.storedRanges(input.sessionId, MAX_STORED_RANGES) };
@@ -90,12 +93,13 @@ export class Metadata {
     return decideOutcomes(items.length, planBatch(items, written.sessions), written.inserted, written.stored);
   }
 
-  /** Idempotent; missing indices are computed against the claimed totals. */
-  async completeSession(sessionId: string, claimedChunks: number, claimedFrames: number): Promise<CompleteResult> {
+  /** Idempotent for the lease holder (fenced like records); missing indices are computed against the claimed totals. */
+  async completeSession(sessionId: string, claimedChunks: number, claimedFrames: number, ownerEpoch: number): Promise<CompleteResult> {
     requireSessionId(sessionId);
     validateClaimedTotal(claimedChunks, "total_chunks");
     validateClaimedTotal(claimedFrames, "total_frames");
-    const done = await this.repo.completeSession(sessionId, claimedChunks, claimedFrames);
+    requireEpoch(ownerEpoch);
+    const done = await this.repo.completeSession(sessionId, claimedChunks, claimedFrames, ownerEpoch);
     if (!done) throw notFound();
     return {
       session: done.session,
@@ -117,6 +121,25 @@ export class Metadata {
     return this.repo.abandonIdleSessions(idleMs, limit);
   }
 
+  /** A gateway instance's heartbeat: refreshes it and answers the sessions of `leases` it has lost. */
+  async renewLeases(ownerInstance: string, leases: readonly SessionLease[]): Promise<string[]> {
+    requireInstance(ownerInstance);
+    if (leases.length > MAX_RENEW_LEASES) throw new AppError("INVALID_MESSAGE", `at most ${MAX_RENEW_LEASES} leases per call`, { field: "leases" });
+    for (const l of leases) {
+      requireSessionId(l.sessionId);
+      requireEpoch(l.ownerEpoch);
+    }
+    return this.repo.renewLeases(ownerInstance, leases);
+  }
+
+  /** Gives a lease up; false when it had already moved on (nothing changed). */
+  async releaseSession(sessionId: string, ownerEpoch: number, ownerInstance: string): Promise<boolean> {
+    requireSessionId(sessionId);
+    requireEpoch(ownerEpoch);
+    requireInstance(ownerInstance);
+    return this.repo.releaseSession(sessionId, ownerEpoch, ownerInstance);
+  }
+
   /** The file_path of each key's row, null when it has none (the reaper's orphan sweeper). */
   async lookupBlobRows(keys: readonly BlobRowKey[]): Promise<(string | null)[]> {
     if (keys.length > MAX_LOOKUP_KEYS) throw new AppError("INVALID_MESSAGE", `at most ${MAX_LOOKUP_KEYS} keys per call`, { field: "keys" });
@@ -131,6 +154,19 @@ export class Metadata {
   ping(): Promise<boolean> {
     return this.repo.ping();
   }
+}
+
+/** Longest GATEWAY_INSTANCE_ID (a pod name is at most 253). */
+export const MAX_INSTANCE_ID_LENGTH = 256;
+
+function requireInstance(id: string): void {
+  if (id === "" || id.length > MAX_INSTANCE_ID_LENGTH) {
+    throw new AppError("INVALID_MESSAGE", `owner_instance must be 1 to ${MAX_INSTANCE_ID_LENGTH} characters`, { field: "owner_instance" });
+  }
+}
+
+function requireEpoch(epoch: number): void {
+  if (!Number.isSafeInteger(epoch) || epoch < 0) throw new AppError("INVALID_MESSAGE", "owner_epoch must be a non-negative integer", { field: "owner_epoch" });
 }
 
 function notFound(): AppError {

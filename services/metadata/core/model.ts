@@ -22,6 +22,10 @@ export interface Session {
   completedAtMs: number;
   interviewSessionId: number | null;
   userId: number | null;
+  /** The lease's current epoch (0: never opened since leases exist). */
+  ownerEpoch: number;
+  /** A gateway instance holds the lease and its heartbeat is fresh. */
+  isConnected: boolean;
 }
 
 /** One audio chunk's row, as RecordBlobs receives it (media.v1 AudioChunkRecord). */
@@ -36,6 +40,8 @@ export interface AudioChunkRecord {
   endTimestampMs: number;
   durationMs: number;
   sha256Hex: string;
+  /** The writer's lease epoch (fencing: refused unless it is the session's current one). */
+  ownerEpoch: number;
 }
 
 /** One camera frame's row, as RecordBlobs receives it (media.v1 VideoFrameRecord). */
@@ -52,6 +58,8 @@ export interface VideoFrameRecord {
   /** Milliseconds into the audio chunk. */
   offsetMs: number;
   sha256Hex: string;
+  /** The writer's lease epoch (fencing: refused unless it is the session's current one). */
+  ownerEpoch: number;
 }
 
 export type BlobItem = { kind: "audio"; record: AudioChunkRecord } | { kind: "frame"; record: VideoFrameRecord };
@@ -74,6 +82,8 @@ export interface OpenSessionInput {
   interviewSessionId?: number;
   userId?: number;
   storagePath: string;
+  /** The gateway instance taking the lease. */
+  ownerInstance: string;
 }
 
 export interface CompleteResult {
@@ -102,7 +112,18 @@ export interface SessionRef {
   id: string;
   /** Its status before this batch. */
   status: SessionStatusName;
+  /** Its lease epoch, read under the row lock: records of another epoch are refused. */
+  ownerEpoch: number;
 }
+
+/** A lease a gateway instance believes it holds (RenewLeases). */
+export interface SessionLease {
+  sessionId: string;
+  ownerEpoch: number;
+}
+
+/** RenewLeases' most leases per call. */
+export const MAX_RENEW_LEASES = 10_000;
 
 /** What the RecordBlobs transaction wrote and found (`SessionRepo.writeBlobRows`). */
 export interface BlobRowsWritten {
@@ -139,7 +160,9 @@ export interface SessionRepo {
    * One transaction: locks the session's row. When there is none, creates it from `input`
    * (INTERVIEW_SESSION_NOT_FOUND when `input` names an interview session that does not exist)
    * and answers `created: true`. Otherwise `decide(existing)` (which may throw) gives the
-   * status the session takes; it is set, and last_activity touched.
+   * status the session takes; it is set, and last_activity touched. Either way the lease goes to
+   * `input.ownerInstance` with the epoch one above the previous (1 for a new session), and the
+   * instance's heartbeat is refreshed.
    */
   openSession(input: OpenSessionInput, decide: (existing: Session) => SessionStatusName): Promise<{ session: Session; created: boolean }>;
   /**
@@ -151,9 +174,10 @@ export interface SessionRepo {
   writeBlobRows(items: BlobItem[]): Promise<BlobRowsWritten>;
   /**
    * One transaction: marks the session completed unless it already is; null when it does not
-   * exist. Returns the stored indices below the claimed totals.
+   * exist; AppError SESSION_TAKEN_OVER (changing nothing) when `ownerEpoch` is not the session's
+   * current epoch. Returns the stored indices below the claimed totals.
    */
-  completeSession(sessionId: string, claimedChunks: number, claimedFrames: number): Promise<{ session: Session; chunkIndices: number[]; frameIndices: number[] } | null>;
+  completeSession(sessionId: string, claimedChunks: number, claimedFrames: number, ownerEpoch: number): Promise<{ session: Session; chunkIndices: number[]; frameIndices: number[] } | null>;
   /** null when there is no such session. */
   getSession(sessionId: string): Promise<Session | null>;
   /** Active sessions idle for more than idleMs become abandoned (at most `limit`); returns their ids. */
@@ -170,6 +194,14 @@ export interface SessionRepo {
    * Empty lists when there is no such session.
    */
   storedRanges(sessionId: string, maxRanges: number): Promise<StoredRanges>;
+  /**
+   * Refreshes `ownerInstance`'s heartbeat and answers the sessions of `leases` whose lease it no
+   * longer holds (another epoch or owner, released, or no such session). Reads, never locks,
+   * the sessions: one write per call.
+   */
+  renewLeases(ownerInstance: string, leases: readonly SessionLease[]): Promise<string[]>;
+  /** Clears the lease's owner if it is still (`ownerInstance`, `ownerEpoch`); true when it was. */
+  releaseSession(sessionId: string, ownerEpoch: number, ownerInstance: string): Promise<boolean>;
   /** True when the database answers. */
   ping(): Promise<boolean>;
 }

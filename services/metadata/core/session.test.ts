@@ -22,7 +22,7 @@ describe("session ids", () => {
 });
 
 describe("decideOpen", () => {
-  const input = { sessionId: SID, storagePath: "" };
+  const input = { sessionId: SID, storagePath: "", ownerInstance: "gw-1" };
   test("active stays active, abandoned comes back to life", () => {
     expect(decideOpen({ status: "active", interviewSessionId: null, userId: null }, input)).toBe("active");
     expect(decideOpen({ status: "abandoned", interviewSessionId: 4, userId: null }, input)).toBe("active");

@@ -10,6 +10,7 @@
  *   error without an index     → stop for good when the code ends the session, else carry on
  *   close / ack overdue        → inflight items back to pending; reconnect with jittered backoff,
  *                                 same session_id, and resend (the gateway re-acks duplicates)
+ *   close 1012 (restart)       → reconnect at the first backoff step (another replica), resume
  *   close 4409 (taken over)    → another tab/page owns the session now: stop, do not reconnect
  *   close 4403 (TOKEN_INVALID / FORBIDDEN), or another close the table says to stop after
  *                              → refused: stop for good, `refusedCode` says why (no retry loop)
@@ -70,6 +71,7 @@ export interface TransportOptions {
 }
 
 const TAKEN_OVER_CLOSE = WIRE_ERRORS.SESSION_TAKEN_OVER.close.code;
+const SERVICE_RESTART_CLOSE = CLOSES.SERVICE_RESTART.code;
 /**
  * Close codes after which no connection of this session can go on (the error table's
  * `then: "stop"`), with the code they stand for when the close reason names none.
@@ -242,6 +244,9 @@ export class MediaTransport {
       this.setState('taken-over');
       return;
     }
+    // A rolling restart (1012) is no failure of this client's: come back at the first backoff
+    // step (125-250 ms, jittered so a replica's clients do not all land at once), to another replica.
+    if (code === SERVICE_RESTART_CLOSE) this.consecutiveFailures = 0;
     const stopsAs = STOP_CLOSES.get(code);
     if (stopsAs) {
       const refused = isErrorCode(reason) ? reason : stopsAs;

@@ -107,6 +107,8 @@ export interface OpenSessionRequest {
   hasUserId: boolean;
   /** Base location of the session's blobs (storage_path column). */
   storagePath: string;
+  /** The gateway instance that takes the session's lease (GATEWAY_INSTANCE_ID). */
+  ownerInstance: string;
 }
 
 export interface OpenSessionResponse {
@@ -116,7 +118,38 @@ export interface OpenSessionResponse {
   /** True when the session already existed (a reconnect). */
   resumed: boolean;
   /** Set when resumed: the indices the session has rows for, as ranges (unset for a new session). */
-  stored: StoredRanges | undefined;
+  stored:
+    | StoredRanges
+    | undefined;
+  /** The lease's epoch, now the session's: every record of this connection carries it. */
+  ownerEpoch: number;
+}
+
+export interface SessionLease {
+  sessionId: string;
+  ownerEpoch: number;
+}
+
+export interface RenewLeasesRequest {
+  ownerInstance: string;
+  /** The leases the instance believes it holds (at most 10,000). */
+  leases: SessionLease[];
+}
+
+export interface RenewLeasesResponse {
+  /** Those of the request's sessions whose lease the instance no longer holds. */
+  lostSessionIds: string[];
+}
+
+export interface ReleaseSessionRequest {
+  sessionId: string;
+  ownerEpoch: number;
+  ownerInstance: string;
+}
+
+export interface ReleaseSessionResponse {
+  /** False when the lease had already moved on (nothing was changed). */
+  released: boolean;
 }
 
 export interface SessionInfo {
@@ -136,6 +169,13 @@ export interface SessionInfo {
   userId: number;
   hasInterviewSessionId: boolean;
   hasUserId: boolean;
+  /**
+   * A gateway holds the session's lease and that gateway's heartbeat is fresh (within
+   * METADATA_LEASE_TTL_MS): the same answer whichever replica asks.
+   */
+  isConnected: boolean;
+  /** The current lease epoch (0: never opened since leases exist). */
+  ownerEpoch: number;
 }
 
 export interface AudioChunkRecord {
@@ -148,6 +188,12 @@ export interface AudioChunkRecord {
   endTimestampMs: number;
   durationMs: number;
   sha256Hex: string;
+  /**
+   * The epoch of the lease the writer holds (OpenSessionResponse.owner_epoch): a record whose
+   * epoch is not the session's current one is refused (SESSION_TAKEN_OVER), fencing a writer
+   * whose session another connection has taken over.
+   */
+  ownerEpoch: number;
 }
 
 export interface VideoFrameRecord {
@@ -160,6 +206,12 @@ export interface VideoFrameRecord {
   timestampMs: number;
   offsetMs: number;
   sha256Hex: string;
+  /**
+   * The epoch of the lease the writer holds (OpenSessionResponse.owner_epoch): a record whose
+   * epoch is not the session's current one is refused (SESSION_TAKEN_OVER), fencing a writer
+   * whose session another connection has taken over.
+   */
+  ownerEpoch: number;
 }
 
 export interface RecordBlobsRequest {
@@ -188,6 +240,11 @@ export interface CompleteSessionRequest {
   /** The totals the client claims to have sent. */
   totalChunks: number;
   totalFrames: number;
+  /**
+   * The caller's lease epoch (OpenSessionResponse.owner_epoch): SESSION_TAKEN_OVER unless it is
+   * the session's current one, so a connection that lost its session cannot complete it.
+   */
+  ownerEpoch: number;
 }
 
 export interface CompleteSessionResponse {
@@ -587,6 +644,7 @@ function createBaseOpenSessionRequest(): OpenSessionRequest {
     userId: 0,
     hasUserId: false,
     storagePath: "",
+    ownerInstance: "",
   };
 }
 
@@ -609,6 +667,9 @@ export const OpenSessionRequest: MessageFns<OpenSessionRequest> = {
     }
     if (message.storagePath !== "") {
       writer.uint32(50).string(message.storagePath);
+    }
+    if (message.ownerInstance !== "") {
+      writer.uint32(58).string(message.ownerInstance);
     }
     return writer;
   },
@@ -674,6 +735,14 @@ export const OpenSessionRequest: MessageFns<OpenSessionRequest> = {
             message.storagePath = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.ownerInstance = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -718,6 +787,11 @@ export const OpenSessionRequest: MessageFns<OpenSessionRequest> = {
         : isSet(object.storage_path)
         ? globalThis.String(object.storage_path)
         : "",
+      ownerInstance: isSet(object.ownerInstance)
+        ? globalThis.String(object.ownerInstance)
+        : isSet(object.owner_instance)
+        ? globalThis.String(object.owner_instance)
+        : "",
     };
   },
 
@@ -741,6 +815,9 @@ export const OpenSessionRequest: MessageFns<OpenSessionRequest> = {
     if (message.storagePath !== "") {
       obj.storagePath = message.storagePath;
     }
+    if (message.ownerInstance !== "") {
+      obj.ownerInstance = message.ownerInstance;
+    }
     return obj;
   },
 
@@ -755,12 +832,13 @@ export const OpenSessionRequest: MessageFns<OpenSessionRequest> = {
     message.userId = object.userId ?? 0;
     message.hasUserId = object.hasUserId ?? false;
     message.storagePath = object.storagePath ?? "";
+    message.ownerInstance = object.ownerInstance ?? "";
     return message;
   },
 };
 
 function createBaseOpenSessionResponse(): OpenSessionResponse {
-  return { session: undefined, resumed: false, stored: undefined };
+  return { session: undefined, resumed: false, stored: undefined, ownerEpoch: 0 };
 }
 
 export const OpenSessionResponse: MessageFns<OpenSessionResponse> = {
@@ -773,6 +851,9 @@ export const OpenSessionResponse: MessageFns<OpenSessionResponse> = {
     }
     if (message.stored !== undefined) {
       StoredRanges.encode(message.stored, writer.uint32(26).fork()).join();
+    }
+    if (message.ownerEpoch !== 0) {
+      writer.uint32(32).int64(message.ownerEpoch);
     }
     return writer;
   },
@@ -814,6 +895,14 @@ export const OpenSessionResponse: MessageFns<OpenSessionResponse> = {
             message.stored = StoredRanges.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ownerEpoch = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -831,6 +920,11 @@ export const OpenSessionResponse: MessageFns<OpenSessionResponse> = {
       session: isSet(object.session) ? SessionInfo.fromJSON(object.session) : undefined,
       resumed: isSet(object.resumed) ? globalThis.Boolean(object.resumed) : false,
       stored: isSet(object.stored) ? StoredRanges.fromJSON(object.stored) : undefined,
+      ownerEpoch: isSet(object.ownerEpoch)
+        ? globalThis.Number(object.ownerEpoch)
+        : isSet(object.owner_epoch)
+        ? globalThis.Number(object.owner_epoch)
+        : 0,
     };
   },
 
@@ -844,6 +938,9 @@ export const OpenSessionResponse: MessageFns<OpenSessionResponse> = {
     }
     if (message.stored !== undefined) {
       obj.stored = StoredRanges.toJSON(message.stored);
+    }
+    if (message.ownerEpoch !== 0) {
+      obj.ownerEpoch = Math.round(message.ownerEpoch);
     }
     return obj;
   },
@@ -860,6 +957,442 @@ export const OpenSessionResponse: MessageFns<OpenSessionResponse> = {
     message.stored = (object.stored !== undefined && object.stored !== null)
       ? StoredRanges.fromPartial(object.stored)
       : undefined;
+    message.ownerEpoch = object.ownerEpoch ?? 0;
+    return message;
+  },
+};
+
+function createBaseSessionLease(): SessionLease {
+  return { sessionId: "", ownerEpoch: 0 };
+}
+
+export const SessionLease: MessageFns<SessionLease> = {
+  encode(message: SessionLease, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionId !== "") {
+      writer.uint32(10).string(message.sessionId);
+    }
+    if (message.ownerEpoch !== 0) {
+      writer.uint32(16).int64(message.ownerEpoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionLease {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionLease();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ownerEpoch = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionLease {
+    return {
+      sessionId: isSet(object.sessionId)
+        ? globalThis.String(object.sessionId)
+        : isSet(object.session_id)
+        ? globalThis.String(object.session_id)
+        : "",
+      ownerEpoch: isSet(object.ownerEpoch)
+        ? globalThis.Number(object.ownerEpoch)
+        : isSet(object.owner_epoch)
+        ? globalThis.Number(object.owner_epoch)
+        : 0,
+    };
+  },
+
+  toJSON(message: SessionLease): unknown {
+    const obj: any = {};
+    if (message.sessionId !== "") {
+      obj.sessionId = message.sessionId;
+    }
+    if (message.ownerEpoch !== 0) {
+      obj.ownerEpoch = Math.round(message.ownerEpoch);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SessionLease>): SessionLease {
+    return SessionLease.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SessionLease>): SessionLease {
+    const message = createBaseSessionLease();
+    message.sessionId = object.sessionId ?? "";
+    message.ownerEpoch = object.ownerEpoch ?? 0;
+    return message;
+  },
+};
+
+function createBaseRenewLeasesRequest(): RenewLeasesRequest {
+  return { ownerInstance: "", leases: [] };
+}
+
+export const RenewLeasesRequest: MessageFns<RenewLeasesRequest> = {
+  encode(message: RenewLeasesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ownerInstance !== "") {
+      writer.uint32(10).string(message.ownerInstance);
+    }
+    for (const v of message.leases) {
+      SessionLease.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenewLeasesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenewLeasesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ownerInstance = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.leases.push(SessionLease.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RenewLeasesRequest {
+    return {
+      ownerInstance: isSet(object.ownerInstance)
+        ? globalThis.String(object.ownerInstance)
+        : isSet(object.owner_instance)
+        ? globalThis.String(object.owner_instance)
+        : "",
+      leases: globalThis.Array.isArray(object?.leases) ? object.leases.map((e: any) => SessionLease.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: RenewLeasesRequest): unknown {
+    const obj: any = {};
+    if (message.ownerInstance !== "") {
+      obj.ownerInstance = message.ownerInstance;
+    }
+    if (message.leases?.length) {
+      obj.leases = message.leases.map((e) => SessionLease.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RenewLeasesRequest>): RenewLeasesRequest {
+    return RenewLeasesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RenewLeasesRequest>): RenewLeasesRequest {
+    const message = createBaseRenewLeasesRequest();
+    message.ownerInstance = object.ownerInstance ?? "";
+    message.leases = object.leases?.map((e) => SessionLease.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRenewLeasesResponse(): RenewLeasesResponse {
+  return { lostSessionIds: [] };
+}
+
+export const RenewLeasesResponse: MessageFns<RenewLeasesResponse> = {
+  encode(message: RenewLeasesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.lostSessionIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenewLeasesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenewLeasesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.lostSessionIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RenewLeasesResponse {
+    return {
+      lostSessionIds: globalThis.Array.isArray(object?.lostSessionIds)
+        ? object.lostSessionIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.lost_session_ids)
+        ? object.lost_session_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RenewLeasesResponse): unknown {
+    const obj: any = {};
+    if (message.lostSessionIds?.length) {
+      obj.lostSessionIds = message.lostSessionIds;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RenewLeasesResponse>): RenewLeasesResponse {
+    return RenewLeasesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RenewLeasesResponse>): RenewLeasesResponse {
+    const message = createBaseRenewLeasesResponse();
+    message.lostSessionIds = object.lostSessionIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseReleaseSessionRequest(): ReleaseSessionRequest {
+  return { sessionId: "", ownerEpoch: 0, ownerInstance: "" };
+}
+
+export const ReleaseSessionRequest: MessageFns<ReleaseSessionRequest> = {
+  encode(message: ReleaseSessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionId !== "") {
+      writer.uint32(10).string(message.sessionId);
+    }
+    if (message.ownerEpoch !== 0) {
+      writer.uint32(16).int64(message.ownerEpoch);
+    }
+    if (message.ownerInstance !== "") {
+      writer.uint32(26).string(message.ownerInstance);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseSessionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ownerEpoch = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ownerInstance = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseSessionRequest {
+    return {
+      sessionId: isSet(object.sessionId)
+        ? globalThis.String(object.sessionId)
+        : isSet(object.session_id)
+        ? globalThis.String(object.session_id)
+        : "",
+      ownerEpoch: isSet(object.ownerEpoch)
+        ? globalThis.Number(object.ownerEpoch)
+        : isSet(object.owner_epoch)
+        ? globalThis.Number(object.owner_epoch)
+        : 0,
+      ownerInstance: isSet(object.ownerInstance)
+        ? globalThis.String(object.ownerInstance)
+        : isSet(object.owner_instance)
+        ? globalThis.String(object.owner_instance)
+        : "",
+    };
+  },
+
+  toJSON(message: ReleaseSessionRequest): unknown {
+    const obj: any = {};
+    if (message.sessionId !== "") {
+      obj.sessionId = message.sessionId;
+    }
+    if (message.ownerEpoch !== 0) {
+      obj.ownerEpoch = Math.round(message.ownerEpoch);
+    }
+    if (message.ownerInstance !== "") {
+      obj.ownerInstance = message.ownerInstance;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReleaseSessionRequest>): ReleaseSessionRequest {
+    return ReleaseSessionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReleaseSessionRequest>): ReleaseSessionRequest {
+    const message = createBaseReleaseSessionRequest();
+    message.sessionId = object.sessionId ?? "";
+    message.ownerEpoch = object.ownerEpoch ?? 0;
+    message.ownerInstance = object.ownerInstance ?? "";
+    return message;
+  },
+};
+
+function createBaseReleaseSessionResponse(): ReleaseSessionResponse {
+  return { released: false };
+}
+
+export const ReleaseSessionResponse: MessageFns<ReleaseSessionResponse> = {
+  encode(message: ReleaseSessionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.released !== false) {
+      writer.uint32(8).bool(message.released);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseSessionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseSessionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.released = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseSessionResponse {
+    return { released: isSet(object.released) ? globalThis.Boolean(object.released) : false };
+  },
+
+  toJSON(message: ReleaseSessionResponse): unknown {
+    const obj: any = {};
+    if (message.released !== false) {
+      obj.released = message.released;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReleaseSessionResponse>): ReleaseSessionResponse {
+    return ReleaseSessionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReleaseSessionResponse>): ReleaseSessionResponse {
+    const message = createBaseReleaseSessionResponse();
+    message.released = object.released ?? false;
     return message;
   },
 };
@@ -877,6 +1410,8 @@ function createBaseSessionInfo(): SessionInfo {
     userId: 0,
     hasInterviewSessionId: false,
     hasUserId: false,
+    isConnected: false,
+    ownerEpoch: 0,
   };
 }
 
@@ -914,6 +1449,12 @@ export const SessionInfo: MessageFns<SessionInfo> = {
     }
     if (message.hasUserId !== false) {
       writer.uint32(88).bool(message.hasUserId);
+    }
+    if (message.isConnected !== false) {
+      writer.uint32(96).bool(message.isConnected);
+    }
+    if (message.ownerEpoch !== 0) {
+      writer.uint32(104).int64(message.ownerEpoch);
     }
     return writer;
   },
@@ -1019,6 +1560,22 @@ export const SessionInfo: MessageFns<SessionInfo> = {
             message.hasUserId = reader.bool();
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.isConnected = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.ownerEpoch = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1084,6 +1641,16 @@ export const SessionInfo: MessageFns<SessionInfo> = {
         : isSet(object.has_user_id)
         ? globalThis.Boolean(object.has_user_id)
         : false,
+      isConnected: isSet(object.isConnected)
+        ? globalThis.Boolean(object.isConnected)
+        : isSet(object.is_connected)
+        ? globalThis.Boolean(object.is_connected)
+        : false,
+      ownerEpoch: isSet(object.ownerEpoch)
+        ? globalThis.Number(object.ownerEpoch)
+        : isSet(object.owner_epoch)
+        ? globalThis.Number(object.owner_epoch)
+        : 0,
     };
   },
 
@@ -1122,6 +1689,12 @@ export const SessionInfo: MessageFns<SessionInfo> = {
     if (message.hasUserId !== false) {
       obj.hasUserId = message.hasUserId;
     }
+    if (message.isConnected !== false) {
+      obj.isConnected = message.isConnected;
+    }
+    if (message.ownerEpoch !== 0) {
+      obj.ownerEpoch = Math.round(message.ownerEpoch);
+    }
     return obj;
   },
 
@@ -1141,6 +1714,8 @@ export const SessionInfo: MessageFns<SessionInfo> = {
     message.userId = object.userId ?? 0;
     message.hasInterviewSessionId = object.hasInterviewSessionId ?? false;
     message.hasUserId = object.hasUserId ?? false;
+    message.isConnected = object.isConnected ?? false;
+    message.ownerEpoch = object.ownerEpoch ?? 0;
     return message;
   },
 };
@@ -1156,6 +1731,7 @@ function createBaseAudioChunkRecord(): AudioChunkRecord {
     endTimestampMs: 0,
     durationMs: 0,
     sha256Hex: "",
+    ownerEpoch: 0,
   };
 }
 
@@ -1187,6 +1763,9 @@ export const AudioChunkRecord: MessageFns<AudioChunkRecord> = {
     }
     if (message.sha256Hex !== "") {
       writer.uint32(74).string(message.sha256Hex);
+    }
+    if (message.ownerEpoch !== 0) {
+      writer.uint32(80).int64(message.ownerEpoch);
     }
     return writer;
   },
@@ -1276,6 +1855,14 @@ export const AudioChunkRecord: MessageFns<AudioChunkRecord> = {
             message.sha256Hex = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.ownerEpoch = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1335,6 +1922,11 @@ export const AudioChunkRecord: MessageFns<AudioChunkRecord> = {
         : isSet(object.sha256_hex)
         ? globalThis.String(object.sha256_hex)
         : "",
+      ownerEpoch: isSet(object.ownerEpoch)
+        ? globalThis.Number(object.ownerEpoch)
+        : isSet(object.owner_epoch)
+        ? globalThis.Number(object.owner_epoch)
+        : 0,
     };
   },
 
@@ -1367,6 +1959,9 @@ export const AudioChunkRecord: MessageFns<AudioChunkRecord> = {
     if (message.sha256Hex !== "") {
       obj.sha256Hex = message.sha256Hex;
     }
+    if (message.ownerEpoch !== 0) {
+      obj.ownerEpoch = Math.round(message.ownerEpoch);
+    }
     return obj;
   },
 
@@ -1384,6 +1979,7 @@ export const AudioChunkRecord: MessageFns<AudioChunkRecord> = {
     message.endTimestampMs = object.endTimestampMs ?? 0;
     message.durationMs = object.durationMs ?? 0;
     message.sha256Hex = object.sha256Hex ?? "";
+    message.ownerEpoch = object.ownerEpoch ?? 0;
     return message;
   },
 };
@@ -1399,6 +1995,7 @@ function createBaseVideoFrameRecord(): VideoFrameRecord {
     timestampMs: 0,
     offsetMs: 0,
     sha256Hex: "",
+    ownerEpoch: 0,
   };
 }
 
@@ -1430,6 +2027,9 @@ export const VideoFrameRecord: MessageFns<VideoFrameRecord> = {
     }
     if (message.sha256Hex !== "") {
       writer.uint32(74).string(message.sha256Hex);
+    }
+    if (message.ownerEpoch !== 0) {
+      writer.uint32(80).int64(message.ownerEpoch);
     }
     return writer;
   },
@@ -1519,6 +2119,14 @@ export const VideoFrameRecord: MessageFns<VideoFrameRecord> = {
             message.sha256Hex = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.ownerEpoch = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1578,6 +2186,11 @@ export const VideoFrameRecord: MessageFns<VideoFrameRecord> = {
         : isSet(object.sha256_hex)
         ? globalThis.String(object.sha256_hex)
         : "",
+      ownerEpoch: isSet(object.ownerEpoch)
+        ? globalThis.Number(object.ownerEpoch)
+        : isSet(object.owner_epoch)
+        ? globalThis.Number(object.owner_epoch)
+        : 0,
     };
   },
 
@@ -1610,6 +2223,9 @@ export const VideoFrameRecord: MessageFns<VideoFrameRecord> = {
     if (message.sha256Hex !== "") {
       obj.sha256Hex = message.sha256Hex;
     }
+    if (message.ownerEpoch !== 0) {
+      obj.ownerEpoch = Math.round(message.ownerEpoch);
+    }
     return obj;
   },
 
@@ -1627,6 +2243,7 @@ export const VideoFrameRecord: MessageFns<VideoFrameRecord> = {
     message.timestampMs = object.timestampMs ?? 0;
     message.offsetMs = object.offsetMs ?? 0;
     message.sha256Hex = object.sha256Hex ?? "";
+    message.ownerEpoch = object.ownerEpoch ?? 0;
     return message;
   },
 };
@@ -2000,7 +2617,7 @@ export const RecordResult: MessageFns<RecordResult> = {
 };
 
 function createBaseCompleteSessionRequest(): CompleteSessionRequest {
-  return { sessionId: "", totalChunks: 0, totalFrames: 0 };
+  return { sessionId: "", totalChunks: 0, totalFrames: 0, ownerEpoch: 0 };
 }
 
 export const CompleteSessionRequest: MessageFns<CompleteSessionRequest> = {
@@ -2013,6 +2630,9 @@ export const CompleteSessionRequest: MessageFns<CompleteSessionRequest> = {
     }
     if (message.totalFrames !== 0) {
       writer.uint32(24).int64(message.totalFrames);
+    }
+    if (message.ownerEpoch !== 0) {
+      writer.uint32(32).int64(message.ownerEpoch);
     }
     return writer;
   },
@@ -2054,6 +2674,14 @@ export const CompleteSessionRequest: MessageFns<CompleteSessionRequest> = {
             message.totalFrames = longToNumber(reader.int64());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ownerEpoch = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2083,6 +2711,11 @@ export const CompleteSessionRequest: MessageFns<CompleteSessionRequest> = {
         : isSet(object.total_frames)
         ? globalThis.Number(object.total_frames)
         : 0,
+      ownerEpoch: isSet(object.ownerEpoch)
+        ? globalThis.Number(object.ownerEpoch)
+        : isSet(object.owner_epoch)
+        ? globalThis.Number(object.owner_epoch)
+        : 0,
     };
   },
 
@@ -2097,6 +2730,9 @@ export const CompleteSessionRequest: MessageFns<CompleteSessionRequest> = {
     if (message.totalFrames !== 0) {
       obj.totalFrames = Math.round(message.totalFrames);
     }
+    if (message.ownerEpoch !== 0) {
+      obj.ownerEpoch = Math.round(message.ownerEpoch);
+    }
     return obj;
   },
 
@@ -2108,6 +2744,7 @@ export const CompleteSessionRequest: MessageFns<CompleteSessionRequest> = {
     message.sessionId = object.sessionId ?? "";
     message.totalChunks = object.totalChunks ?? 0;
     message.totalFrames = object.totalFrames ?? 0;
+    message.ownerEpoch = object.ownerEpoch ?? 0;
     return message;
   },
 };
@@ -3125,7 +3762,11 @@ export const MetadataServiceService = {
       Buffer.from(GetInterviewSessionResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetInterviewSessionResponse => GetInterviewSessionResponse.decode(value),
   },
-  /** Creates the media session, or continues an existing one (reconnect). */
+  /**
+   * Creates the media session, or continues an existing one (reconnect), and gives its lease to
+   * the calling gateway instance: the session's owner_epoch goes up by one, so every record the
+   * previous owner still sends (with the old epoch) is refused. The newest connection wins.
+   */
   openSession: {
     path: "/media.v1.MetadataService/OpenSession" as const,
     requestStream: false as const,
@@ -3134,6 +3775,32 @@ export const MetadataServiceService = {
     requestDeserialize: (value: Buffer): OpenSessionRequest => OpenSessionRequest.decode(value),
     responseSerialize: (value: OpenSessionResponse): Buffer => Buffer.from(OpenSessionResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): OpenSessionResponse => OpenSessionResponse.decode(value),
+  },
+  /**
+   * A gateway instance's heartbeat (every GATEWAY_LEASE_RENEW_MS): marks the instance alive and
+   * answers which of the leases it believes it holds it has lost (taken over by a newer
+   * OpenSession, or released). One call per instance, whatever its number of sessions.
+   */
+  renewLeases: {
+    path: "/media.v1.MetadataService/RenewLeases" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RenewLeasesRequest): Buffer => Buffer.from(RenewLeasesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RenewLeasesRequest => RenewLeasesRequest.decode(value),
+    responseSerialize: (value: RenewLeasesResponse): Buffer => Buffer.from(RenewLeasesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RenewLeasesResponse => RenewLeasesResponse.decode(value),
+  },
+  /** Gives a lease up (the connection closed); does nothing when the epoch is not the current one. */
+  releaseSession: {
+    path: "/media.v1.MetadataService/ReleaseSession" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReleaseSessionRequest): Buffer =>
+      Buffer.from(ReleaseSessionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReleaseSessionRequest => ReleaseSessionRequest.decode(value),
+    responseSerialize: (value: ReleaseSessionResponse): Buffer =>
+      Buffer.from(ReleaseSessionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReleaseSessionResponse => ReleaseSessionResponse.decode(value),
   },
   /**
    * The hot path: records audio chunks and frames whose blobs are already durable. A message
@@ -3208,8 +3875,20 @@ export interface MetadataServiceServer extends UntypedServiceImplementation {
    * asks before it mints an upload token for the interview.
    */
   getInterviewSession: handleUnaryCall<GetInterviewSessionRequest, GetInterviewSessionResponse>;
-  /** Creates the media session, or continues an existing one (reconnect). */
+  /**
+   * Creates the media session, or continues an existing one (reconnect), and gives its lease to
+   * the calling gateway instance: the session's owner_epoch goes up by one, so every record the
+   * previous owner still sends (with the old epoch) is refused. The newest connection wins.
+   */
   openSession: handleUnaryCall<OpenSessionRequest, OpenSessionResponse>;
+  /**
+   * A gateway instance's heartbeat (every GATEWAY_LEASE_RENEW_MS): marks the instance alive and
+   * answers which of the leases it believes it holds it has lost (taken over by a newer
+   * OpenSession, or released). One call per instance, whatever its number of sessions.
+   */
+  renewLeases: handleUnaryCall<RenewLeasesRequest, RenewLeasesResponse>;
+  /** Gives a lease up (the connection closed); does nothing when the epoch is not the current one. */
+  releaseSession: handleUnaryCall<ReleaseSessionRequest, ReleaseSessionResponse>;
   /**
    * The hot path: records audio chunks and frames whose blobs are already durable. A message
    * carries one or more records (what the caller had ready at once); each record is answered
@@ -3263,7 +3942,11 @@ export interface MetadataServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetInterviewSessionResponse) => void,
   ): ClientUnaryCall;
-  /** Creates the media session, or continues an existing one (reconnect). */
+  /**
+   * Creates the media session, or continues an existing one (reconnect), and gives its lease to
+   * the calling gateway instance: the session's owner_epoch goes up by one, so every record the
+   * previous owner still sends (with the old epoch) is refused. The newest connection wins.
+   */
   openSession(
     request: OpenSessionRequest,
     callback: (error: ServiceError | null, response: OpenSessionResponse) => void,
@@ -3278,6 +3961,42 @@ export interface MetadataServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: OpenSessionResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A gateway instance's heartbeat (every GATEWAY_LEASE_RENEW_MS): marks the instance alive and
+   * answers which of the leases it believes it holds it has lost (taken over by a newer
+   * OpenSession, or released). One call per instance, whatever its number of sessions.
+   */
+  renewLeases(
+    request: RenewLeasesRequest,
+    callback: (error: ServiceError | null, response: RenewLeasesResponse) => void,
+  ): ClientUnaryCall;
+  renewLeases(
+    request: RenewLeasesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RenewLeasesResponse) => void,
+  ): ClientUnaryCall;
+  renewLeases(
+    request: RenewLeasesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RenewLeasesResponse) => void,
+  ): ClientUnaryCall;
+  /** Gives a lease up (the connection closed); does nothing when the epoch is not the current one. */
+  releaseSession(
+    request: ReleaseSessionRequest,
+    callback: (error: ServiceError | null, response: ReleaseSessionResponse) => void,
+  ): ClientUnaryCall;
+  releaseSession(
+    request: ReleaseSessionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReleaseSessionResponse) => void,
+  ): ClientUnaryCall;
+  releaseSession(
+    request: ReleaseSessionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReleaseSessionResponse) => void,
   ): ClientUnaryCall;
   /**
    * The hot path: records audio chunks and frames whose blobs are already durable. A message
