@@ -2,7 +2,8 @@
  * The files a Bun service runs, found by walking its imports from `services/<svc>/main.ts`.
  *
  * Followed: relative specifiers (`./x`, `../y`) in static `import … from`, `export … from`,
- * side-effect `import "…"` and dynamic `import("…")`, plus the two ways a service reaches a file
+ * side-effect `import "…"` and dynamic `import("…")` (`import type` too: Bun erases it, but
+ * counting it only ever syncs more), plus the two ways a service reaches a file
  * at run time without importing it: `new URL("./worker.ts", import.meta.url)` (storage's write
  * worker) and `resolve(import.meta.dir, "../migrations")` (metadata's SQL folder; a folder counts
  * whole). Package imports (`@grpc/grpc-js`, `node:fs`, `bun`) come from node_modules in the image
