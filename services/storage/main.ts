@@ -8,6 +8,7 @@ import { startGrpcServer } from "../shared/grpc";
 import { type Logger, createLogger } from "../shared/log";
 import { createRegistry, serveOpsHttp } from "../shared/metrics";
 import { StorageServiceService } from "../../proto/gen/media/v1/storage";
+import { AppError } from "../shared/errors";
 import { FsBlobStore } from "./adapters/fs-blob-store";
 import { createStorageServer } from "./adapters/grpc-server";
 import { type StorageMetrics, storageMetrics } from "./adapters/metrics";
@@ -69,6 +70,18 @@ async function main(): Promise<void> {
     ...store.describe(),
   });
   if (!(await store.ready())) log.warn("backend not ready yet", { backend: store.backend });
+  else if (store instanceof S3BlobStore) {
+    // Create-only writes are what keeps two writers of one key from overwriting each other.
+    try {
+      await store.verifyConditionalWrites();
+    } catch (err) {
+      if (err instanceof AppError && err.reason === "no_conditional_writes") {
+        log.error("object store unusable: no conditional writes (If-None-Match); see docs/storage.md", { bucket: config.s3Bucket, err: err.cause });
+        process.exit(2);
+      }
+      log.warn("conditional-write check failed; puts will tell", { err });
+    }
+  }
 
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { HeadObjectCommand } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { S3BlobStore } from "../../services/storage/adapters/s3-blob-store";
 import { putBlob } from "../../services/storage/core/blob-store";
 import { sha256Hex } from "../../services/storage/core/checksum";
@@ -52,8 +52,10 @@ describe("S3BlobStore specifics", () => {
       expect(head.ContentLength).toBe(1024 * 1024);
       expect(head.Metadata?.sha256).toBe(sha256Hex(data));
       expect((await putBlob(store, { ref, data, sha256Hex: sha256Hex(data) })).outcome).toBe("identical");
-      // versitygw implements If-None-Match: the create-only path is the conditional one.
-      expect(store.usesConditionalWrites).toBe(true);
+      // versitygw implements If-None-Match: the start-up check passes and leaves no probe behind.
+      await store.verifyConditionalWrites();
+      const left = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "pre/fix/.candid-probe/" }));
+      expect(left.KeyCount ?? 0).toBe(0);
     } finally {
       store.close();
       await s3.deleteBucket(bucket);

@@ -12,9 +12,11 @@
  *    and HeadBlob compare, without downloading the object;
  *  - create-only: PutObject with `If-None-Match: *`. 412 (or 409 while a concurrent conditional
  *    write is in progress) means the key exists: HeadObject and compare the stored digest.
- *    Servers that do not implement conditional writes answer 501 NotImplemented: the store then
- *    switches, for the rest of its life, to HEAD-then-PUT (which has a race window between two
- *    writers of the same key; acceptable because a key has one writer, the session's gateway);
+ *    Conditional writes are required: with several storage replicas and gateways, two writers of
+ *    one key are normal (a session taken over mid-upload), and HEAD-then-PUT would let the second
+ *    overwrite the first. A server answering 501 NotImplemented gets INTERNAL (reason
+ *    no_conditional_writes, logged) for every put, and `verifyConditionalWrites` (run at start-up
+ *    by main.ts) refuses to start on a server that does not implement it or ignores it;
  *  - the SDK is configured for non-AWS servers: path-style URLs, and checksums only when
  *    required, since default aws-chunked streaming bodies are stored verbatim by some servers.
  * Listing (ListBlobs): ListObjectsV2 under [prefix/][session/] with StartAfter = the page token
@@ -112,19 +114,21 @@ export function translateS3Error(err: unknown): unknown {
   return err;
 }
 
+/** The object store cannot do create-only writes: Candid cannot use it (docs/storage.md, "S3"). */
+function noConditionalWrites(cause: unknown): AppError {
+  return new AppError(
+    "INTERNAL",
+    "the object store does not implement conditional writes (PutObject If-None-Match: *), which Candid requires",
+    {},
+    { reason: "no_conditional_writes", cause },
+  );
+}
+
 export class S3BlobStore implements BlobStore {
   readonly backend = "s3";
   readonly bucket: string;
   readonly prefix: string;
   readonly client: S3Client;
-  /** False once the server said it does not implement If-None-Match. */
-  private conditionalWrites = true;
-
-  /** True while puts use If-None-Match (the server has not refused it). */
-  get usesConditionalWrites(): boolean {
-    return this.conditionalWrites;
-  }
-
   constructor(opts: S3BlobStoreOptions) {
     this.bucket = opts.bucket;
     const p = (opts.prefix ?? "").replace(/^\/+|\/+$/g, "");
@@ -166,17 +170,13 @@ export class S3BlobStore implements BlobStore {
   async write(c: CheckedPut): Promise<PutResult> {
     const key = this.prefix + c.key;
     try {
-      if (!this.conditionalWrites) return await this.putAfterHead(c, key);
       try {
-        await this.send(c, key, true);
+        await this.send(c, key);
         return { outcome: "created", location: this.locationOf(key) };
       } catch (err) {
         const s = statusOf(err);
         if (s === 412 || s === 409 || nameOf(err) === "PreconditionFailed") return await this.compareExisting(c, key);
-        if (s === 501 || nameOf(err) === "NotImplemented") {
-          this.conditionalWrites = false;
-          return await this.putAfterHead(c, key);
-        }
+        if (s === 501 || nameOf(err) === "NotImplemented") throw noConditionalWrites(err);
         throw err;
       }
     } catch (err) {
@@ -184,7 +184,37 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  private async send(c: CheckedPut, key: string, conditional: boolean): Promise<void> {
+  /**
+   * Start-up check: the server refuses a second create-only PUT of one key (If-None-Match: *).
+   * Throws AppError INTERNAL (reason no_conditional_writes) when it does not implement the header
+   * (501) or ignores it (the second PUT succeeds); the probe object is deleted either way.
+   */
+  async verifyConditionalWrites(): Promise<void> {
+    const key = `${this.prefix}.candid-probe/${crypto.randomUUID()}`;
+    const put = () =>
+      this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: new Uint8Array(0), ContentLength: 0, IfNoneMatch: "*" }));
+    try {
+      try {
+        await put();
+      } catch (err) {
+        if (statusOf(err) === 501 || nameOf(err) === "NotImplemented") throw noConditionalWrites(err);
+        throw translateS3Error(err);
+      }
+      try {
+        await put();
+      } catch (err) {
+        const s = statusOf(err);
+        if (s === 412 || s === 409 || nameOf(err) === "PreconditionFailed") return;
+        if (s === 501 || nameOf(err) === "NotImplemented") throw noConditionalWrites(err);
+        throw translateS3Error(err);
+      }
+      throw noConditionalWrites(new Error("a second PUT with If-None-Match: * of an existing key succeeded"));
+    } finally {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
+    }
+  }
+
+  private async send(c: CheckedPut, key: string): Promise<void> {
     await this.client.send(
       new PutObjectCommand({
         Bucket: this.bucket,
@@ -194,7 +224,7 @@ export class S3BlobStore implements BlobStore {
         ContentType: c.ref.mediaType,
         ChecksumSHA256: hexToBase64(c.sha256Hex),
         Metadata: { [META_SHA256]: c.sha256Hex },
-        IfNoneMatch: conditional ? "*" : undefined,
+        IfNoneMatch: "*",
       }),
     );
   }
@@ -207,13 +237,6 @@ export class S3BlobStore implements BlobStore {
       if (attempt >= 5) throw new AppError("UPSTREAM_UNAVAILABLE", "object store refused the write but has no object");
       await Bun.sleep(20 * (attempt + 1));
     }
-  }
-
-  private async putAfterHead(c: CheckedPut, key: string): Promise<PutResult> {
-    const head = await this.headKey(key);
-    if (head) return { outcome: outcomeForExisting(head.sha256Hex, c.sha256Hex), location: this.locationOf(key) };
-    await this.send(c, key, false);
-    return { outcome: "created", location: this.locationOf(key) };
   }
 
   private async headKey(key: string): Promise<(BlobHead & { modifiedAtMs: number }) | null> {
