@@ -10,6 +10,12 @@
  *
  * The client remembers everything it sent (bytes and SHA-256) and every ack it received, so the
  * suite can compare what was acked with what PostgreSQL and the media store hold.
+ *
+ * For the fleet test (test/chaos/fleet.test.ts) it can also connect through several gateways
+ * (`wsUrl` a function: each connect asks it), move its session to another gateway while the old
+ * socket is still open (`moveTo`: the takeover), then send one more item on the old socket (the
+ * stale probe) to check that a connection whose session was taken over gets no ack, and wait at
+ * a gate before completing (`gate`) so the suite can read the status of connected sessions.
  */
 import { createHash } from "node:crypto";
 import { backoffDelayMs, type BackoffOptions } from "../../../web/src/lib/backoff";
@@ -25,7 +31,8 @@ export interface SentItem {
 }
 
 export interface ChaosClientOptions {
-  wsUrl: string;
+  /** The gateway to connect to; a function is asked on every connect (several gateways). */
+  wsUrl: string | (() => string);
   sessionId: string;
   token: string;
   /** audio chunks to record (each followed by `framesPerChunk` frames) */
@@ -42,6 +49,8 @@ export interface ChaosClientOptions {
   initTimeoutMs?: number;
   reconnect?: BackoffOptions;
   retry?: BackoffOptions;
+  /** Awaited once every item is acked, before session_complete (default: none). */
+  gate?: () => Promise<void>;
 }
 
 type ItemState = { s: "pending"; notBefore: number } | { s: "inflight"; sentAt: number };
@@ -68,6 +77,22 @@ export class ChaosClient {
   readonly errorCodes = new Map<string, number>();
   connects = 0;
   closes = 0;
+  /** Close codes the gateway (or the network) ended this client's current connections with. */
+  readonly closeCodes = new Map<number, number>();
+  /** ms from a close to the next successful session_init, per reconnect */
+  readonly reconnectGapsMs: number[] = [];
+  /** Stale probes sent on sockets whose session was taken over, and acks they got (must be 0). */
+  staleProbes = 0;
+  staleAcks = 0;
+  /** Stale sockets that ended with SESSION_TAKEN_OVER (error or close 4409). */
+  staleRefused = 0;
+  /** Why a moveTo did not take the session over (for a failing fleet case). */
+  readonly moveFailures: string[] = [];
+  /** True once every item was acked (the client then waits at its gate). */
+  allAcked = false;
+  private closedAt: number | null = null;
+  /** The gateway URL of the current connection. */
+  currentUrl: string | null = null;
   complete: Extract<ServerMessage, { type: "session_complete_ack" }> | null = null;
 
   private readonly outbox = new Map<string, OutboxItem>();
@@ -88,6 +113,7 @@ export class ChaosClient {
       initTimeoutMs: 5_000,
       reconnect: { baseMs: 250, maxMs: 2_000 },
       retry: { baseMs: 250, maxMs: 2_000 },
+      gate: async () => {},
       ...opts,
     };
   }
@@ -110,6 +136,11 @@ export class ChaosClient {
         this.expireOverdue();
         this.pump();
         if (!this.producing && this.outbox.size === 0) {
+          if (!this.allAcked) {
+            this.allAcked = true;
+            await this.o.gate();
+            continue;
+          }
           if (await this.finish()) break;
           continue;
         }
@@ -151,7 +182,8 @@ export class ChaosClient {
     this.dropConnection();
     let c: TestClient | null = null;
     try {
-      c = await withTimeout(TestClient.connect(this.o.wsUrl), this.o.initTimeoutMs, "connect");
+      const url = typeof this.o.wsUrl === "function" ? this.o.wsUrl() : this.o.wsUrl;
+      c = await withTimeout(TestClient.connect(url), this.o.initTimeoutMs, "connect");
       this.connects++;
       this.attach(c);
       c.send({ type: "session_init", session_id: this.o.sessionId, token: this.o.token });
@@ -159,8 +191,11 @@ export class ChaosClient {
       if (ack.type !== "session_init_ack") throw new Error(`session_init refused: ${JSON.stringify(ack)}`);
       if (c.closed) throw new Error("closed during init");
       this.conn = c;
+      this.currentUrl = url;
       this.ready = true;
       this.failures = 0;
+      if (this.closedAt !== null) this.reconnectGapsMs.push(Date.now() - this.closedAt);
+      this.closedAt = null;
     } catch (e) {
       if (e instanceof Error && e.message.startsWith("session_init refused")) {
         const code = (e.message.match(/"code":"(\w+)"/) ?? [])[1] ?? "";
@@ -177,13 +212,93 @@ export class ChaosClient {
       if (this.conn !== c) return;
       this.onMessage(JSON.parse(String((ev as MessageEvent).data)) as ServerMessage);
     });
-    c.ws.addEventListener("close", () => {
+    c.ws.addEventListener("close", (ev) => {
       if (this.conn !== c) return;
+      const code = (ev as CloseEvent).code;
+      this.closeCodes.set(code, (this.closeCodes.get(code) ?? 0) + 1);
+      this.closedAt ??= Date.now();
       this.closes++;
       this.dropConnection();
       this.failures++;
       this.poke();
     });
+  }
+
+  /**
+   * Moves the session to `url` while the current socket stays open: a new connection's
+   * session_init takes the session over. Once it is acked, the old socket is retired (its
+   * in-flight items go back to pending, to be re-sent on the new one) and gets one more item, the
+   * stale probe: the gateway must refuse it (SESSION_TAKEN_OVER, close 4409), never ack it.
+   * Returns false when there was no ready connection or the new one was refused.
+   */
+  async moveTo(url: string): Promise<boolean> {
+    // Between connections (a gateway just went away): wait for the client's own reconnect first.
+    for (let i = 0; i < 200 && (!this.conn || !this.ready) && !this.stopped; i++) await Bun.sleep(50);
+    const old = this.conn;
+    if (!old || !this.ready || this.stopped) return this.moveFailed("no ready connection");
+    let c: TestClient;
+    try {
+      c = await withTimeout(TestClient.connect(url), this.o.initTimeoutMs, "connect");
+    } catch (e) {
+      return this.moveFailed(`connect: ${e}`);
+    }
+    this.connects++;
+    this.attach(c); // ignored until it is this.conn
+    c.send({ type: "session_init", session_id: this.o.sessionId, token: this.o.token });
+    const ack = await c
+      .next((m) => m.type === "session_init_ack" || (m.type === "error" && !("chunk_index" in m) && !("frame_index" in m)), this.o.initTimeoutMs)
+      .catch(() => null);
+    // On the same gateway the old socket is closed 4409 at once, before this ack: adopt `c` then.
+    if (ack?.type !== "session_init_ack" || c.closed || (this.conn !== old && this.conn !== null)) {
+      c.close();
+      return this.moveFailed(`init: ${JSON.stringify(ack)} closed=${JSON.stringify(c.closed)} same=${this.conn === old}`);
+    }
+    // The swap: from here on the old socket's session belongs to `c`.
+    this.conn = c;
+    this.currentUrl = url;
+    this.ready = true;
+    this.failures = 0;
+    for (const it of this.outbox.values()) if (it.state.s === "inflight") it.state = { s: "pending", notBefore: 0 };
+    this.probe(old);
+    this.poke();
+    return true;
+  }
+
+  private moveFailed(why: string): false {
+    this.moveFailures.push(why);
+    return false;
+  }
+
+  /**
+   * Sends one item on a socket whose session was taken over; counts what it gets. A pending item
+   * when there is one, else the last one sent (acked already: a stale re-send must be refused too).
+   */
+  private probe(old: TestClient): void {
+    const item = [...this.outbox.values()][0]?.item ?? [...this.sent.values()].at(-1);
+    if (!item || old.ws.readyState !== 1) {
+      old.close();
+      return;
+    }
+    const { kind, index } = item;
+    let refused = false;
+    const refuse = () => {
+      if (!refused) this.staleRefused++;
+      refused = true;
+    };
+    old.ws.addEventListener("message", (ev) => {
+      const m = JSON.parse(String((ev as MessageEvent).data)) as ServerMessage;
+      if ((m.type === "audio_ack" && kind === "audio" && m.chunk_index === index) || (m.type === "frame_ack" && kind === "frame" && m.frame_index === index)) {
+        this.staleAcks++;
+      }
+      if (m.type === "error" && m.code === "SESSION_TAKEN_OVER") refuse();
+    });
+    old.ws.addEventListener("close", (ev) => {
+      if ((ev as CloseEvent).code === WIRE_ERRORS.SESSION_TAKEN_OVER.close.code) refuse();
+    });
+    this.staleProbes++;
+    this.sendItem(old, item);
+    // Whatever it answers, the old socket goes after a while (the gateway closes it within a lease renewal).
+    setTimeout(() => old.close(), 3_000);
   }
 
   /** Forgets the socket; in-flight items go back to pending. */
@@ -243,18 +358,23 @@ export class ChaosClient {
       if (inflight >= this.o.windowItems) break;
       if (it.state.s !== "pending" || it.state.notBefore > now) continue;
       if (c.ws.readyState !== 1) return;
-      const { kind, index, bytes } = it.item;
-      const ts = new Date(Date.UTC(2025, 11, 16, 10, 0, 0) + index * 1000).toISOString();
-      if (kind === "audio") {
-        c.send({ type: "audio_metadata", session_id: this.o.sessionId, chunk_index: index, start_timestamp: ts, end_timestamp: ts, duration_ms: 1000, size: bytes.length });
-      } else {
-        const chunk = Math.floor(index / Math.max(1, this.o.framesPerChunk));
-        c.send({ type: "frame_metadata", session_id: this.o.sessionId, frame_index: index, chunk_index: chunk, timestamp: ts, offset_ms: 0, size: bytes.length });
-      }
-      c.sendBlob(this.o.sessionId, kind, index, bytes);
+      this.sendItem(c, it.item);
       it.state = { s: "inflight", sentAt: now };
       inflight++;
     }
+  }
+
+  /** An item's metadata, then its blob, back to back. */
+  private sendItem(c: TestClient, item: SentItem): void {
+    const { kind, index, bytes } = item;
+    const ts = new Date(Date.UTC(2025, 11, 16, 10, 0, 0) + index * 1000).toISOString();
+    if (kind === "audio") {
+      c.send({ type: "audio_metadata", session_id: this.o.sessionId, chunk_index: index, start_timestamp: ts, end_timestamp: ts, duration_ms: 1000, size: bytes.length });
+    } else {
+      const chunk = Math.floor(index / Math.max(1, this.o.framesPerChunk));
+      c.send({ type: "frame_metadata", session_id: this.o.sessionId, frame_index: index, chunk_index: chunk, timestamp: ts, offset_ms: 0, size: bytes.length });
+    }
+    c.sendBlob(this.o.sessionId, kind, index, bytes);
   }
 
   /** session_complete with the totals; true once its ack arrived. */

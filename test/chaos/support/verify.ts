@@ -179,7 +179,7 @@ export interface CaseCounts {
   problems: string[];
 }
 
-export async function verifyCase(stack: Stack, clients: ChaosClient[], store: BlobStoreView = fsStoreView(stack.mediaDir)): Promise<CaseCounts> {
+export async function verifyCase(stack: SweepTarget, clients: ChaosClient[], store: BlobStoreView = fsStoreView(stack.mediaDir)): Promise<CaseCounts> {
   const sessionIds = clients.map((c) => c.sessionId);
   // The sweeper runs first, so a blob it wrongly deleted shows up below as lost.
   const orphans = await sweepOrphans(stack, sessionIds, store);
