@@ -144,7 +144,9 @@ export function fromGrpcError(err: unknown): AppError {
   if (code === "INTERNAL_TOKEN_INVALID") return new AppError("INTERNAL", "the upstream service refused the internal token (check CANDID_INTERNAL_TOKEN)", {}, { cause: err });
   if (isErrorCode(code)) return new AppError(code, e.details || undefined);
   if (e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED || e.code === grpc.status.CANCELLED) {
-    return new AppError("UPSTREAM_UNAVAILABLE", e.details || "upstream service unavailable", {}, { cause: err });
+    // Not the transport's text: it names internal addresses ("connect ECONNREFUSED 10.0.3.7:50051"),
+    // and this message reaches the browser. The cause (logged) keeps it.
+    return new AppError("UPSTREAM_UNAVAILABLE", "upstream service unavailable", {}, { cause: err });
   }
   return new AppError("INTERNAL", undefined, {}, { cause: err });
 }

@@ -6,7 +6,7 @@
  *   POST /interview-sessions/{id}/upload-tokens   api key; {"user_id", "session_id"?, "ttl_s"?}
  *        -> 201 {"token","expires_at","interview_session_id","user_id","session_id"?}
  *   GET  /sessions/{session_id}/status            bearer: an api key, or an upload token allowing it
- *   GET  /healthz  the process runs;  GET /readyz  both upstream services answer
+ *   GET  /healthz  the process runs;  GET /readyz  started (both upstreams answered once) and not draining
  * Errors use the same JSON body as the WebSocket: {"type":"error","code","message"}.
  *
  * Credentials travel as `Authorization: Bearer <api key | upload token>`. They are compared or

@@ -73,6 +73,13 @@ describe("ingest: a row refused after the blob was created", () => {
     });
   }
 
+  test("SESSION_TAKEN_OVER keeps the blob: the session's new owner may share it (same key, same bytes)", async () => {
+    const s = new Storage();
+    expect(await codeOf(ingest(s, metadata(new AppError("SESSION_TAKEN_OVER")), frame()))).toBe("SESSION_TAKEN_OVER");
+    expect(s.blobs.size).toBe(1);
+    expect(s.deletes).toBe(0);
+  });
+
   test("a blob storage already had (identical) is never deleted, whatever metadata says", async () => {
     const s = new Storage();
     s.blobs.add("frame/0");

@@ -12,6 +12,8 @@ class FakeSocket {
   static autoAck = true;
   /** extra fields of the session_init_ack (a resumed session's `stored`) */
   static initAckExtra: Record<string, unknown> = {};
+  /** session_init goes unanswered (a gateway that accepts the socket but never acks the init) */
+  static silentInit = false;
   binaryType = 'blob';
   readyState = 0;
   sent: Array<string | Blob> = [];
@@ -30,7 +32,7 @@ class FakeSocket {
     this.sent.push(data);
     if (typeof data === 'string') {
       const m = JSON.parse(data);
-      if (m.type === 'session_init') this.reply({ type: 'session_init_ack', session_id: m.session_id, status: 'ready', ...FakeSocket.initAckExtra });
+      if (m.type === 'session_init' && !FakeSocket.silentInit) this.reply({ type: 'session_init_ack', session_id: m.session_id, status: 'ready', ...FakeSocket.initAckExtra });
       if (m.type === 'session_complete')
         this.reply({ type: 'session_complete_ack', status: 'completed', total_chunks: m.total_chunks, total_frames: m.total_frames, missing_chunks: [], missing_frames: [] });
     } else if (FakeSocket.autoAck) {
@@ -59,6 +61,7 @@ async function setup(extra: Partial<TransportOptions> = {}) {
   FakeSocket.instances = [];
   FakeSocket.autoAck = true;
   FakeSocket.initAckExtra = {};
+  FakeSocket.silentInit = false;
   const store = new MemoryOutboxStore();
   const outbox = new Outbox({ windowItems: 2 });
   const settled: string[] = [];
@@ -316,6 +319,30 @@ describe('MediaTransport', () => {
     FakeSocket.instances[0]!.reply({ type: 'error', code: 'INTERVIEW_SESSION_NOT_FOUND', message: 'x' });
     await until(() => t.state === 'rejected');
     expect(t.refusedCode).toBe('INTERVIEW_SESSION_NOT_FOUND');
+  });
+
+  test('a rolling restart (1012) reconnects at the first backoff step, whatever failed before', async () => {
+    const { t } = await setup({ backoff: { baseMs: 100, maxMs: 60_000, random: () => 1 }, initTimeoutMs: 60_000 });
+    FakeSocket.silentInit = true;
+    t.start();
+    await until(() => FakeSocket.instances.length === 1);
+    // Three failed connections in a row: the next delay would be 800 ms.
+    for (let i = 0; i < 3; i++) {
+      const n = FakeSocket.instances.length;
+      await until(() => FakeSocket.instances[n - 1]!.readyState === 1);
+      FakeSocket.instances[n - 1]!.close(1006);
+      await until(() => FakeSocket.instances.length === n + 1, 3000);
+    }
+    const n = FakeSocket.instances.length;
+    await until(() => FakeSocket.instances[n - 1]!.readyState === 1);
+    const closedAt = Date.now();
+    FakeSocket.instances[n - 1]!.close(1012, 'SERVICE_RESTART');
+    await until(() => FakeSocket.instances.length === n + 1, 3000);
+    const waited = Date.now() - closedAt;
+    expect(waited).toBeGreaterThanOrEqual(90);
+    expect(waited).toBeLessThan(400);
+    expect(t.state).not.toBe('rejected');
+    t.close();
   });
 
   test('does not reconnect after the session was taken over', async () => {
