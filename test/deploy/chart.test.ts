@@ -15,19 +15,28 @@ import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
+import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { Ingress, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { ConfigMap, PersistentVolumeClaim, Secret, Service } from "kubernetes-models/v1";
+import { createApiKeyChecker } from "../../services/gateway/core/api-keys";
+import { createHttpHandler } from "../../services/gateway/adapters/http";
 import { gatewayMetrics } from "../../services/gateway/adapters/metrics";
+import { MEDIA_STREAM_PATH } from "../../services/gateway/adapters/ws-server";
 import { gatewayConfigShape, loadGatewayConfig } from "../../services/gateway/config";
 import { metadataMetrics } from "../../services/metadata/adapters/metrics";
 import { reaperMetrics } from "../../services/reaper/adapters/metrics";
 import { loadReaperConfig } from "../../services/reaper/config";
+import { AppError } from "../../services/shared/errors";
+import { createLogger } from "../../services/shared/log";
 import { createRegistry, seriesNames, serveOpsHttp } from "../../services/shared/metrics";
 import { storageMetrics } from "../../services/storage/adapters/metrics";
+import { parameterTables, tablesStart } from "./chart-readme";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const CHART = join(ROOT, "helm/candid");
+/** Every values file in helm/candid/ci/ (one per major option set), relative to ROOT. */
+const CI_VALUES = readdirSync(join(CHART, "ci")).filter((f) => f.endsWith(".yaml")).sort().map((f) => `helm/candid/ci/${f}`);
 const TOOLS_DIR = process.env.CANDID_TOOLS_DIR || join(homedir(), ".cache/candid-tools");
 const HELM = join(TOOLS_DIR, "helm");
 const INSTALL_HINT = "run `bash test/install-tools.sh` (it builds helm with `go install` and installs promtool)";
@@ -76,6 +85,7 @@ function render(valuesFiles: string[] = [], sets: string[] = []): K8sObject[] {
 /** Every kind the chart may render, with its schema model. An unknown kind fails the test. */
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   "apps/v1/Deployment": Deployment,
+  "autoscaling/v2/HorizontalPodAutoscaler": HorizontalPodAutoscaler,
   "v1/Service": Service,
   "v1/ConfigMap": ConfigMap,
   "v1/Secret": Secret,
@@ -134,13 +144,14 @@ function checkDeploymentInvariants(objs: K8sObject[], opts: { readOnlyRoot: bool
     for (const c of pod.containers) {
       const where = `${name}/${c.name}`;
       const ports = new Set((c.ports ?? []).map((p: { name: string }) => p.name));
-      for (const probe of ["livenessProbe", "readinessProbe"]) {
+      for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"]) {
         expect(c[probe]?.httpGet, `${where} ${probe}`).toBeDefined();
         expect(ports.has(c[probe].httpGet.port), `${where} ${probe} port ${c[probe].httpGet.port} is a named container port`).toBe(true);
       }
       expect(c.livenessProbe.httpGet.path, `${where} liveness path`).toBe("/healthz");
+      expect(c.startupProbe.httpGet, `${where} startup probe = liveness check`).toEqual(c.livenessProbe.httpGet);
       // every Bun service is probed on its ops port (the gateway's public port is for clients)
-      if (c.name !== "web") for (const probe of ["livenessProbe", "readinessProbe"]) expect(c[probe].httpGet.port, `${where} ${probe} on the ops port`).toBe("metrics");
+      if (c.name !== "web") for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"]) expect(c[probe].httpGet.port, `${where} ${probe} on the ops port`).toBe("metrics");
       // the web server has no dependency to wait for: ready as soon as it serves
       expect(c.readinessProbe.httpGet.path, `${where} readiness path`).toBe(c.name === "web" ? "/healthz" : "/readyz");
       expect(c.resources?.requests?.cpu, `${where} cpu request`).toBeTruthy();
@@ -179,10 +190,16 @@ function checkAddr(objs: K8sObject[], addr: unknown) {
 }
 
 describe("helm/candid", () => {
-  test("helm lint --strict passes with default, production and kind values", () => {
+  test("helm lint --strict and helm template pass with the default values, every ci/ values file and the kind values", () => {
+    expect(CI_VALUES).toEqual(expect.arrayContaining(["helm/candid/ci/production-values.yaml", "helm/candid/ci/fs-single-node-values.yaml", "helm/candid/ci/scheduling-values.yaml"]));
     helm(["lint", "--strict", CHART]);
-    helm(["lint", "--strict", CHART, "-f", join(CHART, "ci/s3-monitoring-values.yaml")]);
-    helm(["lint", "--strict", CHART, "-f", join(ROOT, "deploy/kind-values.yaml")]);
+    for (const f of [...CI_VALUES, "deploy/kind-values.yaml"]) {
+      helm(["lint", "--strict", CHART, "-f", join(ROOT, f)]);
+      const objs = render([f]);
+      validateAll(objs);
+      checkDeploymentInvariants(objs, { readOnlyRoot: f !== "deploy/kind-values.yaml" });
+      checkServicesResolve(objs);
+    }
   });
 
   test("default values: fs backend on a PVC, existing database Secret, valid objects, hardened pods", () => {
@@ -327,9 +344,13 @@ describe("helm/candid", () => {
     r = bad(["metadata.database.existingSecret="]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("metadata.database");
-    r = bad(["storage.replicaCount=2"]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain("ReadWriteMany");
+    // fs is the single-node backend: the schema refuses a second replica, whatever the volume
+    for (const sets of [["storage.replicaCount=2"], ["storage.replicaCount=2", "storage.persistence.accessModes={ReadWriteMany}"], ["storage.replicaCount=3", "storage.persistence.enabled=false"]]) {
+      r = bad(sets);
+      expect(r.code, sets.join(" ")).not.toBe(0);
+      expect(r.stderr).toContain("at '/storage/backend': value must be 's3'");
+      expect(r.stderr).toContain("at '/storage/replicaCount': maximum: got");
+    }
     r = bad(["reaper.idleMs=abc"]);
     expect(r.code).not.toBe(0);
   });
@@ -361,9 +382,10 @@ describe("helm/candid", () => {
     const get = (p: string) => p.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], values);
     expect([...documented].filter((p) => get(p) === undefined)).toEqual([]);
     expect(text).toMatch(/^## @section /m);
-    // the README's parameter table is in step with the annotations
+    // the README's parameter tables are what the annotations generate (bun test/deploy/chart-readme.ts)
     const readme = readFileSync(join(CHART, "README.md"), "utf8");
     expect([...documented].filter((p) => !readme.includes(`| \`${p}\` |`))).toEqual([]);
+    expect(readme.slice(tablesStart(readme, text))).toBe(parameterTables(text));
   });
 
   test("the schema validation is not vacuous: a broken Deployment and an unknown kind are rejected", () => {
@@ -578,14 +600,15 @@ describe("helm/candid: the gateway's ops port and settings (issue 14)", () => {
     "GATEWAY_MAX_PENDING", "GATEWAY_PENDING_TTL_MS", "GATEWAY_MAX_IN_FLIGHT", "GATEWAY_MAX_BUFFERED_BYTES",
     "GATEWAY_UPSTREAM_STREAMS", "GATEWAY_UPSTREAM_TIMEOUT_MS", "GATEWAY_UPSTREAM_BATCH_ITEMS", "GATEWAY_UPSTREAM_BATCH_BYTES",
     "GATEWAY_WS_BACKPRESSURE_LIMIT_BYTES", "GATEWAY_WS_IDLE_TIMEOUT_SECONDS", "GATEWAY_MAX_REQUEST_BODY_BYTES",
-    "GATEWAY_SHUTDOWN_GRACE_MS", "GATEWAY_SHUTDOWN_CLOSE_FLUSH_MS",
+    "GATEWAY_SHUTDOWN_CLOSE_FLUSH_MS", // 50 ms, inside the 5 s margin of terminationGracePeriodSeconds
+    "GATEWAY_LEASE_RENEW_MS", // session leases: tuned with the metadata service's METADATA_LEASE_TTL_MS
   ];
   /** Chart defaults that differ from the gateway's, each documented in values.yaml. */
   const CHART_DEFAULTS: Record<string, string> = {
     GATEWAY_MAX_TOTAL_BUFFERED_BYTES: String(512 * 1024 * 1024), // half of the 1Gi memory limit
   };
   const NOT_CONFIG = ["BUN_RUNTIME_TRANSPILER_CACHE_PATH", "TMPDIR"];
-  const VALUE_SETS: Array<[string, string[]]> = [["default", []], ["production", ["helm/candid/ci/s3-monitoring-values.yaml"]], ["kind", ["deploy/kind-values.yaml"]]];
+  const VALUE_SETS: Array<[string, string[]]> = [["default", []], ...CI_VALUES.map((f): [string, string[]] => [f, [f]]), ["kind", ["deploy/kind-values.yaml"]]];
   const gatewayEnv = (objs: K8sObject[]) => envOf(objs, find(objs, "Deployment", "candid-gateway"));
 
   test("every variable the chart gives the gateway is one services/gateway/config.ts reads, and the reverse is a decision", () => {
@@ -707,5 +730,302 @@ describe("helm/candid: the gateway's ops port and settings (issue 14)", () => {
     expect(r.code).not.toBe(0);
     r = bad(["gateway.maxSessionsPerToken=0"]);
     expect(r.code).not.toBe(0);
+  });
+});
+
+/** A Deployment's pod spec. */
+const podSpec = (d: K8sObject) => d.spec.template.spec;
+const deployment = (objs: K8sObject[], c: string) => find(objs, "Deployment", `candid-${c}`);
+const pdbNames = (objs: K8sObject[]) => byKind(objs, "PodDisruptionBudget").map((p) => p.metadata.name).sort();
+const refused = (sets: string[], files: string[] = []) =>
+  helm(["template", "candid", CHART, ...files.flatMap((f) => ["-f", join(ROOT, f)]), ...sets.flatMap((x) => ["--set", x])], { allowFail: true });
+
+/**
+ * Kubernetes' Prefix match (https://kubernetes.io/docs/concepts/services-networking/ingress/#path-types):
+ * whole path elements, the longest matching path wins.
+ */
+function ingressBackend(ing: K8sObject, path: string): string | undefined {
+  const parts = (p: string) => p.split("/").filter(Boolean);
+  const rules: Array<{ path: string; pathType: string; backend: { service: { name: string } } }> = ing.spec.rules[0].http.paths;
+  const matching = rules.filter((r) => {
+    expect(r.pathType).toBe("Prefix");
+    const want = parts(r.path);
+    return want.every((el, i) => parts(path)[i] === el);
+  });
+  matching.sort((a, b) => parts(b.path).length - parts(a.path).length);
+  return matching[0]?.backend.service.name;
+}
+
+describe("helm/candid: high availability, autoscaling, rolling restarts (issue 10)", () => {
+  test("HPA: off by default; on, it targets the gateway Deployment on CPU, and the Deployment has no replicas", () => {
+    const plain = render();
+    expect(byKind(plain, "HorizontalPodAutoscaler")).toEqual([]);
+    expect(deployment(plain, "gateway").spec.replicas).toBe(2);
+
+    const objs = render([], ["gateway.autoscaling.enabled=true", "gateway.autoscaling.minReplicas=3", "gateway.autoscaling.maxReplicas=9"]);
+    validateAll(objs);
+    const hpa = find(objs, "HorizontalPodAutoscaler", "candid-gateway");
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: "candid-gateway" });
+    expect([hpa.spec.minReplicas, hpa.spec.maxReplicas]).toEqual([3, 9]);
+    expect(hpa.spec.metrics).toEqual([{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }]);
+    // scale-down one pod at a time: each removed pod closes its sockets
+    expect(hpa.spec.behavior.scaleDown.policies).toEqual([{ type: "Pods", value: 1, periodSeconds: 120 }]);
+    const gw = deployment(objs, "gateway");
+    expect("replicas" in gw.spec).toBe(false);
+    // the utilisation target needs a CPU request on the container
+    expect(container(gw).resources.requests.cpu).toBeTruthy();
+    // the HPA's bounds decide the PDB (min 3 > 1) and the spread (max 9 > 1)
+    expect(pdbNames(objs)).toEqual(["candid-gateway"]);
+    expect(podSpec(gw).topologySpreadConstraints).toHaveLength(2);
+  });
+
+  test("HPA on open sessions: a Pods metric when gateway.autoscaling.connections.enabled", () => {
+    const objs = render([], ["gateway.autoscaling.enabled=true", "gateway.autoscaling.connections.enabled=true", "gateway.autoscaling.connections.averageValue=1234"]);
+    validateAll(objs);
+    const metrics = find(objs, "HorizontalPodAutoscaler", "candid-gateway").spec.metrics;
+    expect(metrics.map((m: { type: string }) => m.type)).toEqual(["Resource", "Pods"]);
+    expect(metrics[1].pods).toEqual({ metric: { name: "candid_gateway_sessions_active" }, target: { type: "AverageValue", averageValue: "1234" } });
+    let r = refused(["gateway.autoscaling.enabled=true", "gateway.autoscaling.minReplicas=5", "gateway.autoscaling.maxReplicas=4"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("gateway.autoscaling.minReplicas must be at most gateway.autoscaling.maxReplicas");
+    r = refused(["gateway.autoscaling.connections.metricName=sessions-active"]);
+    expect(r.code).not.toBe(0);
+  });
+
+  test("spread over zones and nodes, and a soft anti-affinity, for every multi-replica Deployment only", () => {
+    const objs = render([], ["storage.backend=s3", "storage.s3.bucket=b", "storage.replicaCount=2", "metadata.replicaCount=3", "reaper.replicaCount=2", "web.replicaCount=2"]);
+    validateAll(objs);
+    for (const c of ["gateway", "storage", "metadata", "reaper", "web"]) {
+      const spec = podSpec(deployment(objs, c));
+      const selector = deployment(objs, c).spec.selector;
+      expect(spec.topologySpreadConstraints, c).toEqual(
+        ["topology.kubernetes.io/zone", "kubernetes.io/hostname"].map((topologyKey) => ({ maxSkew: 1, topologyKey, whenUnsatisfiable: "ScheduleAnyway", labelSelector: selector })),
+      );
+      expect(spec.affinity, c).toEqual({
+        podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: selector } }] },
+      });
+      // the selector is the component's own: pods of other components do not count
+      expect(selector.matchLabels["app.kubernetes.io/component"]).toBe(c);
+    }
+    // one replica: nothing to spread
+    const single = render();
+    for (const c of ["storage", "metadata", "reaper", "web"]) {
+      expect(podSpec(deployment(single, c)).topologySpreadConstraints, c).toBeUndefined();
+      expect(podSpec(deployment(single, c)).affinity, c).toBeUndefined();
+    }
+    expect(podSpec(deployment(single, "gateway")).topologySpreadConstraints).toHaveLength(2);
+  });
+
+  test("scheduling overrides: global knobs, a component's own constraints and affinity replace the defaults", () => {
+    const objs = render(["helm/candid/ci/scheduling-values.yaml"]);
+    const gw = podSpec(deployment(objs, "gateway"));
+    expect(gw.topologySpreadConstraints).toEqual([{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: { "app.kubernetes.io/component": "gateway" } } }]);
+    expect(gw.nodeSelector).toEqual({ "example.com/pool": "edge" });
+    expect(gw.tolerations).toEqual([{ key: "example.com/edge", operator: "Exists", effect: "NoSchedule" }]);
+    expect(Object.keys(gw.affinity.podAntiAffinity)).toEqual(["requiredDuringSchedulingIgnoredDuringExecution"]);
+    const st = podSpec(deployment(objs, "storage"));
+    expect(Object.keys(st.affinity)).toEqual(["nodeAffinity"]);
+    expect(st.topologySpreadConstraints.map((t: { topologyKey: string; maxSkew: number; whenUnsatisfiable: string }) => `${t.topologyKey} ${t.maxSkew} ${t.whenUnsatisfiable}`)).toEqual([
+      "example.com/rack 2 DoNotSchedule",
+      "kubernetes.io/hostname 2 DoNotSchedule",
+    ]);
+    expect(podSpec(deployment(objs, "metadata")).affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey).toBe("kubernetes.io/hostname");
+    expect(pdbNames(objs)).toEqual(["candid-gateway", "candid-metadata", "candid-storage"]);
+    expect(find(objs, "PodDisruptionBudget", "candid-gateway").spec.minAvailable).toBe("50%");
+    expect(find(objs, "PodDisruptionBudget", "candid-storage").spec).toMatchObject({ maxUnavailable: 1 });
+    // switched off entirely
+    const none = render([], ["scheduling.topologySpread.enabled=false", "scheduling.podAntiAffinity.type=none"]);
+    expect(podSpec(deployment(none, "gateway")).topologySpreadConstraints).toBeUndefined();
+    expect(podSpec(deployment(none, "gateway")).affinity).toBeUndefined();
+    expect(refused(["scheduling.podAntiAffinity.type=sometimes"]).code).not.toBe(0);
+  });
+
+  test("a PodDisruptionBudget for every Deployment with more than one pod, and only those", () => {
+    expect(pdbNames(render())).toEqual(["candid-gateway"]);
+    expect(pdbNames(render(["helm/candid/ci/fs-single-node-values.yaml"]))).toEqual([]);
+    expect(pdbNames(render(["helm/candid/ci/production-values.yaml"]))).toEqual(["candid-gateway", "candid-metadata", "candid-storage", "candid-web"]);
+    expect(pdbNames(render([], ["reaper.replicaCount=2", "web.replicaCount=3"]))).toEqual(["candid-gateway", "candid-reaper", "candid-web"]);
+    expect(pdbNames(render([], ["gateway.autoscaling.enabled=true", "gateway.autoscaling.minReplicas=1"]))).toEqual([]);
+    expect(pdbNames(render([], ["web.replicaCount=3", "web.enabled=false"]))).toEqual(["candid-gateway"]);
+    for (const pdb of byKind(render(["helm/candid/ci/production-values.yaml"]), "PodDisruptionBudget")) {
+      const c = pdb.metadata.labels!["app.kubernetes.io/component"]!;
+      expect(pdb.spec.selector, c).toEqual(deployment(render(["helm/candid/ci/production-values.yaml"]), c).spec.selector);
+    }
+    // a budget that could never let a node drain is refused
+    const r = refused(["metadata.replicaCount=2", "metadata.pdb.minAvailable=2"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("metadata.pdb.minAvailable (2) must be below the 2 replicas");
+  });
+
+  test("storage: S3 with 2 replicas rolls one pod at a time; fs stays one replica with Recreate", () => {
+    const prod = render(["helm/candid/ci/production-values.yaml"]);
+    const st = deployment(prod, "storage");
+    expect(st.spec.replicas).toBe(2);
+    expect(st.spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    expect(envOf(prod, st).STORAGE_BACKEND).toBe("s3");
+    expect(podSpec(st).volumes.map((v: { name: string }) => v.name)).toEqual(["tmp"]);
+    const fs = render(["helm/candid/ci/fs-single-node-values.yaml"]);
+    const fst = deployment(fs, "storage");
+    expect([fst.spec.replicas, fst.spec.strategy.type]).toEqual([1, "Recreate"]);
+    expect(find(fs, "PersistentVolumeClaim", "candid-storage").spec).toMatchObject({ accessModes: ["ReadWriteOnce"], storageClassName: "local-path" });
+    const r = refused(["storage.replicaCount=2"], ["helm/candid/ci/fs-single-node-values.yaml"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("at '/storage/replicaCount': maximum: got 2, want 1");
+  });
+
+  test("a misspelt key anywhere is refused: additionalProperties false on every object of the schema", () => {
+    for (const set of ["gateway.replicaCuont=3", "storage.s3.bukket=x", "gateway.drain.preStopSecond=3", "scheduling.topologySpread.maxSkw=2", "probes.readiness.periodSecond=3", "gateway.resources.request.cpu=1", "replicaCount=2", "podSecurityContext.runAsUsr=5", "scheduling.podAntiAffinity.typ=soft"]) {
+      const r = refused([set]);
+      expect(r.code, set).not.toBe(0);
+      expect(r.stderr, set).toMatch(/additional properties '\w+' not allowed/);
+    }
+    // every object node closes its keys, except Kubernetes objects passed through verbatim (the API
+    // server validates those, and validateAll checks what the chart renders from them)
+    const PASSTHROUGH = new Set([
+      "networkPolicy.prometheus.podSelector", "networkPolicy.prometheus.namespaceSelector",
+      ...["gateway", "storage", "metadata", "reaper", "web"].flatMap((c) => [`${c}.affinity.nodeAffinity`, `${c}.affinity.podAffinity`, `${c}.affinity.podAntiAffinity`]),
+      "gateway.autoscaling.behavior.scaleUp", "gateway.autoscaling.behavior.scaleDown",
+    ]);
+    const open: string[] = [];
+    const walk = (node: any, path: string) => {
+      if (!node || typeof node !== "object") return;
+      const types = [node.type].flat();
+      if (types.includes("object") && node.additionalProperties === undefined && !PASSTHROUGH.has(path)) open.push(path || "(root)");
+      for (const [k, v] of Object.entries(node.properties ?? {})) walk(v, path ? `${path}.${k}` : k);
+      for (const v of node.anyOf ?? []) walk(v, path);
+    };
+    const schema = JSON.parse(readFileSync(join(CHART, "values.schema.json"), "utf8"));
+    walk(schema, "");
+    expect(open).toEqual([]);
+  });
+
+  test("the Ingress sends every public gateway route to the gateway, the web app's routes to the web app", async () => {
+    // The gateway's own router answers each of these (401 without credentials), and 404 "no such
+    // route" for anything else: a route added to http.ts but not to the Ingress fails below.
+    const fail = async (): Promise<never> => {
+      throw new AppError("INTERNAL", "not called without credentials");
+    };
+    const http = createHttpHandler({
+      status: fail,
+      createInterviewSession: fail,
+      getInterviewSession: fail,
+      apiKeys: createApiKeyChecker(["k".repeat(40)]),
+      verifyToken: async () => {
+        throw new AppError("TOKEN_INVALID");
+      },
+      mintToken: fail,
+      tokenDefaultTtlS: 60,
+      tokenMaxTtlS: 60,
+      ready: async () => true,
+      corsAllowedOrigins: [],
+      events: { refused: () => {}, minted: () => {} },
+      log: createLogger({ service: "gateway" }, { level: "error", write: () => {} }),
+    });
+    const GATEWAY: Array<[string, string]> = [
+      ["GET", "/sessions/0f8fad5b-d9cb-469f-a165-70867728950e/status"],
+      ["POST", "/interview-sessions"],
+      ["POST", "/interview-sessions/7/upload-tokens"],
+    ];
+    for (const [method, path] of GATEWAY) {
+      const res = await http(new Request(`http://gw${path}`, { method, body: method === "POST" ? "{}" : undefined }));
+      expect(res.status, `${method} ${path} is a gateway route`).toBe(401);
+    }
+    const notARoute = await http(new Request("http://gw/interview"));
+    expect(notARoute.status).toBe(404);
+
+    const webRoutes = readdirSync(join(ROOT, "web/src/routes"), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && /^\+(page|server)\.(svelte|ts)$/.test(e.name))
+      .map((e) => `/${e.parentPath.slice(join(ROOT, "web/src/routes").length + 1)}`.replace(/\/$/, "") || "/");
+    expect(webRoutes).toEqual(expect.arrayContaining(["/", "/healthz", "/interview", "/api/interviews"]));
+
+    for (const files of [["helm/candid/ci/production-values.yaml"], [] as string[]]) {
+      const ing = byKind(render(files, files.length ? [] : ["ingress.enabled=true"]), "Ingress")[0]!;
+      validateAll([ing]);
+      for (const [, path] of [["GET", MEDIA_STREAM_PATH], ...GATEWAY]) expect(ingressBackend(ing, path!), path).toBe("candid-gateway");
+      for (const path of webRoutes) expect(ingressBackend(ing, path), path).toBe("candid-web");
+      for (const p of ing.spec.rules[0].http.paths) expect(p.backend.service.port).toEqual({ name: "http" });
+    }
+    // without the web app, only the gateway's routes are published
+    const noWeb = find(render([], ["ingress.enabled=true", "web.enabled=false"]), "Ingress", "candid");
+    expect(ingressBackend(noWeb, "/")).toBeUndefined();
+    expect(ingressBackend(noWeb, MEDIA_STREAM_PATH)).toBe("candid-gateway");
+  });
+
+  test("rolling restart: preStop sleep, drain env, pod name as instance id, derived terminationGracePeriodSeconds", () => {
+    const gw = (sets: string[] = [], files: string[] = []) => {
+      const objs = render(files, sets);
+      return { d: deployment(objs, "gateway"), env: envOf(objs, deployment(objs, "gateway")) };
+    };
+    // defaults: 5 s preStop + 0 ms delay + 10000 ms grace + 5 s = 20 s
+    let { d, env } = gw();
+    expect(container(d).lifecycle).toEqual({ preStop: { exec: { command: ["sleep", "5"] } } });
+    expect(podSpec(d).terminationGracePeriodSeconds).toBe(20);
+    expect(env).toMatchObject({ GATEWAY_DRAIN_DELAY_MS: "0", GATEWAY_SHUTDOWN_GRACE_MS: "10000" });
+    expect(env.GATEWAY_INSTANCE_ID).toEqual({ fieldRef: { fieldPath: "metadata.name" } });
+    expect(d.spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    // milliseconds round up to whole seconds: 7 + ceil(12501 / 1000) + 5 = 25
+    ({ d, env } = gw(["gateway.drain.preStopSeconds=7", "gateway.drain.delayMs=2500", "gateway.drain.graceMs=10001"]));
+    expect(podSpec(d).terminationGracePeriodSeconds).toBe(25);
+    expect(container(d).lifecycle.preStop.exec.command).toEqual(["sleep", "7"]);
+    expect(env).toMatchObject({ GATEWAY_DRAIN_DELAY_MS: "2500", GATEWAY_SHUTDOWN_GRACE_MS: "10001" });
+    // exactly whole seconds stay whole: 0 + 3 + 5
+    ({ d } = gw(["gateway.drain.preStopSeconds=0", "gateway.drain.delayMs=1000", "gateway.drain.graceMs=2000"]));
+    expect(podSpec(d).terminationGracePeriodSeconds).toBe(8);
+    expect(container(d).lifecycle).toBeUndefined();
+    // Kubernetes >= 1.30: the kubelet's own sleep, no binary in the image
+    ({ d } = gw(["gateway.drain.preStopMode=sleepAction"]));
+    expect(container(d).lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
+    validateAll([d]);
+    expect(refused(["gateway.drain.preStopMode=wait"]).code).not.toBe(0);
+    expect(refused(["gateway.drain.graceMs=-1"]).code).not.toBe(0);
+    // the gateway reads what the chart renders
+    ({ env } = gw(["gateway.drain.delayMs=2500", "gateway.drain.graceMs=15000"]));
+    const config = loadGatewayConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === "string" ? v : "candid-gateway-5d9c7b6f4-x2x9q".padEnd(48, "x")])));
+    expect([config.drainDelayMs, config.shutdownGraceMs]).toEqual([2500, 15000]);
+    // the `sleep` the exec hook runs is in the runtime image: a Debian-based Bun image (coreutils)
+    expect(readFileSync(join(ROOT, "deploy/Dockerfile"), "utf8")).toMatch(/^FROM oven\/bun:\$\{BUN_VERSION\}-slim AS runtime$/m);
+  });
+
+  test("startup probes everywhere; the gateway's readiness is its own /readyz on the ops port", () => {
+    const objs = render([], ["metadata.startupProbeFailureThreshold=120", "probes.startup.periodSeconds=3"]);
+    for (const d of byKind(objs, "Deployment")) {
+      const c = container(d);
+      expect(c.startupProbe.periodSeconds, d.metadata.name).toBe(3);
+      expect(c.startupProbe.failureThreshold, d.metadata.name).toBe(d.metadata.name === "candid-metadata" ? 120 : 30);
+    }
+    expect(container(deployment(objs, "web")).startupProbe.httpGet).toEqual({ path: "/healthz", port: "http" });
+  });
+
+  test("production values: an HA install with everything above", () => {
+    const objs = render(["helm/candid/ci/production-values.yaml"]);
+    validateAll(objs);
+    checkDeploymentInvariants(objs, { readOnlyRoot: true });
+    checkServicesResolve(objs);
+    // HPA on CPU and sessions; the gateway Deployment leaves replicas to it
+    const hpa = find(objs, "HorizontalPodAutoscaler", "candid-gateway");
+    expect([hpa.spec.minReplicas, hpa.spec.maxReplicas, hpa.spec.metrics.map((m: { type: string }) => m.type)]).toEqual([3, 12, ["Resource", "Pods"]]);
+    expect("replicas" in deployment(objs, "gateway").spec).toBe(false);
+    // S3 storage x2, metadata x2, web x2, each spread, anti-affine and under a PDB
+    expect([deployment(objs, "storage").spec.replicas, deployment(objs, "metadata").spec.replicas, deployment(objs, "web").spec.replicas]).toEqual([2, 2, 2]);
+    expect(envOf(objs, deployment(objs, "storage")).STORAGE_BACKEND).toBe("s3");
+    expect(byKind(objs, "PersistentVolumeClaim")).toEqual([]);
+    for (const c of ["gateway", "storage", "metadata", "web"]) {
+      const spec = podSpec(deployment(objs, c));
+      expect(spec.topologySpreadConstraints.map((t: { topologyKey: string }) => t.topologyKey), c).toEqual(["topology.kubernetes.io/zone", "kubernetes.io/hostname"]);
+      expect(spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution, c).toHaveLength(1);
+      expect(deployment(objs, c).spec.strategy?.type ?? "RollingUpdate", c).toBe("RollingUpdate");
+    }
+    expect(pdbNames(objs)).toEqual(["candid-gateway", "candid-metadata", "candid-storage", "candid-web"]);
+    // NetworkPolicies, Ingress with TLS, monitoring
+    expect(byKind(objs, "NetworkPolicy").length).toBe(5);
+    const ing = find(objs, "Ingress", "candid");
+    expect(ing.spec.tls).toEqual([{ hosts: ["candid.example.com"], secretName: "candid-tls" }]);
+    for (const k of ["ServiceMonitor", "PrometheusRule"]) expect(byKind(objs, k).length, k).toBe(1);
+    // rolling restart: 10 s preStop + 15 s grace + 5 s
+    const gw = deployment(objs, "gateway");
+    expect(podSpec(gw).terminationGracePeriodSeconds).toBe(30);
+    expect(container(gw).lifecycle.preStop.exec.command).toEqual(["sleep", "10"]);
+    // the Ingress controller must not cut sockets the gateway keeps
+    expect(Number(ing.metadata.annotations!["nginx.ingress.kubernetes.io/proxy-read-timeout"]) * 1000).toBeGreaterThan(Number(envOf(objs, gw).GATEWAY_IDLE_TIMEOUT_MS));
   });
 });

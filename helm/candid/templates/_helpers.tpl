@@ -106,8 +106,22 @@ readinessProbe:
   {{- toYaml .root.Values.probes.readiness | nindent 2 }}
 {{- end -}}
 
-{{/* Pod-level scheduling and security shared by every component (dict "root" $ "values" .Values.x). */}}
+{{/*
+Pod-level scheduling and security shared by every component
+(dict "root" $ "values" .Values.x "component" "x").
+A Deployment that can run more than one pod (replicaCount > 1, or an HPA whose maxReplicas > 1)
+gets, unless its own values say otherwise:
+  - topologySpreadConstraints over zones, then nodes (scheduling.topologySpread; ScheduleAnyway,
+    so a single-zone or small cluster still schedules every pod); <component>.topologySpreadConstraints
+    replaces them;
+  - a pod anti-affinity on the node (scheduling.podAntiAffinity: soft = preferred, hard = required);
+    a non-empty <component>.affinity replaces it.
+A single-replica Deployment gets only what its own values set.
+*/}}
 {{- define "candid.podSpecCommon" -}}
+{{- $sched := .root.Values.scheduling -}}
+{{- $multi := gt (int (include "candid.maxReplicas" .values)) 1 -}}
+{{- $selector := fromYaml (include "candid.selectorLabels" (dict "root" .root "component" .component)) -}}
 {{- with .root.Values.serviceAccountName }}
 serviceAccountName: {{ . }}
 {{- end }}
@@ -124,10 +138,77 @@ nodeSelector:
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .values.affinity }}
+{{- if .values.affinity }}
 affinity:
-  {{- toYaml . | nindent 2 }}
+  {{- toYaml .values.affinity | nindent 2 }}
+{{- else if and $multi (ne $sched.podAntiAffinity.type "none") }}
+{{- $term := dict "topologyKey" $sched.podAntiAffinity.topologyKey "labelSelector" (dict "matchLabels" $selector) }}
+affinity:
+  podAntiAffinity:
+    {{- if eq $sched.podAntiAffinity.type "hard" }}
+    requiredDuringSchedulingIgnoredDuringExecution:
+      - {{- toYaml $term | nindent 8 }}
+    {{- else }}
+    preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: {{ $sched.podAntiAffinity.weight }}
+        podAffinityTerm:
+          {{- toYaml $term | nindent 10 }}
+    {{- end }}
 {{- end }}
+{{- if .values.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- toYaml .values.topologySpreadConstraints | nindent 2 }}
+{{- else if and $multi $sched.topologySpread.enabled }}
+topologySpreadConstraints:
+  {{- range $key := list $sched.topologySpread.zoneKey $sched.topologySpread.hostnameKey }}
+  - maxSkew: {{ $sched.topologySpread.maxSkew }}
+    topologyKey: {{ $key }}
+    whenUnsatisfiable: {{ $sched.topologySpread.whenUnsatisfiable }}
+    labelSelector:
+      matchLabels:
+        {{- toYaml $selector | nindent 8 }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The fewest pods a component's Deployment runs: the HPA's minReplicas when it has one (its values). */}}
+{{- define "candid.minReplicas" -}}
+{{- if dig "autoscaling" "enabled" false . -}}
+{{- .autoscaling.minReplicas | int -}}
+{{- else -}}
+{{- .replicaCount | int -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The most pods a component's Deployment runs: the HPA's maxReplicas when it has one (its values). */}}
+{{- define "candid.maxReplicas" -}}
+{{- if dig "autoscaling" "enabled" false . -}}
+{{- .autoscaling.maxReplicas | int -}}
+{{- else -}}
+{{- .replicaCount | int -}}
+{{- end -}}
+{{- end -}}
+
+{{/* startupProbe on an HTTP path of a named port (dict "root" $ "port" "metrics" "path" "/healthz" "failureThreshold" n). */}}
+{{- define "candid.startupProbe" -}}
+startupProbe:
+  httpGet:
+    path: {{ .path | default "/healthz" }}
+    port: {{ .port }}
+  periodSeconds: {{ .root.Values.probes.startup.periodSeconds }}
+  timeoutSeconds: {{ .root.Values.probes.startup.timeoutSeconds }}
+  failureThreshold: {{ .failureThreshold | default .root.Values.probes.startup.failureThreshold }}
+{{- end -}}
+
+{{/*
+The gateway's pod termination budget, in seconds: the preStop wait, then GATEWAY_DRAIN_DELAY_MS
+(still serving), then up to GATEWAY_SHUTDOWN_GRACE_MS for in-flight acks, then a 5 s margin for
+the 1012 close frames (GATEWAY_SHUTDOWN_CLOSE_FLUSH_MS), the lease release (at most 1 s) and exit.
+The kubelet sends SIGKILL when it runs out.
+*/}}
+{{- define "candid.gatewayTerminationGracePeriodSeconds" -}}
+{{- $d := .Values.gateway.drain -}}
+{{- add (int $d.preStopSeconds) (div (add (int64 $d.delayMs) (int64 $d.graceMs) 999) 1000) 5 -}}
 {{- end -}}
 
 {{/* Env every Bun service gets. Bun's transpiler cache would write to $HOME: the root FS is read-only. */}}
@@ -182,8 +263,17 @@ pod-wide cap (a per-IP cap would only be a smaller pod-wide one). Set a number t
 {{- if gt (int64 .Values.gateway.tokenDefaultTtlS) (int64 .Values.gateway.tokenMaxTtlS) -}}
 {{- fail "gateway.tokenDefaultTtlS must be at most gateway.tokenMaxTtlS" -}}
 {{- end -}}
-{{- if and (eq .Values.storage.backend "fs") .Values.storage.persistence.enabled (gt (int .Values.storage.replicaCount) 1) (has "ReadWriteOnce" .Values.storage.persistence.accessModes) -}}
-{{- fail "storage.replicaCount > 1 with the fs backend needs a ReadWriteMany volume (storage.persistence.accessModes) or backend=s3" -}}
+{{- /* storage.backend=fs with replicaCount > 1 is refused by values.schema.json (a single-node backend). */ -}}
+{{- $hpa := .Values.gateway.autoscaling -}}
+{{- if and $hpa.enabled (gt (int $hpa.minReplicas) (int $hpa.maxReplicas)) -}}
+{{- fail "gateway.autoscaling.minReplicas must be at most gateway.autoscaling.maxReplicas" -}}
+{{- end -}}
+{{- range $c := list "gateway" "storage" "metadata" "reaper" "web" -}}
+{{- $v := index $.Values $c -}}
+{{- $min := int (include "candid.minReplicas" $v) -}}
+{{- if and $v.pdb.create (gt $min 1) (eq (toString $v.pdb.maxUnavailable) "") (not (kindIs "string" $v.pdb.minAvailable)) (ge (int $v.pdb.minAvailable) $min) -}}
+{{- fail (printf "%s.pdb.minAvailable (%d) must be below the %d replicas it protects, or no node could ever be drained" $c (int $v.pdb.minAvailable) $min) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
