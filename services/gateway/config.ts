@@ -84,8 +84,9 @@ export const gatewayConfigShape = {
   maxSessionsPerToken: int("GATEWAY_MAX_SESSIONS_PER_TOKEN", 4),
   // Fleet (docs/deploy.md, "High availability"): session leases and rolling restarts.
   /**
-   * This process's name in the session leases (metadata gateway_instances); unique per process.
-   * The chart sets the pod name; unset: `<hostname>-<pid>-<random>`.
+   * The prefix of this process's name in the session leases (metadata gateway_instances): the
+   * name is `<GATEWAY_INSTANCE_ID>-<pid>-<random>`, unique per process even when a container
+   * restarts in the same pod. The chart sets the pod name; unset: the hostname.
    */
   instanceId: optStr("GATEWAY_INSTANCE_ID"),
   /**
@@ -132,8 +133,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     if (base.tokenDefaultTtlS < 1 || base.tokenDefaultTtlS > base.tokenMaxTtlS) problems.push("GATEWAY_TOKEN_DEFAULT_TTL_S must be at least 1 and at most GATEWAY_TOKEN_MAX_TTL_S");
     if (base.maxSessionsPerToken < 1) problems.push("GATEWAY_MAX_SESSIONS_PER_TOKEN must be at least 1");
     if (base.leaseRenewMs < 50) problems.push("GATEWAY_LEASE_RENEW_MS must be at least 50");
-    if (base.instanceId !== undefined && (base.instanceId.length > 256 || !/^[\x21-\x7e]+$/.test(base.instanceId))) {
-      problems.push("GATEWAY_INSTANCE_ID must be 1 to 256 printable ASCII characters without spaces");
+    if (base.instanceId !== undefined && (base.instanceId.length > 200 || !/^[\x21-\x7e]+$/.test(base.instanceId))) {
+      problems.push("GATEWAY_INSTANCE_ID must be 1 to 200 printable ASCII characters without spaces");
     }
   }
   if (problems.length || !base) throw new ConfigError(problems);

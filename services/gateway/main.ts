@@ -33,8 +33,10 @@ const upstream = {
 };
 const storage = new StorageGrpcClient(config.storageAddr, upstream);
 const metadata = new MetadataGrpcClient(config.metadataAddr, upstream);
-// Unique per process: a restarted pod keeps its name, but its old leases must not look like its own.
-const instanceId = config.instanceId ?? `${hostname()}-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
+// Unique per process: GATEWAY_INSTANCE_ID (the pod name) is a prefix. A container restarted in
+// the same pod keeps the pod name, and the sessions its dead process held must not look connected
+// through the new process's heartbeat.
+const instanceId = `${config.instanceId ?? hostname()}-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
 const sessions = new SessionRegistry(instanceId, metadata, {
   held: () => {},
   takenOver: (where) => log.info("session taken over", { where }),
