@@ -22,23 +22,14 @@ import { MetadataGrpcClient, StorageGrpcClient } from "../../services/gateway/ad
 import { grpcOrphanPorts } from "../../services/reaper/adapters/grpc-orphan-ports";
 import { type ListedBlob, type SweepResult, sweepOrphans } from "../../services/reaper/core/orphan-sweep";
 import type { BlobRef } from "../../services/shared/blob";
-import { checkHealth, healthClient, internalClient } from "../../services/shared/grpc";
+import { internalClient } from "../../services/shared/grpc";
 import { sha256Hex } from "../../services/storage/core/checksum";
 import { type TestDatabase, createTestDatabase } from "../support/postgres";
-import { type ServiceProc, TEST_INTERNAL_TOKEN, freePort, httpOk, startService } from "../support/procs";
+import { type ServiceProc, TEST_INTERNAL_TOKEN, freePort, grpcReady, httpOk, startService } from "../support/procs";
 import { type TestS3, startS3 } from "../support/s3";
 
 const GRACE_MS = 10 * 60_000;
 const CLIENT = { streams: 1, timeoutMs: 5000, batchItems: 64, batchBytes: 1 << 20, internalToken: TEST_INTERNAL_TOKEN };
-
-async function grpcReady(addr: string): Promise<boolean> {
-  const c = healthClient(addr);
-  try {
-    return await checkHealth(c, 500);
-  } finally {
-    c.close();
-  }
-}
 
 async function eventually(cond: () => Promise<boolean>, ms: number, what: string) {
   const end = Date.now() + ms;

@@ -8,9 +8,8 @@
  */
 import { generateSecret, operatorApi, type OperatorApi } from "./operator-api";
 import { createTestDatabase, type TestDatabase } from "./postgres";
-import { freePort, httpOk, type ServiceProc, startService } from "./procs";
+import { freePort, grpcReady, httpOk, type ServiceProc, startService } from "./procs";
 import type { TestS3 } from "./s3";
-import { checkHealth, healthClient } from "../../services/shared/grpc";
 
 export interface FleetGateway {
   name: string;
@@ -34,15 +33,6 @@ export interface Fleet {
   /** Stops gateway `i` with `signal` (SIGTERM: a rolling restart's drain; SIGKILL) and starts a new process on its ports. */
   restartGateway(i: number, signal: NodeJS.Signals, whileDown?: () => Promise<void>): Promise<{ exitCode: number | null }>;
   stop(): Promise<void>;
-}
-
-async function grpcReady(addr: string): Promise<boolean> {
-  const c = healthClient(addr);
-  try {
-    return await checkHealth(c, 500);
-  } finally {
-    c.close();
-  }
 }
 
 export interface FleetOptions {

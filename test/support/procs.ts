@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { checkHealth, healthClient } from "../../services/shared/grpc";
 
 export const REPO_ROOT = resolve(import.meta.dir, "../..");
 
@@ -139,4 +140,14 @@ export async function httpOk(url: string): Promise<boolean> {
 /** A short random id for names of test databases, buckets and folders. */
 export function testId(prefix = "t"): string {
   return `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+}
+
+/** True when the gRPC server at addr answers grpc.health.v1 SERVING (a service's `ready` probe). */
+export async function grpcReady(addr: string): Promise<boolean> {
+  const c = healthClient(addr);
+  try {
+    return await checkHealth(c, 500);
+  } finally {
+    c.close();
+  }
 }

@@ -6,10 +6,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkHealth, healthClient } from "../../services/shared/grpc";
 import { generateSecret, operatorApi, type OperatorApi } from "./operator-api";
 import { createTestDatabase, type TestDatabase } from "./postgres";
-import { freePort, httpOk, type ServiceProc, startService } from "./procs";
+import { freePort, grpcReady, httpOk, type ServiceProc, startService } from "./procs";
 
 export interface Stack {
   gatewayUrl: string;
@@ -38,15 +37,6 @@ export interface Stack {
   /** Kills the metadata service and starts a new one on the same ports and database. */
   restartMetadata(signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function grpcReady(addr: string): Promise<boolean> {
-  const c = healthClient(addr);
-  try {
-    return await checkHealth(c, 500);
-  } finally {
-    c.close();
-  }
 }
 
 export interface StackOptions {
