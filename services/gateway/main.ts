@@ -10,7 +10,8 @@ import { createRegistry, serveOpsHttp } from "../shared/metrics";
 import { sha256Hex } from "../shared/sha256";
 import { MetadataGrpcClient, StorageGrpcClient } from "./adapters/grpc-clients";
 import { createHttpHandler } from "./adapters/http";
-import { accessEvents, gatewayMetrics, sessionEvents } from "./adapters/metrics";
+import { accessEvents, gatewayMetrics, leaseEvents, sessionEvents } from "./adapters/metrics";
+import { timedMetadata, timedStorage } from "./adapters/timed-upstreams";
 import { ConnectionGuard, MeteredByteBudget } from "./adapters/connection-guard";
 import { closeServiceRestart, createWsHandler, MEDIA_STREAM_PATH, refuseUpgrade, type WsData } from "./adapters/ws-server";
 import { HEADER_BYTES } from "../../proto/wire";
@@ -33,15 +34,14 @@ const upstream = {
 };
 const storage = new StorageGrpcClient(config.storageAddr, upstream);
 const metadata = new MetadataGrpcClient(config.metadataAddr, upstream);
+// The ports the core uses, each call timed (candid_gateway_upstream_call_duration_seconds).
+const storagePort = timedStorage(storage, metrics.upstreamCalls);
+const metadataPort = timedMetadata(metadata, metrics.upstreamCalls);
 // Unique per process: GATEWAY_INSTANCE_ID (the pod name) is a prefix. A container restarted in
 // the same pod keeps the pod name, and the sessions its dead process held must not look connected
 // through the new process's heartbeat.
 const instanceId = `${config.instanceId ?? hostname()}-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
-const sessions = new SessionRegistry(instanceId, metadata, {
-  held: () => {},
-  takenOver: (where) => log.info("session taken over", { where }),
-  failed: (call, err) => log.warn("lease call failed", { call, err }),
-});
+const sessions = new SessionRegistry(instanceId, metadataPort, leaseEvents(metrics, log));
 sessions.start(config.leaseRenewMs);
 const tokenKeys = createTokenKeys(config.tokenSecrets);
 const apiKeys = createApiKeyChecker(config.apiKeys);
@@ -73,7 +73,7 @@ const ready = async () => {
 };
 
 const http = createHttpHandler({
-  status: (id) => metadata.status(id),
+  status: (id) => metadataPort.status(id),
   createInterviewSession: (title) => metadata.createInterviewSession(title),
   getInterviewSession: (id) => metadata.getInterviewSession(id),
   apiKeys,
@@ -104,8 +104,8 @@ const server = Bun.serve<WsData, never>({
   },
   websocket: createWsHandler({
     deps: {
-      storage,
-      metadata,
+      storage: storagePort,
+      metadata: metadataPort,
       registry: sessions,
       verifyToken,
       sessionsPerToken: new SessionsPerToken(config.maxSessionsPerToken),

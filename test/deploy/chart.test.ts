@@ -792,17 +792,10 @@ describe("helm/candid: high availability, autoscaling, rolling restarts (issue 1
     expect(r.code).not.toBe(0);
   });
 
-  test("the HPA's sessions metric is one the gateway exports (or still awaited from the metrics work)", () => {
-    /**
-     * Series the chart's defaults name before the gateway exports them (issue 10's observability
-     * part adds candid_gateway_sessions_active). Delete an entry once the gateway exports it.
-     */
-    const AWAITING_METRICS = ["candid_gateway_sessions_active"];
+  test("the HPA's sessions metric is one the gateway exports", () => {
     const values = Bun.YAML.parse(readFileSync(join(CHART, "values.yaml"), "utf8")) as { gateway: { autoscaling: { connections: { metricName: string } } } };
     const name = values.gateway.autoscaling.connections.metricName;
-    const exported = exportedSeries();
-    expect(exported.has(name) || AWAITING_METRICS.includes(name), `${name} is exported by the gateway`).toBe(true);
-    expect(AWAITING_METRICS.filter((m) => exported.has(m)), "exported now: remove from AWAITING_METRICS").toEqual([]);
+    expect(exportedSeries().has(name), `${name} is exported by the gateway`).toBe(true);
   });
 
   test("spread over zones and nodes, and a soft anti-affinity, for every multi-replica Deployment only", () => {

@@ -5,6 +5,7 @@
  */
 import type { Logger } from "../../shared/log";
 import { LATENCY_BUCKETS_SECONDS, counter, defineMetrics, gauge, histogram } from "../../shared/metrics";
+import type { RegistryEvents } from "../core/registry";
 import type { SessionEvents } from "../core/stream-session";
 
 export const gatewayMetrics = defineMetrics("gateway", {
@@ -31,9 +32,36 @@ export const gatewayMetrics = defineMetrics("gateway", {
     { labelNames: ["code", "reason"] },
   ),
   tokensMinted: counter("candid_gateway_tokens_minted_total", "Upload tokens minted through POST /interview-sessions/{id}/upload-tokens."),
+  upstreamCalls: histogram(
+    "candid_gateway_upstream_call_duration_seconds",
+    "The gateway's calls to storage and metadata (adapters/timed-upstreams.ts), by upstream, port method and outcome (ok, or the error code).",
+    { labelNames: ["upstream", "method", "outcome"], buckets: LATENCY_BUCKETS_SECONDS },
+  ),
+  sessionsActive: gauge("candid_gateway_sessions_active", "Media sessions whose lease this gateway holds (one per connection past session_init): the HPA's sessions metric."),
+  takeovers: counter(
+    "candid_gateway_session_takeovers_total",
+    "Connections closed 4409 because another connection took their session: on this gateway (local) or another replica (remote, learnt from a lease renewal).",
+    { labelNames: ["where"] },
+  ),
+  leaseCallFailures: counter("candid_gateway_lease_call_failures_total", "RenewLeases / ReleaseSession calls that failed (metadata unreachable), by call.", { labelNames: ["call"] }),
 });
 
 export type GatewayMetrics = ReturnType<typeof gatewayMetrics>;
+
+/** The session registry's events (core/registry.ts), counted here and logged. */
+export function leaseEvents(m: GatewayMetrics, log: Logger): RegistryEvents {
+  return {
+    held: (count) => m.sessionsActive.set(count),
+    takenOver: (where) => {
+      m.takeovers.inc({ where });
+      log.info("session taken over", { where });
+    },
+    failed: (call, err) => {
+      m.leaseCallFailures.inc({ call });
+      log.warn("lease call failed", { call, err });
+    },
+  };
+}
 
 /** The codes candid_gateway_auth_refusals_total counts. */
 const ACCESS_CODES: ReadonlySet<string> = new Set(["TOKEN_INVALID", "FORBIDDEN", "API_KEY_INVALID", "ORIGIN_NOT_ALLOWED", "TOO_MANY_SESSIONS"]);
