@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { Registry } from "prom-client";
-import { LATENCY_BUCKETS_SECONDS, counter, defineMetrics, gauge, histogram, metricNameProblem, seriesNames } from "./metrics";
+import { LATENCY_BUCKETS_SECONDS, counter, defineMetrics, gauge, histogram, labelSets, metricNameProblem, seriesNames } from "./metrics";
 
 describe("defineMetrics", () => {
   test("registers every metric on the given registry and returns them by key", async () => {
     const define = defineMetrics("demo", {
-      hits: counter("candid_demo_hits_total", "Hits.", { labelNames: ["route"] }),
+      hits: counter("candid_demo_hits_total", "Hits.", { labelNames: ["route"], initial: [{ route: "/a" }] }),
       open: gauge("candid_demo_open", "Open things."),
       latency: histogram("candid_demo_latency_seconds", "Latency.", { buckets: LATENCY_BUCKETS_SECONDS }),
     });
@@ -36,5 +36,36 @@ describe("defineMetrics", () => {
     const registry = new Registry();
     defineMetrics("demo", { latency: histogram("candid_demo_latency_seconds", "Latency.", { buckets: [1] }), n: counter("candid_demo_n_total", "N.") })(registry);
     expect(seriesNames(registry).sort()).toEqual(["candid_demo_latency_seconds_bucket", "candid_demo_latency_seconds_count", "candid_demo_latency_seconds_sum", "candid_demo_n_total"]);
+  });
+
+  test("labelled counters start at 0 for every initial label set; histograms and gauges may", async () => {
+    const registry = new Registry();
+    const m = defineMetrics("demo", {
+      puts: counter("candid_demo_puts_total", "Puts.", { labelNames: ["kind", "outcome"], initial: labelSets({ kind: ["audio", "frame"], outcome: ["created", "error"] }) }),
+      plain: counter("candid_demo_plain_total", "Plain."),
+      latency: histogram("candid_demo_latency_seconds", "Latency.", { labelNames: ["kind"], initial: [{ kind: "audio" }], buckets: [1] }),
+      level: gauge("candid_demo_level", "Level.", { labelNames: ["pool"], initial: [{ pool: "main" }] }),
+    })(registry);
+    const text = await registry.metrics();
+    for (const kind of ["audio", "frame"]) for (const outcome of ["created", "error"]) expect(text).toContain(`candid_demo_puts_total{kind="${kind}",outcome="${outcome}"} 0`);
+    expect(text).toContain("candid_demo_plain_total 0");
+    expect(text).toContain('candid_demo_latency_seconds_count{kind="audio"} 0');
+    expect(text).toContain('candid_demo_level{pool="main"} 0');
+    m.puts.inc({ kind: "audio", outcome: "created" });
+    expect(await registry.metrics()).toContain('candid_demo_puts_total{kind="audio",outcome="created"} 1');
+  });
+
+  test("a labelled counter without initial label sets, or with a wrong one, is refused", () => {
+    // @ts-expect-error initial is required once there are labels
+    expect(() => counter("candid_demo_x_total", "X.", { labelNames: ["a"] })).toThrow(/needs its initial label sets/);
+    // @ts-expect-error a set must name every label
+    expect(() => counter("candid_demo_x_total", "X.", { labelNames: ["a", "b"], initial: [{ a: "1" }] })).toThrow(/must name exactly a, b/);
+    expect(labelSets({ a: ["1", "2"], b: ["x"] })).toEqual([{ a: "1", b: "x" }, { a: "2", b: "x" }]);
+  });
+
+  test("a definition lists what it declares (for docs/metrics.md)", () => {
+    const define = defineMetrics("demo", { n: counter("candid_demo_n_total", "N."), g: gauge("candid_demo_g", "G.") });
+    expect(define.service).toBe("demo");
+    expect(define.specs.map((s) => [s.type, s.name, s.help])).toEqual([["counter", "candid_demo_n_total", "N."], ["gauge", "candid_demo_g", "G."]]);
   });
 });

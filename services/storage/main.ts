@@ -125,8 +125,6 @@ function startTempSweeper(opts: { store: BlobStore; config: StorageConfig; log: 
     }
     if (!stopped && config.tempSweepIntervalMs > 0) timer = setTimeout(run, config.tempSweepIntervalMs);
   };
-  metrics.tempSweeps.inc({ result: "ok" }, 0);
-  metrics.tempSweeps.inc({ result: "error" }, 0);
   void run();
   return {
     stop() {

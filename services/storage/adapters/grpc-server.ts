@@ -73,9 +73,6 @@ export function createStorageServer(opts: {
   const { store, log, metrics } = opts;
   const maxInFlight = Math.max(1, opts.maxInFlightPerStream ?? DEFAULT_MAX_IN_FLIGHT_PER_STREAM);
   let streamSeq = 0;
-  // The series exists from the start at 0, so the first full-volume refusal is an increase that
-  // CandidStorageFull sees (a counter born at 1 would hide it from increase()).
-  metrics.errors.inc({ code: "STORAGE_FULL" }, 0);
 
   /** Errors of one item or call: counted, INTERNAL logged once with its cause, never leaked. */
   function describeError(err: unknown, fields: Record<string, unknown>): AppError {
