@@ -402,7 +402,7 @@ describe("helm/candid", () => {
     const known = exportedSeries();
     const exprs: string[] = dash.panels.flatMap((p: { targets?: Array<{ expr: string }> }) => (p.targets ?? []).map((t) => t.expr));
     expect(exprs.length).toBeGreaterThan(10);
-    const used = new Set(exprs.flatMap((e) => e.match(/candid_[a-z_]+/g) ?? []));
+    const used = new Set(exprs.flatMap((e) => e.match(/candid_[a-z0-9_]+/g) ?? []));
     expect([...used].filter((m) => !known.has(m))).toEqual([]);
     for (const m of ["candid_gateway_ack_latency_seconds_bucket", "candid_gateway_errors_total", "candid_gateway_connections", "candid_storage_put_duration_seconds_bucket", "candid_metadata_commit_duration_seconds_bucket"]) {
       expect(used.has(m), m).toBe(true);
@@ -413,7 +413,7 @@ describe("helm/candid", () => {
     const rules = Bun.YAML.parse(readFileSync(join(CHART, "rules/candid.rules.yaml"), "utf8")) as { groups: Array<{ rules: Array<{ expr: string }> }> };
     const ruleExprs = rules.groups.flatMap((g) => g.rules.map((r) => r.expr));
     expect(ruleExprs.length).toBeGreaterThan(5);
-    const inRules = new Set(ruleExprs.flatMap((e) => e.match(/candid_[a-z_]+/g) ?? []));
+    const inRules = new Set(ruleExprs.flatMap((e) => e.match(/candid_[a-z0-9_]+/g) ?? []));
     expect([...inRules].filter((m) => !known.has(m))).toEqual([]);
   });
 
