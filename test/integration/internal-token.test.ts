@@ -112,7 +112,7 @@ describe("storage", () => {
 });
 
 describe("metadata", () => {
-  test("CompleteSession and OpenSession without / with a wrong token: UNAUTHENTICATED, nothing changed", async () => {
+  test("CompleteSession, OpenSession and the lease calls without / with a wrong token: UNAUTHENTICATED, nothing changed", async () => {
     const { good, refused } = callers(MetadataServiceClient, metadataAddr);
     const sessionId = crypto.randomUUID();
     const open = { sessionId, interviewSessionId: 0, hasInterviewSessionId: false, userId: 0, hasUserId: false, storagePath: sessionId, ownerInstance: "gw-1" };
@@ -124,10 +124,15 @@ describe("metadata", () => {
       expectRefused((await unary((cb) => client.openSession({ ...open, sessionId: other, storagePath: other }, cb))).err);
       const missing = await unary((cb) => good.getSessionStatus({ sessionId: other }, cb));
       expect(missing.err?.code).toBe(grpc.status.NOT_FOUND);
+      // The lease calls too: nobody without the token releases or renews a gateway's leases.
+      expectRefused((await unary((cb) => client.releaseSession({ sessionId, ownerEpoch: 1, ownerInstance: "gw-1" }, cb))).err);
+      expectRefused((await unary((cb) => client.renewLeases({ ownerInstance: "gw-evil", leases: [{ sessionId, ownerEpoch: 1 }] }, cb))).err);
     }
     const status = await unary<GetSessionStatusResponse>((cb) => good.getSessionStatus({ sessionId }, cb));
     expect(status.err).toBeNull();
     expect(status.res.session?.status).toBe(SessionStatus.SESSION_STATUS_ACTIVE);
+    // Still held by gw-1: the refused release changed nothing.
+    expect(status.res.session).toMatchObject({ isConnected: true, ownerEpoch: 1 });
   });
 });
 
