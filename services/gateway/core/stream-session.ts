@@ -24,6 +24,12 @@
  * whose acks were lost in flight does not upload those items again. A new session's ack, and the
  * ack of a repeated init on the same connection, are the seed's three fields only.
  *
+ * Leases (issue 10): the session's OpenSession takes its lease in metadata under a new epoch,
+ * claimed in the registry (registry.ts); every record and the complete carry that epoch, and an
+ * answer SESSION_TAKEN_OVER (another connection, on any replica, holds it now) closes this one
+ * 4409, as does the registry when a renewal says the lease moved on. At a rolling restart
+ * (`restart`) the connection closes 1012 after what was already said.
+ *
  * session_complete is answered once per connection by the metadata service; a repeat with the
  * same totals is answered from that first answer (no call), a repeat with other totals is refused
  * (SESSION_COMPLETED). Missing lists are bounded (limits.ts renderMissing: at most 1,000 indices
