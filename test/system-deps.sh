@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the real components the tests talk to are installed and running:
 #   - PostgreSQL 15 (Debian package; started with pg_ctlcluster, password set for TCP logins),
-#   - Debian chromium + ffmpeg (browser tests, decoding checks),
+#   - Debian chromium + ffmpeg (browser tests, decoding checks), espeak-ng (known speech for the
+#     analysis tests),
 # and exports TEST_DATABASE_ADMIN_URL when sourced. Installs missing Debian packages when run as
 # root; otherwise says what is missing. Idempotent.
 set -euo pipefail
@@ -10,6 +11,7 @@ need_pkgs=()
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 command -v ffprobe >/dev/null 2>&1 || need_pkgs+=(ffmpeg)
 command -v pg_ctlcluster >/dev/null 2>&1 || need_pkgs+=(postgresql)
+command -v espeak-ng >/dev/null 2>&1 || need_pkgs+=(espeak-ng)
 if ((${#need_pkgs[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
     echo "system-deps: installing ${need_pkgs[*]}"
@@ -37,4 +39,4 @@ if [[ -z "${TEST_DATABASE_ADMIN_URL:-}" ]]; then
   runuser -u postgres -- psql -q -p "$port" -c "ALTER USER postgres PASSWORD 'postgres'" >/dev/null
   export TEST_DATABASE_ADMIN_URL="postgres://postgres:postgres@127.0.0.1:${port}/postgres"
 fi
-echo "system-deps: PostgreSQL at ${TEST_DATABASE_ADMIN_URL%%@*}@… ready; chromium and ffprobe present"
+echo "system-deps: PostgreSQL at ${TEST_DATABASE_ADMIN_URL%%@*}@… ready; chromium, ffprobe and espeak-ng present"
