@@ -13,7 +13,7 @@ import fc from "fast-check";
 import { encodeBinaryFrame, HEADER_BYTES } from "./binary-frame";
 import type { ErrorCode } from "./errors";
 import { type BlobKind, MAX_INDEX } from "./ids";
-import { type AudioMetadata, type ClientMessage, encodeClientMessage, type FrameMetadata, type SessionComplete, type SessionInit } from "./messages";
+import { type AudioMetadata, CAPTURE_EVENT_KINDS, CAPTURE_EVENT_PHASES, type CaptureEvent, type ClientMessage, encodeClientMessage, type FrameMetadata, type SessionComplete, type SessionInit } from "./messages";
 
 /**
  * A property's number of runs: `n` times CANDID_FUZZ_SCALE (default 1), so a long hunt is
@@ -31,7 +31,7 @@ export const DECODE_ERROR_CODES: readonly ErrorCode[] = ["MALFORMED_BINARY_HEADE
 /** What encodeHeader / encodeBinaryFrame document they throw. */
 export const ENCODE_ERROR_CODES: readonly ErrorCode[] = ["INVALID_SESSION_ID", "INVALID_MESSAGE"];
 
-export const MESSAGE_TYPES = ["session_init", "audio_metadata", "frame_metadata", "session_complete"] as const;
+export const MESSAGE_TYPES = ["session_init", "audio_metadata", "frame_metadata", "session_complete", "capture_event"] as const;
 
 /** A canonical lowercase UUID (any version fast-check makes, 1 to 15). */
 export const sessionIdArb: fc.Arbitrary<string> = fc.uuid();
@@ -115,9 +115,24 @@ export const sessionCompleteArb = (sid: fc.Arbitrary<string> = sessionIdArb): fc
     total_frames: fc.oneof(fc.nat(64), fc.integer({ min: 0, max: MAX_INDEX + 1 })),
   });
 
+const detailKeyArb = fc.stringMatching(/^[a-z][a-z0-9_]{0,11}$/);
+const detailValueArb = fc.oneof(fc.string({ maxLength: 16 }), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean());
+
+export const captureEventArb = (sid: fc.Arbitrary<string> = sessionIdArb): fc.Arbitrary<CaptureEvent> =>
+  fc.record({
+    type: fc.constant("capture_event" as const),
+    session_id: sid,
+    event_index: indexArb,
+    kind: fc.constantFrom(...CAPTURE_EVENT_KINDS),
+    phase: fc.constantFrom(...CAPTURE_EVENT_PHASES),
+    at: timestampArb.map((t) => t.text),
+    // -0 is not JSON: it re-reads as 0, so a round trip could not be equal.
+    detail: fc.option(fc.dictionary(detailKeyArb, detailValueArb.map((v) => (Object.is(v, -0) ? 0 : v)), { maxKeys: 4 }), { nil: null }),
+  });
+
 /** Any valid client message. */
 export const clientMessageArb = (sid: fc.Arbitrary<string> = sessionIdArb): fc.Arbitrary<ClientMessage> =>
-  fc.oneof(sessionInitArb(sid), audioMetadataArb(sid), frameMetadataArb(sid), sessionCompleteArb(sid));
+  fc.oneof(sessionInitArb(sid), audioMetadataArb(sid), frameMetadataArb(sid), sessionCompleteArb(sid), captureEventArb(sid));
 
 /** Values that are wrong for most fields: wrong types, negative, fractional, too large, near-miss strings. */
 export const badValueArb: fc.Arbitrary<unknown> = fc.oneof(

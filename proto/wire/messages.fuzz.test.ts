@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { clientMessageArb, fuzzRuns, MESSAGE_TYPES, mutate, mutationArb, PARSE_ERROR_CODES, textDamageArb } from "./arbitraries";
 import { WireError } from "./errors";
 import { isCanonicalUuid, MAX_INDEX } from "./ids";
-import { type ClientMessage, encodeClientMessage, isoToMs, MAX_TOKEN_CHARS, parseClientMessage } from "./messages";
+import { CAPTURE_EVENT_KINDS, CAPTURE_EVENT_PHASES, type ClientMessage, encodeClientMessage, isoToMs, MAX_CAPTURE_EVENT_DETAIL_BYTES, MAX_TOKEN_CHARS, parseClientMessage } from "./messages";
 
 /** Parses; a throw must be a WireError with a documented code (INVALID_MESSAGE names its field). */
 function parseOrRefuse(text: string): ClientMessage | null {
@@ -49,6 +49,11 @@ function checkParsed(m: ClientMessage) {
     case "session_complete":
       expect(isUint(m.total_chunks, MAX_INDEX + 1) && isUint(m.total_frames, MAX_INDEX + 1)).toBe(true);
       expect(m.timestamp === null || isTs(m.timestamp)).toBe(true);
+      break;
+    case "capture_event":
+      expect(isUint(m.event_index, MAX_INDEX) && isTs(m.at)).toBe(true);
+      expect((CAPTURE_EVENT_KINDS as readonly string[]).includes(m.kind) && (CAPTURE_EVENT_PHASES as readonly string[]).includes(m.phase)).toBe(true);
+      expect(m.detail === null || new TextEncoder().encode(JSON.stringify(m.detail)).length <= MAX_CAPTURE_EVENT_DETAIL_BYTES).toBe(true);
       break;
     default:
       throw new Error(`parsed an unknown type ${JSON.stringify(m)}`);

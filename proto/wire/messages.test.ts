@@ -130,3 +130,31 @@ describe("inRanges (session_init_ack stored)", () => {
     expect(inRanges([null] as never, 0)).toBe(false);
   });
 });
+
+describe("capture_event", () => {
+  const ev = { type: "capture_event", session_id: SID, event_index: 3, kind: "silence", phase: "began", at: "2025-12-16T10:31:20.500Z", detail: { seconds: 20, device: "default" } };
+  test("parses, absent detail reads as null", () => {
+    expect(parseClientMessage(JSON.stringify(ev))).toEqual(ev as never);
+    const { detail: _d, ...bare } = ev;
+    expect(parseClientMessage(JSON.stringify(bare))).toEqual({ ...bare, detail: null } as never);
+  });
+  test.each([
+    [{ kind: "shouting" }, "kind"],
+    [{ phase: "maybe" }, "phase"],
+    [{ event_index: -1 }, "event_index"],
+    [{ at: "yesterday" }, "at"],
+    [{ detail: [1] }, "detail"],
+    [{ detail: { Bad: 1 } }, "detail"],
+    [{ detail: { nested: { a: 1 } } }, "detail"],
+    [{ detail: { long: "x".repeat(600) } }, "detail"],
+  ])("refuses %j (field %s)", (patch, field) => {
+    let err: unknown;
+    try {
+      parseClientMessage(JSON.stringify({ ...ev, ...patch }));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(WireError);
+    expect({ code: (err as WireError).code, field: (err as WireError).details.field }).toEqual({ code: "INVALID_MESSAGE", field });
+  });
+});

@@ -52,7 +52,40 @@ export interface SessionComplete {
   total_chunks: number;
   total_frames: number;
 }
-export type ClientMessage = SessionInit | AudioMetadata | FrameMetadata | SessionComplete;
+/** What the page noticed about its own capture (capture-health in the web app). */
+export const CAPTURE_EVENT_KINDS = [
+  "silence",
+  "mic_muted",
+  "mic_ended",
+  "camera_muted",
+  "camera_ended",
+  "camera_black",
+  "camera_frozen",
+  "device_changed",
+  "tab_hidden",
+] as const;
+export type CaptureEventKind = (typeof CAPTURE_EVENT_KINDS)[number];
+export const CAPTURE_EVENT_PHASES = ["began", "ended"] as const;
+export type CaptureEventPhase = (typeof CAPTURE_EVENT_PHASES)[number];
+/** Longest `detail` of a capture_event, as compact JSON, in bytes. */
+export const MAX_CAPTURE_EVENT_DETAIL_BYTES = 512;
+/** A capture_event's detail: a flat object of short scalars. */
+export type CaptureEventDetail = Record<string, string | number | boolean>;
+/**
+ * A problem with the capture that began or ended, as the page saw it (silence for 20 s, a muted
+ * track, a black camera, …). `event_index` is the page's own sequence from 0: re-sending the same
+ * index with the same content is harmless, different content under a used index is refused.
+ */
+export interface CaptureEvent {
+  type: "capture_event";
+  session_id: string;
+  event_index: number;
+  kind: CaptureEventKind;
+  phase: CaptureEventPhase;
+  at: string;
+  detail: CaptureEventDetail | null;
+}
+export type ClientMessage = SessionInit | AudioMetadata | FrameMetadata | SessionComplete | CaptureEvent;
 
 export interface SessionInitAck {
   type: "session_init_ack";
@@ -123,6 +156,12 @@ export interface SessionCompleteAck {
   missing_chunks_count: number;
   missing_frames_count: number;
 }
+/** The capture_event is stored (or was already, with the same content). */
+export interface CaptureEventAck {
+  type: "capture_event_ack";
+  session_id: string;
+  event_index: number;
+}
 export interface ErrorMessage {
   type: "error";
   /** A code of the error table (proto/wire/errors.ts); a client treats an unknown one as retryable. */
@@ -130,9 +169,11 @@ export interface ErrorMessage {
   message: string;
   chunk_index?: number;
   frame_index?: number;
+  /** Set when the refused message was a capture_event. */
+  event_index?: number;
   field?: string;
 }
-export type ServerMessage = SessionInitAck | AudioAck | FrameAck | SessionCompleteAck | ErrorMessage;
+export type ServerMessage = SessionInitAck | AudioAck | FrameAck | SessionCompleteAck | CaptureEventAck | ErrorMessage;
 
 /** The fields of a blob's metadata message besides `type` and `session_id` (what a client stores with the blob). */
 export type AudioMetadataFields = Omit<AudioMetadata, "type" | "session_id">;
@@ -234,6 +275,28 @@ function sessionId(o: Obj): string {
   return v;
 }
 
+function oneOf<T extends string>(o: Obj, field: string, allowed: readonly T[]): T {
+  const v = o[field];
+  if (v === undefined || v === null) throw invalid(field, "is required");
+  if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) throw invalid(field, `must be one of ${allowed.join(", ")}`);
+  return v as T;
+}
+
+const DETAIL_KEY_RE = /^[a-z][a-z0-9_]{0,39}$/;
+function captureDetail(o: Obj): CaptureEventDetail | null {
+  const v = o.detail;
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "object" || Array.isArray(v)) throw invalid("detail", "must be an object");
+  const out: CaptureEventDetail = {};
+  for (const [k, x] of Object.entries(v as Obj)) {
+    if (!DETAIL_KEY_RE.test(k)) throw invalid("detail", "keys must be lowercase snake_case names of at most 40 characters");
+    if (typeof x === "number" ? !Number.isFinite(x) : typeof x !== "string" && typeof x !== "boolean") throw invalid("detail", "values must be strings, finite numbers or booleans");
+    out[k] = x as string | number | boolean;
+  }
+  if (new TextEncoder().encode(JSON.stringify(out)).length > MAX_CAPTURE_EVENT_DETAIL_BYTES) throw invalid("detail", `must be at most ${MAX_CAPTURE_EVENT_DETAIL_BYTES} bytes of JSON`);
+  return out;
+}
+
 /** Parses and validates one text frame. Throws WireError; never returns a half-valid message. */
 export function parseClientMessage(text: string): ClientMessage {
   let o: unknown;
@@ -284,6 +347,16 @@ export function parseClientMessage(text: string): ClientMessage {
         timestamp: optTimestamp(m, "timestamp"),
         total_chunks: uint(m, "total_chunks", MAX_INDEX + 1),
         total_frames: uint(m, "total_frames", MAX_INDEX + 1),
+      };
+    case "capture_event":
+      return {
+        type: "capture_event",
+        session_id: sessionId(m),
+        event_index: uint(m, "event_index", MAX_INDEX),
+        kind: oneOf(m, "kind", CAPTURE_EVENT_KINDS),
+        phase: oneOf(m, "phase", CAPTURE_EVENT_PHASES),
+        at: timestamp(m, "at"),
+        detail: captureDetail(m),
       };
     default:
       throw new WireError("UNKNOWN_MESSAGE_TYPE", typeof m.type === "string" ? `unknown message type ${JSON.stringify(m.type.slice(0, 40))}` : "message has no string `type`");

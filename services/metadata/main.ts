@@ -7,10 +7,13 @@ import { configOrExit } from "../shared/config";
 import { startGrpcServer } from "../shared/grpc";
 import { createLogger, type Logger } from "../shared/log";
 import { createRegistry, serveOpsHttp } from "../shared/metrics";
+import { createAnalysisGrpc } from "./adapters/analysis-grpc";
 import { createMetadataGrpc } from "./adapters/grpc-server";
 import { metadataMetrics } from "./adapters/metrics";
 import { DedicatedPipelines } from "./adapters/pg-pipeline";
+import { PgAnalysisRepo } from "./adapters/pg-analysis-repo";
 import { connectPostgres, PgSessionRepo, runMigrations } from "./adapters/pg-repo";
+import { Analysis } from "./core/analysis";
 import { Metadata } from "./core/metadata";
 import { PGLITE_POOL_MAX, startPglite, type EmbeddedPostgres } from "./adapters/pglite-server";
 import { loadMetadataConfig, redactDatabaseUrl, type MetadataConfig } from "./config";
@@ -51,9 +54,11 @@ async function main(config: MetadataConfig, log: Logger) {
     onBatchSplit: (size, err) => log.warn("batch failed, retrying items one by one", { size, code: err.code, err: err.cause ?? err }),
   });
   const registry = createRegistry("metadata");
-  const metadata = createMetadataGrpc({ metadata: core, log, metrics: metadataMetrics(registry), recordLanes, maxBatch: Math.max(1, config.recordMaxBatch) });
+  const analysis = new Analysis(new PgAnalysisRepo(sql));
+  const metrics = metadataMetrics(registry);
+  const metadata = createMetadataGrpc({ metadata: core, analysis, log, metrics, recordLanes, maxBatch: Math.max(1, config.recordMaxBatch) });
   const healthy = () => core.ping().catch(() => false);
-  const grpcServer = await startGrpcServer({ address: config.grpcAddr, services: [metadata.service], healthy, internalToken: config.internalToken });
+  const grpcServer = await startGrpcServer({ address: config.grpcAddr, services: [metadata.service, createAnalysisGrpc({ analysis, log, metrics })], healthy, internalToken: config.internalToken });
   const ops = serveOpsHttp({ port: config.metricsPort, hostname: config.host, registry, ready: healthy });
 
   log.info("metadata listening", {

@@ -62,6 +62,7 @@ const TRANSPORT: Readonly<Record<ErrorCode, TransportSpec>> = {
   CHECKSUM_MISMATCH: { http: 400, grpc: status.DATA_LOSS },
   UPSTREAM_UNAVAILABLE: { http: 503, grpc: status.UNAVAILABLE },
   STORAGE_FULL: { http: 507, grpc: status.RESOURCE_EXHAUSTED },
+  ANALYSIS_CLAIM_LOST: { http: 409, grpc: status.FAILED_PRECONDITION },
   INTERNAL_TOKEN_INVALID: { http: 500, grpc: status.UNAUTHENTICATED },
   NOT_FOUND: { http: 404, grpc: status.NOT_FOUND },
   INTERNAL: { http: 500, grpc: status.INTERNAL },

@@ -8,134 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import postgres from "postgres";
-import { WriteOutcome } from "../../proto/gen/media/v1/common";
-import {
-  MetadataServiceClient,
-  SessionStatus,
-  type OpenSessionRequest,
-  type BlobRecord,
-  type RecordBlobsResponse,
-  type RecordResult,
-} from "../../proto/gen/media/v1/metadata";
-import { AppError } from "../../services/shared/errors";
-import { fromGrpcError, internalClient } from "../../services/shared/grpc";
-import { freePort, httpOk, startService, type ServiceProc, TEST_INTERNAL_TOKEN } from "../support/procs";
+import { SessionStatus } from "../../proto/gen/media/v1/metadata";
+import { fromGrpcError } from "../../services/shared/grpc";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
-
-interface Running {
-  svc: ServiceProc;
-  client: MetadataServiceClient;
-  metricsPort: number;
-  stop(): Promise<void>;
-}
-
-async function startMetadata(env: Record<string, string>, timeoutMs = 30_000): Promise<Running> {
-  const grpcPort = await freePort();
-  const metricsPort = await freePort();
-  const svc = await startService({
-    name: "metadata",
-    entry: "services/metadata/main.ts",
-    env: { METADATA_GRPC_ADDR: `127.0.0.1:${grpcPort}`, METADATA_METRICS_PORT: String(metricsPort), LOG_LEVEL: "info", ...env },
-    ready: () => httpOk(`http://127.0.0.1:${metricsPort}/readyz`),
-    timeoutMs,
-  });
-  const client = internalClient(MetadataServiceClient, `127.0.0.1:${grpcPort}`, TEST_INTERNAL_TOKEN);
-  return {
-    svc,
-    client,
-    metricsPort,
-    async stop() {
-      client.close();
-      const code = await svc.stop();
-      expect(code).toBe(0);
-    },
-  };
-}
-
-type Cb<Res> = (err: grpc.ServiceError | null, res?: Res) => void;
-function call<Res>(fn: (cb: Cb<Res>) => unknown): Promise<Res> {
-  return new Promise((resolve, reject) => fn((err, res) => (err ? reject(fromGrpcError(err)) : resolve(res as Res))));
-}
-
-async function errorCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return e instanceof AppError ? e.code : `not an AppError: ${String(e)}`;
-  }
-  return "no error";
-}
-
-let nextRequestId = 1;
-type Item = NonNullable<BlobRecord["item"]>;
-
-/**
- * Sends every item on one RecordBlobs stream, half-closes, returns the answers in item order. The
- * first item travels alone, the rest together in a second message: both shapes are exercised.
- */
-function record(client: MetadataServiceClient, items: Item[]): Promise<RecordResult[]> {
-  return new Promise((resolve, reject) => {
-    const stream = client.recordBlobs();
-    const ids = items.map(() => nextRequestId++);
-    const answers = new Map<number, RecordResult>();
-    stream.on("data", (res: RecordBlobsResponse) => {
-      for (const r of res.results) answers.set(r.requestId, r);
-    });
-    stream.on("error", reject);
-    stream.on("end", () => {
-      if (answers.size !== items.length) reject(new Error(`got ${answers.size} answers for ${items.length} items`));
-      else resolve(ids.map((id) => answers.get(id)!));
-    });
-    const records = items.map((item, i) => ({ requestId: ids[i]!, item }));
-    if (records.length) stream.write({ items: records.slice(0, 1) });
-    if (records.length > 1) stream.write({ items: records.slice(1) });
-    stream.end();
-  });
-}
-
-function sha(n: number): string {
-  return new Bun.CryptoHasher("sha256").update(`blob-${n}`).digest("hex");
-}
-function audio(sessionId: string, chunkIndex: number, shaSeed = chunkIndex, ownerEpoch = 1): Item {
-  return {
-    $case: "audio",
-    value: {
-      sessionId,
-      chunkIndex,
-      filePath: `/media_storage/${sessionId}/audio/chunk_${chunkIndex}.webm`,
-      fileSize: 1000 + chunkIndex,
-      mimeType: "audio/webm",
-      startTimestampMs: 1_700_000_000_000 + chunkIndex * 10_000,
-      endTimestampMs: 1_700_000_010_000 + chunkIndex * 10_000,
-      durationMs: 10_000,
-      sha256Hex: sha(shaSeed),
-      ownerEpoch,
-    },
-  };
-}
-function frame(sessionId: string, frameIndex: number, chunkIndex: number, shaSeed = 1000 + frameIndex, ownerEpoch = 1): Item {
-  return {
-    $case: "frame",
-    value: {
-      sessionId,
-      frameIndex,
-      chunkIndex,
-      filePath: `/media_storage/${sessionId}/frames/frame_${frameIndex}.jpg`,
-      fileSize: 9000,
-      mimeType: "image/jpeg",
-      timestampMs: 1_700_000_000_000 + frameIndex * 2000,
-      offsetMs: (frameIndex * 2000) % 10_000,
-      sha256Hex: sha(shaSeed),
-      ownerEpoch,
-    },
-  };
-}
-function outcomes(rs: RecordResult[]): string[] {
-  return rs.map((r) => (r.error ? r.error.code : WriteOutcome[r.outcome]!.replace("WRITE_OUTCOME_", "")));
-}
-function openReq(sessionId: string, extra: Partial<OpenSessionRequest> = {}): OpenSessionRequest {
-  return { sessionId, interviewSessionId: 0, hasInterviewSessionId: false, userId: 0, hasUserId: false, storagePath: `/media_storage/${sessionId}`, ownerInstance: "gw-1", ...extra };
-}
+import { audio, call, errorCode, frame, type Item, openReq, outcomes, record, type Running, sha, startMetadata } from "../support/metadata-proc";
 
 describe("metadata service on PostgreSQL", () => {
   let db: TestDatabase;
@@ -415,7 +291,7 @@ describe("metadata service on PostgreSQL", () => {
     m = await startMetadata({ DATABASE_URL: db.url });
     expect(m.svc.logs().find((l) => l.msg === "migrations done")?.applied).toEqual([]);
     const migrations = await sql`select version from schema_migrations`;
-    expect(migrations.map((r) => r.version)).toEqual([1, 2, 3]);
+    expect(migrations.map((r) => r.version)).toEqual([1, 2, 3, 4]);
     const st = await call<any>((cb) => m.client.getSessionStatus({ sessionId: sid }, cb));
     expect(st.session.sessionId).toBe(sid);
   });
@@ -425,7 +301,7 @@ describe("metadata service on PostgreSQL", () => {
     try {
       const [a, b] = await Promise.all([startMetadata({ DATABASE_URL: fresh.url }), startMetadata({ DATABASE_URL: fresh.url })]);
       const applied = [a, b].map((p) => p.svc.logs().find((l) => l.msg === "migrations done")?.applied as number[]);
-      expect(applied.flat()).toEqual([1, 2, 3]);
+      expect(applied.flat()).toEqual([1, 2, 3, 4]);
       const sid = crypto.randomUUID();
       await call((cb) => a.client.openSession(openReq(sid), cb));
       expect((await call<any>((cb) => b.client.getSessionStatus({ sessionId: sid }, cb))).session.sessionId).toBe(sid);

@@ -32,7 +32,7 @@ import { CHANNEL_OPTIONS, checkHealth, fromGrpcError, fromItemError, healthClien
 import { StreamPool } from "../../shared/stream-pool";
 import { serializePutBlobsRequest } from "./put-blobs-serializer";
 import type { BlobRef, WriteOutcome } from "../../shared/blob";
-import type { AudioRecord, CompleteResult, FrameRecord, MetadataService, OpenSessionParams, SessionLease, SessionSummary, StorageService } from "../core/ports";
+import type { AudioRecord, CaptureEventRecord, CompleteResult, FrameRecord, MetadataService, OpenSessionParams, SessionLease, SessionSummary, StorageService } from "../core/ports";
 
 export interface ClientOptions {
   /** Parallel streams for the hot path. */
@@ -261,6 +261,11 @@ export class MetadataGrpcClient
   async releaseSession(p: SessionLease & { ownerInstance: string }): Promise<boolean> {
     const res = await unaryCall(this.client.releaseSession.bind(this.client), p, this.opts.timeoutMs);
     return res.released;
+  }
+
+  async recordCaptureEvent(e: CaptureEventRecord): Promise<WriteOutcome> {
+    const res = await unaryCall(this.client.recordCaptureEvent.bind(this.client), e, this.opts.timeoutMs);
+    return outcomeOf(res.outcome, undefined);
   }
 
   async status(sessionId: string): Promise<SessionSummary> {

@@ -21,6 +21,7 @@ export const METADATA_CALLS = {
   renewLeases: true,
   releaseSession: true,
   status: true,
+  recordCaptureEvent: true,
 } as const satisfies Record<keyof MetadataService, true>;
 
 export interface CallTimer {

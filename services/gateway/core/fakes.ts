@@ -14,9 +14,9 @@
 import type { BlobRef, WriteOutcome } from "../../shared/blob";
 import { AppError } from "../../shared/errors";
 import type { IndexRange } from "../../../proto/wire";
-import type { AudioRecord, FrameRecord, MetadataService, OpenSessionParams, SessionLease, SessionSummary, StorageService, StoredSummary } from "./ports";
+import type { AudioRecord, CaptureEventRecord, FrameRecord, MetadataService, OpenSessionParams, SessionLease, SessionSummary, StorageService, StoredSummary } from "./ports";
 
-export type FakeOp = "put" | "delete" | "open" | "status" | "recordAudio" | "recordFrame" | "complete" | "renew" | "release";
+export type FakeOp = "put" | "delete" | "open" | "status" | "recordAudio" | "recordFrame" | "complete" | "renew" | "release" | "captureEvent";
 
 export interface FakeHooks {
   /** An error this call fails with, or null to let it through. */
@@ -184,6 +184,21 @@ export class FakeMetadata implements MetadataService {
       missingChunks: missing(p.totalChunks, chunks),
       missingFrames: missing(p.totalFrames, frames),
     };
+  }
+
+  readonly captureEvents = new Map<string, CaptureEventRecord>();
+  async recordCaptureEvent(e: CaptureEventRecord) {
+    await enter(this.hooks, "captureEvent");
+    if (!this.sessions.has(e.sessionId)) throw new AppError("SESSION_NOT_FOUND");
+    this.fence(e.sessionId, e.ownerEpoch);
+    const key = `${e.sessionId}/${e.eventIndex}`;
+    const had = this.captureEvents.get(key);
+    if (!had) {
+      this.captureEvents.set(key, e);
+      return "created" as const;
+    }
+    const same = had.kind === e.kind && had.phase === e.phase && had.atMs === e.atMs && had.detailJson === e.detailJson;
+    return same ? ("identical" as const) : ("conflict" as const);
   }
 }
 

@@ -104,4 +104,17 @@ export interface MetadataService {
   releaseSession(p: SessionLease & { ownerInstance: string }): Promise<boolean>;
   /** The session's state and owner; throws AppError SESSION_NOT_FOUND when there is none. */
   status(sessionId: string): Promise<SessionSummary>;
+  /** Stores a capture_event; fenced like records (SESSION_TAKEN_OVER), idempotent per (session, event_index). */
+  recordCaptureEvent(e: CaptureEventRecord): Promise<WriteOutcome>;
+}
+
+export interface CaptureEventRecord {
+  sessionId: string;
+  eventIndex: number;
+  kind: string;
+  phase: string;
+  atMs: number;
+  /** Compact JSON object, "" for none. */
+  detailJson: string;
+  ownerEpoch: number;
 }

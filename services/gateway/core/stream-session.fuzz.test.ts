@@ -110,6 +110,7 @@ const FAULTS: Record<FakeOp, AppError[]> = {
   status: [new AppError("UPSTREAM_UNAVAILABLE")],
   renew: [new AppError("UPSTREAM_UNAVAILABLE")],
   release: [new AppError("UPSTREAM_UNAVAILABLE")],
+  captureEvent: [new AppError("UPSTREAM_UNAVAILABLE")],
   recordAudio: [new AppError("UPSTREAM_UNAVAILABLE")],
   recordFrame: [new AppError("UPSTREAM_UNAVAILABLE")],
   complete: [new AppError("UPSTREAM_UNAVAILABLE")],

@@ -701,3 +701,52 @@ describe("resume: session_init_ack says what is stored", () => {
     expect(b.last()).toEqual({ type: "session_init_ack", session_id: SID, status: "ready" });
   });
 });
+
+describe("capture_event", () => {
+  const ev = (i: number, extra: object = {}) => ({ type: "capture_event", session_id: SID, event_index: i, kind: "silence", phase: "began", at: T1, detail: { seconds: 20 }, ...extra });
+
+  test("is stored and acked; the same again is acked again; other content under its index is refused", async () => {
+    const c = await ready();
+    await c.text(ev(0));
+    expect(c.last()).toEqual({ type: "capture_event_ack", session_id: SID, event_index: 0 });
+    expect(metadata.captureEvents.get(`${SID}/0`)).toMatchObject({ kind: "silence", phase: "began", detailJson: '{"seconds":20}', ownerEpoch: 1 });
+    await c.text(ev(0));
+    expect(c.last()).toEqual({ type: "capture_event_ack", session_id: SID, event_index: 0 });
+    await c.text(ev(0, { phase: "ended" }));
+    expect(c.last()).toMatchObject({ type: "error", code: "INDEX_CONFLICT", event_index: 0 });
+    expect(metadata.captureEvents.get(`${SID}/0`)?.phase).toBe("began");
+    expect(c.closed).toEqual([]);
+  });
+
+  test("a bad one is refused with its field and the connection goes on", async () => {
+    const c = await ready();
+    await c.text(ev(1, { kind: "bored" }));
+    expect(c.last()).toMatchObject({ type: "error", code: "INVALID_MESSAGE", field: "kind" });
+    await c.text(ev(2));
+    expect(c.last()).toEqual({ type: "capture_event_ack", session_id: SID, event_index: 2 });
+    expect(metadata.captureEvents.size).toBe(1);
+  });
+
+  test("before session_init it closes like media does; for another session it is refused", async () => {
+    const c = connect();
+    await c.text(ev(0));
+    expect(c.closed[0]?.code).toBe(4401);
+    const d = await ready();
+    await d.text(ev(0, { session_id: OTHER }));
+    expect(d.last()).toMatchObject({ code: "SESSION_MISMATCH", event_index: 0 });
+  });
+
+  test("an upstream failure is a retryable error for that event", async () => {
+    const c = await ready();
+    const fail = new AppError("UPSTREAM_UNAVAILABLE");
+    const orig = metadata.recordCaptureEvent.bind(metadata);
+    metadata.recordCaptureEvent = async () => {
+      throw fail;
+    };
+    await c.text(ev(3));
+    expect(c.last()).toMatchObject({ type: "error", code: "UPSTREAM_UNAVAILABLE", event_index: 3 });
+    metadata.recordCaptureEvent = orig;
+    await c.text(ev(3));
+    expect(c.last()).toEqual({ type: "capture_event_ack", session_id: SID, event_index: 3 });
+  });
+});

@@ -37,6 +37,7 @@
  */
 import {
   type AudioMetadata,
+  type CaptureEvent,
   CLOSES,
   type BlobKind,
   decodeBinaryFrame,
@@ -237,6 +238,7 @@ export class StreamSession implements Owner {
       return this.reject(new AppError("SESSION_MISMATCH", `message is for session ${msg.session_id}, this connection carries ${this.id}`, indexFields(msg)));
     }
     if (msg.type === "session_complete") return this.onComplete(msg);
+    if (msg.type === "capture_event") return this.onCaptureEvent(msg);
     if (this.completed) return this.reject(new AppError("SESSION_COMPLETED", undefined, indexFields(msg)));
     const kind: BlobKind = msg.type === "audio_metadata" ? "audio" : "frame";
     const index = msg.type === "audio_metadata" ? msg.chunk_index : msg.frame_index;
@@ -355,6 +357,36 @@ export class StreamSession implements Owner {
     return { storing: tracked };
   }
 
+  /**
+   * Stores a capture_event without holding up the connection's queue (like a blob's storing): the
+   * ack follows the metadata's answer; same index and content again is acked again, other content
+   * under a used index is refused INDEX_CONFLICT. Accepted after session_complete too: a page may
+   * still be flushing what it noticed while recording.
+   */
+  private async onCaptureEvent(msg: CaptureEvent): Promise<void> {
+    const idx = { event_index: msg.event_index };
+    while (this.inFlight.size >= this.deps.limits.maxInFlight) await Promise.race(this.inFlight);
+    const task = this.deps.metadata
+      .recordCaptureEvent({
+        sessionId: msg.session_id,
+        eventIndex: msg.event_index,
+        kind: msg.kind,
+        phase: msg.phase,
+        atMs: isoToMs(msg.at),
+        detailJson: msg.detail ? JSON.stringify(msg.detail) : "",
+        ownerEpoch: this.epoch,
+      })
+      .then(
+        (outcome) => {
+          if (outcome === "conflict") return this.reject(new AppError("INDEX_CONFLICT", "this event_index is already stored with other content", idx), idx);
+          this.deps.send({ type: "capture_event_ack", session_id: msg.session_id, event_index: msg.event_index });
+        },
+        (err) => this.refusedOrTakenOver(err, idx),
+      );
+    const tracked = task.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+  }
+
   private async onComplete(msg: SessionComplete): Promise<void> {
     const previous = this.completeAnswer;
     if (previous) {
@@ -403,7 +435,8 @@ export class StreamSession implements Owner {
   }
 }
 
-function indexFields(msg: AudioMetadata | FrameMetadata | SessionComplete): Record<string, number> {
+function indexFields(msg: AudioMetadata | FrameMetadata | SessionComplete | CaptureEvent): Record<string, number> {
   if (msg.type === "session_complete") return {};
+  if (msg.type === "capture_event") return { event_index: msg.event_index };
   return msg.type === "audio_metadata" ? indexField("audio", msg.chunk_index) : indexField("frame", msg.frame_index);
 }

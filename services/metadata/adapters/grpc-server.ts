@@ -36,6 +36,7 @@ import { toItemError, unary, type GrpcService } from "../../shared/grpc";
 import type { Logger } from "../../shared/log";
 import type { WriteOutcome as CoreOutcome } from "../../shared/blob";
 import { LanedCommitter } from "../core/group-commit";
+import type { Analysis } from "../core/analysis";
 import type { Metadata } from "../core/metadata";
 import type { BlobItem, BlobKindName, IndexRange, ItemResult, Session, SessionStatusName, StoredRanges } from "../core/model";
 import type { MetadataMetrics } from "./metrics";
@@ -88,6 +89,8 @@ export const DEFAULT_ABANDON_LIMIT = 1000;
 
 export interface MetadataGrpcOptions {
   metadata: Metadata;
+  /** RecordCaptureEvent's core (the rest of core/analysis.ts is served by analysis-grpc.ts). */
+  analysis: Analysis;
   log: Logger;
   metrics: MetadataMetrics;
   /** Items per transaction at most (METADATA_RECORD_MAX_BATCH). */
@@ -204,6 +207,18 @@ export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
       const keys = req.keys.map((k) => ({ sessionId: k.sessionId, kind: kindOf(k.kind), index: k.index }));
       const paths = await metadata.lookupBlobRows(keys);
       return { rows: paths.map((p) => ({ exists: p !== null, filePath: p ?? "" })) };
+    }),
+    recordCaptureEvent: counted(async (req) => {
+      const outcome = await opts.analysis.recordCaptureEvent({
+        sessionId: req.sessionId,
+        eventIndex: req.eventIndex,
+        kind: req.kind,
+        phase: req.phase,
+        atMs: req.atMs,
+        detailJson: req.detailJson,
+        ownerEpoch: req.ownerEpoch,
+      });
+      return { outcome: OUTCOME_TO_PROTO[outcome] };
     }),
   };
 

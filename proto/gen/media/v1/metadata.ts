@@ -314,6 +314,25 @@ export interface StoredRanges {
   framesTruncated: boolean;
 }
 
+export interface RecordCaptureEventRequest {
+  sessionId: string;
+  eventIndex: number;
+  /** One of the wire protocol's capture_event kinds (proto/wire/messages.ts CAPTURE_EVENT_KINDS). */
+  kind: string;
+  /** "began" or "ended". */
+  phase: string;
+  /** The page's wall clock when it noticed, ms since the epoch. */
+  atMs: number;
+  /** Compact JSON object of short scalars (at most 512 bytes); empty: none. */
+  detailJson: string;
+  ownerEpoch: number;
+}
+
+export interface RecordCaptureEventResponse {
+  /** CREATED, IDENTICAL (same index, same content) or CONFLICT (same index, other content). */
+  outcome: WriteOutcome;
+}
+
 function createBaseCreateInterviewSessionRequest(): CreateInterviewSessionRequest {
   return { title: "" };
 }
@@ -3732,6 +3751,258 @@ export const StoredRanges: MessageFns<StoredRanges> = {
   },
 };
 
+function createBaseRecordCaptureEventRequest(): RecordCaptureEventRequest {
+  return { sessionId: "", eventIndex: 0, kind: "", phase: "", atMs: 0, detailJson: "", ownerEpoch: 0 };
+}
+
+export const RecordCaptureEventRequest: MessageFns<RecordCaptureEventRequest> = {
+  encode(message: RecordCaptureEventRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionId !== "") {
+      writer.uint32(10).string(message.sessionId);
+    }
+    if (message.eventIndex !== 0) {
+      writer.uint32(16).uint32(message.eventIndex);
+    }
+    if (message.kind !== "") {
+      writer.uint32(26).string(message.kind);
+    }
+    if (message.phase !== "") {
+      writer.uint32(34).string(message.phase);
+    }
+    if (message.atMs !== 0) {
+      writer.uint32(40).int64(message.atMs);
+    }
+    if (message.detailJson !== "") {
+      writer.uint32(50).string(message.detailJson);
+    }
+    if (message.ownerEpoch !== 0) {
+      writer.uint32(56).uint64(message.ownerEpoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordCaptureEventRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordCaptureEventRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.eventIndex = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.phase = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.atMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.detailJson = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.ownerEpoch = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordCaptureEventRequest {
+    return {
+      sessionId: isSet(object.sessionId)
+        ? globalThis.String(object.sessionId)
+        : isSet(object.session_id)
+        ? globalThis.String(object.session_id)
+        : "",
+      eventIndex: isSet(object.eventIndex)
+        ? globalThis.Number(object.eventIndex)
+        : isSet(object.event_index)
+        ? globalThis.Number(object.event_index)
+        : 0,
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      phase: isSet(object.phase) ? globalThis.String(object.phase) : "",
+      atMs: isSet(object.atMs)
+        ? globalThis.Number(object.atMs)
+        : isSet(object.at_ms)
+        ? globalThis.Number(object.at_ms)
+        : 0,
+      detailJson: isSet(object.detailJson)
+        ? globalThis.String(object.detailJson)
+        : isSet(object.detail_json)
+        ? globalThis.String(object.detail_json)
+        : "",
+      ownerEpoch: isSet(object.ownerEpoch)
+        ? globalThis.Number(object.ownerEpoch)
+        : isSet(object.owner_epoch)
+        ? globalThis.Number(object.owner_epoch)
+        : 0,
+    };
+  },
+
+  toJSON(message: RecordCaptureEventRequest): unknown {
+    const obj: any = {};
+    if (message.sessionId !== "") {
+      obj.sessionId = message.sessionId;
+    }
+    if (message.eventIndex !== 0) {
+      obj.eventIndex = Math.round(message.eventIndex);
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.phase !== "") {
+      obj.phase = message.phase;
+    }
+    if (message.atMs !== 0) {
+      obj.atMs = Math.round(message.atMs);
+    }
+    if (message.detailJson !== "") {
+      obj.detailJson = message.detailJson;
+    }
+    if (message.ownerEpoch !== 0) {
+      obj.ownerEpoch = Math.round(message.ownerEpoch);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecordCaptureEventRequest>): RecordCaptureEventRequest {
+    return RecordCaptureEventRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecordCaptureEventRequest>): RecordCaptureEventRequest {
+    const message = createBaseRecordCaptureEventRequest();
+    message.sessionId = object.sessionId ?? "";
+    message.eventIndex = object.eventIndex ?? 0;
+    message.kind = object.kind ?? "";
+    message.phase = object.phase ?? "";
+    message.atMs = object.atMs ?? 0;
+    message.detailJson = object.detailJson ?? "";
+    message.ownerEpoch = object.ownerEpoch ?? 0;
+    return message;
+  },
+};
+
+function createBaseRecordCaptureEventResponse(): RecordCaptureEventResponse {
+  return { outcome: 0 };
+}
+
+export const RecordCaptureEventResponse: MessageFns<RecordCaptureEventResponse> = {
+  encode(message: RecordCaptureEventResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.outcome !== 0) {
+      writer.uint32(8).int32(message.outcome);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordCaptureEventResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordCaptureEventResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordCaptureEventResponse {
+    return { outcome: isSet(object.outcome) ? writeOutcomeFromJSON(object.outcome) : 0 };
+  },
+
+  toJSON(message: RecordCaptureEventResponse): unknown {
+    const obj: any = {};
+    if (message.outcome !== 0) {
+      obj.outcome = writeOutcomeToJSON(message.outcome);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecordCaptureEventResponse>): RecordCaptureEventResponse {
+    return RecordCaptureEventResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecordCaptureEventResponse>): RecordCaptureEventResponse {
+    const message = createBaseRecordCaptureEventResponse();
+    message.outcome = object.outcome ?? 0;
+    return message;
+  },
+};
+
 /** Owns the PostgreSQL tables: interview_sessions, media_sessions, audio_chunks, video_frames. */
 export type MetadataServiceService = typeof MetadataServiceService;
 export const MetadataServiceService = {
@@ -3866,6 +4137,21 @@ export const MetadataServiceService = {
       Buffer.from(LookupBlobRowsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): LookupBlobRowsResponse => LookupBlobRowsResponse.decode(value),
   },
+  /**
+   * Stores what the candidate's page noticed about its capture (wire message capture_event).
+   * Idempotent per (session, event_index); fenced on the writer's epoch like RecordBlobs.
+   */
+  recordCaptureEvent: {
+    path: "/media.v1.MetadataService/RecordCaptureEvent" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RecordCaptureEventRequest): Buffer =>
+      Buffer.from(RecordCaptureEventRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RecordCaptureEventRequest => RecordCaptureEventRequest.decode(value),
+    responseSerialize: (value: RecordCaptureEventResponse): Buffer =>
+      Buffer.from(RecordCaptureEventResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RecordCaptureEventResponse => RecordCaptureEventResponse.decode(value),
+  },
 } as const;
 
 export interface MetadataServiceServer extends UntypedServiceImplementation {
@@ -3905,6 +4191,11 @@ export interface MetadataServiceServer extends UntypedServiceImplementation {
    * (the reaper's orphan sweeper asks once per listed page, and again right before a delete).
    */
   lookupBlobRows: handleUnaryCall<LookupBlobRowsRequest, LookupBlobRowsResponse>;
+  /**
+   * Stores what the candidate's page noticed about its capture (wire message capture_event).
+   * Idempotent per (session, event_index); fenced on the writer's epoch like RecordBlobs.
+   */
+  recordCaptureEvent: handleUnaryCall<RecordCaptureEventRequest, RecordCaptureEventResponse>;
 }
 
 export interface MetadataServiceClient extends Client {
@@ -4074,6 +4365,25 @@ export interface MetadataServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: LookupBlobRowsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Stores what the candidate's page noticed about its capture (wire message capture_event).
+   * Idempotent per (session, event_index); fenced on the writer's epoch like RecordBlobs.
+   */
+  recordCaptureEvent(
+    request: RecordCaptureEventRequest,
+    callback: (error: ServiceError | null, response: RecordCaptureEventResponse) => void,
+  ): ClientUnaryCall;
+  recordCaptureEvent(
+    request: RecordCaptureEventRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RecordCaptureEventResponse) => void,
+  ): ClientUnaryCall;
+  recordCaptureEvent(
+    request: RecordCaptureEventRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RecordCaptureEventResponse) => void,
   ): ClientUnaryCall;
 }
 
