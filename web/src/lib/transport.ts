@@ -375,7 +375,7 @@ export class MediaTransport {
    * Sends every due capture_event on the ready connection. They skip the blobs' window: a few
    * hundred bytes each, they neither wait for the audio and frames nor make them wait.
    */
-  private sendEvents() {
+  sendEvents(): void {
     const ws = this.ws;
     const q = this.o.events;
     if (!ws || !this.ready || this.stopped || !q) return;
