@@ -189,7 +189,7 @@ describe('properties', () => {
               open.delete(e.kind);
             }
           }
-          expect(new Set(h.active.map((p) => p.kind))).toEqual(new Set(open.keys()));
+          expect(new Set<string>(h.active.map((p) => p.kind))).toEqual(new Set(open.keys()));
           if (!h.isRecording) expect(open.size).toBe(0);
           // the specific problem hides the vaguer one
           const kinds = new Set(open.keys());
