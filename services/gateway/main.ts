@@ -74,6 +74,7 @@ const ready = async () => {
 
 const http = createHttpHandler({
   status: (id) => metadataPort.status(id),
+  sessionAnalysis: (id, chunksAfter, framesAfter, limit) => metadata.sessionAnalysis(id, chunksAfter, framesAfter, limit),
   createInterviewSession: (title) => metadata.createInterviewSession(title),
   getInterviewSession: (id) => metadata.getInterviewSession(id),
   apiKeys,

@@ -13,6 +13,8 @@ export const CHILD_ALLOW: Readonly<Record<string, readonly string[]>> = {
   storage: ["STORAGE_*", "MEDIA_STORAGE_DIR", "S3_*", "AWS_*", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"],
   gateway: ["GATEWAY_*", "CORS_ALLOWED_ORIGINS"],
   reaper: ["REAPER_*"],
+  processor: ["PROCESSOR_*", "TRANSCRIBER_OPENAI_*", "TRANSCRIBER_TIMEOUT_MS", "TRANSCRIBER_LANGUAGE", "ANALYSIS_*"],
+  transcriber: ["TRANSCRIBER_THREADS", "TRANSCRIBER_COMPUTE_TYPE", "TRANSCRIBER_BEAM_SIZE", "TRANSCRIBER_LANGUAGE", "TRANSCRIBER_MODEL_DIR", "TRANSCRIBER_OPS_PORT", "OMP_NUM_THREADS"],
   // adapter-node's own settings and the public (browser-visible) variables.
   web: ["PUBLIC_*", "ORIGIN", "PROTOCOL_HEADER", "HOST_HEADER", "PORT_HEADER", "ADDRESS_HEADER", "XFF_DEPTH", "BODY_SIZE_LIMIT", "SHUTDOWN_TIMEOUT", "IDLE_TIMEOUT"],
 };

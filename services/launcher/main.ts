@@ -14,6 +14,13 @@
  * web app's server side one API key and the gateway's URL. Storage, metadata and the ops ports
  * bind 127.0.0.1 unless STORAGE_HOST / METADATA_HOST / REAPER_HOST / GATEWAY_OPS_HOST say otherwise.
  *
+ * Analysis: the processor starts with the gateway. Transcription runs when Python 3.10+ is on
+ * the PATH (CANDID_TRANSCRIPTION=0 turns it off): the transcriber's virtualenv is made on the
+ * first start by services/transcriber/setup-venv.sh (its pip progress shown, a few minutes), reused
+ * after; the rest of the product is up meanwhile, and chunks stored before the transcriber
+ * answers are transcribed once it does (the processor retries them). Without Python, one log line
+ * says transcription is off and everything else runs.
+ *
  * The web app follows GATEWAY_PORT: its pages get PUBLIC_GATEWAY_URL, its server side
  * CANDID_GATEWAY_URL, both on this machine's GATEWAY_PORT (PUBLIC_GATEWAY_URL given in the
  * environment wins). The gateway allows the web app's own origin in the forms a person types
@@ -45,6 +52,12 @@ const config = loadEnvOrExit("launcher", {
   metadataHost: str("METADATA_HOST", "127.0.0.1"),
   reaperHost: str("REAPER_HOST", "127.0.0.1"),
   gatewayOpsHost: str("GATEWAY_OPS_HOST", "127.0.0.1"),
+  /** 0: no transcriber (the processor still analyses voice activity, levels and faces). */
+  transcription: int("CANDID_TRANSCRIPTION", 1),
+  /** The transcriber's virtualenv (relative to the repository root), made on the first start. */
+  transcriberVenv: str("CANDID_TRANSCRIBER_VENV", "./data/transcriber-venv"),
+  transcriberPort: int("TRANSCRIBER_PORT", 50054),
+  processorHost: str("PROCESSOR_HOST", "127.0.0.1"),
   /** Generated secrets live here (relative to the repository root). */
   secretsFile: str("CANDID_SECRETS_FILE", "./data/secrets.json"),
   apiKeys: optStr("CANDID_API_KEYS"),
@@ -111,6 +124,21 @@ const specs: Record<string, ChildSpec> = {
     name: "reaper",
     cmd: [bun, "services/reaper/main.ts"],
     env: { REAPER_HOST: config.reaperHost, METADATA_ADDR: dial(config.metadataGrpcAddr), STORAGE_ADDR: dial(config.storageGrpcAddr), CANDID_INTERNAL_TOKEN: internalToken },
+  },
+  processor: {
+    name: "processor",
+    cmd: [bun, "services/processor/main.ts"],
+    env: {
+      PROCESSOR_HOST: config.processorHost,
+      METADATA_ADDR: dial(config.metadataGrpcAddr),
+      STORAGE_ADDR: dial(config.storageGrpcAddr),
+      CANDID_INTERNAL_TOKEN: internalToken,
+    },
+  },
+  transcriber: {
+    name: "transcriber",
+    cmd: [join(resolve(ROOT, config.transcriberVenv), "bin/python"), "services/transcriber/server.py"],
+    env: { TRANSCRIBER_HOST: "127.0.0.1", TRANSCRIBER_PORT: String(config.transcriberPort), CANDID_INTERNAL_TOKEN: internalToken },
   },
   web: {
     name: "web",
@@ -205,13 +233,54 @@ async function buildWebIfStale(): Promise<boolean> {
   return true;
 }
 
+/** Python 3.10 or newer on the PATH (what the transcriber needs), or why not. */
+async function pythonForTranscriber(): Promise<{ ok: true } | { ok: false; why: string }> {
+  try {
+    const p = Bun.spawn(["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2]); sys.exit(0 if sys.version_info >= (3, 10) else 3)"], { stdout: "pipe", stderr: "ignore" });
+    const version = (await new Response(p.stdout).text()).trim();
+    const code = await p.exited;
+    return code === 0 ? { ok: true } : { ok: false, why: `python3 is ${version}; the transcriber needs 3.10 or newer` };
+  } catch {
+    return { ok: false, why: "python3 is not on the PATH" };
+  }
+}
+
+/** Makes (or reuses) the transcriber's virtualenv, then starts it. Never throws: without it, transcription is off. */
+async function startTranscriber(): Promise<void> {
+  const venv = resolve(ROOT, config.transcriberVenv);
+  const t0 = Date.now();
+  log.info("preparing the transcriber's virtualenv (the first start downloads its packages: a few minutes)", { venv });
+  const setup = Bun.spawn(["bash", "services/transcriber/setup-venv.sh", venv], { cwd: ROOT, stdout: "inherit", stderr: "inherit", env: childEnv(config.inherited, ["PIP_*"], {}) });
+  const code = await setup.exited;
+  if (shuttingDown) return;
+  if (code !== 0) {
+    log.warn("transcription is off: the transcriber's virtualenv could not be made", { code, venv });
+    return;
+  }
+  log.info("transcriber virtualenv ready", { durationMs: Date.now() - t0 });
+  launch("transcriber");
+}
+
 async function main() {
   const webBuilt = config.startWeb ? buildWebIfStale() : Promise.resolve(false);
+  const hosted = config.inherited.TRANSCRIBER_OPENAI_URL;
+  const python = !config.transcription
+    ? ({ ok: false, why: "CANDID_TRANSCRIPTION=0" } as const)
+    : hosted
+      ? ({ ok: false, why: "TRANSCRIBER_OPENAI_URL is set: the processor uses that API" } as const)
+      : await pythonForTranscriber();
   launch("metadata");
   launch("storage");
   await Promise.all([waitHealthy(config.metadataGrpcAddr, "metadata"), waitHealthy(config.storageGrpcAddr, "storage")]);
   launch("gateway");
   launch("reaper");
+  if (python.ok) {
+    specs.processor!.env.TRANSCRIBER_ADDR = `127.0.0.1:${config.transcriberPort}`;
+    void startTranscriber();
+  } else if (!hosted) {
+    log.warn("transcription is off; voice activity, levels and faces are still analysed", { why: python.why });
+  }
+  launch("processor");
   if (await webBuilt) launch("web");
   log.info("candid is up", {
     gateway: `http://localhost:${config.gatewayPort}`,
@@ -236,7 +305,7 @@ async function shutdown(signal: string, exitCode = 0) {
   shuttingDown = true;
   log.info("stopping", { signal });
   await stopChild("gateway");
-  await Promise.all(["reaper", "web"].map((n) => stopChild(n)));
+  await Promise.all(["reaper", "web", "processor", "transcriber"].map((n) => stopChild(n)));
   await Promise.all(["storage", "metadata"].map((n) => stopChild(n)));
   log.info("stopped");
   process.exit(exitCode);

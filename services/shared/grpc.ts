@@ -224,3 +224,14 @@ export function checkHealth(client: HealthClient, timeoutMs = 1000): Promise<boo
 export function healthClient(address: string): HealthClient {
   return new HealthClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
 }
+
+/** One unary call as a promise, with a deadline; failures come back as AppError (fromGrpcError). */
+export function unaryCall<Req, Res>(
+  fn: (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
+  req: Req,
+  timeoutMs: number,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    fn(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
+  });
+}

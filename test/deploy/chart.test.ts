@@ -913,6 +913,7 @@ describe("helm/candid: high availability, autoscaling, rolling restarts (issue 1
     };
     const http = createHttpHandler({
       status: fail,
+      sessionAnalysis: fail,
       createInterviewSession: fail,
       getInterviewSession: fail,
       apiKeys: createApiKeyChecker(["k".repeat(40)]),
@@ -929,6 +930,7 @@ describe("helm/candid: high availability, autoscaling, rolling restarts (issue 1
     });
     const GATEWAY: Array<[string, string]> = [
       ["GET", "/sessions/0f8fad5b-d9cb-469f-a165-70867728950e/status"],
+      ["GET", "/sessions/0f8fad5b-d9cb-469f-a165-70867728950e/analysis"],
       ["POST", "/interview-sessions"],
       ["POST", "/interview-sessions/7/upload-tokens"],
     ];

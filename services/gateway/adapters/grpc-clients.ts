@@ -8,6 +8,8 @@
  * WriteOutcome here, once (outcomeOf).
  */
 import * as grpc from "@grpc/grpc-js";
+import { AnalysisServiceClient } from "../../../proto/gen/media/v1/analysis";
+import type { AnalysisPage } from "../core/analysis-view";
 import { BlobKind, type ItemError, WriteOutcome as PbOutcome } from "../../../proto/gen/media/v1/common";
 import {
   type BlobRecord,
@@ -28,7 +30,7 @@ import {
 } from "../../../proto/gen/media/v1/storage";
 import type { IndexRange } from "../../../proto/wire";
 import { AppError } from "../../shared/errors";
-import { CHANNEL_OPTIONS, checkHealth, fromGrpcError, fromItemError, healthClient, internalClient } from "../../shared/grpc";
+import { CHANNEL_OPTIONS, checkHealth, fromItemError, healthClient, internalClient, unaryCall } from "../../shared/grpc";
 import { StreamPool } from "../../shared/stream-pool";
 import { serializePutBlobsRequest } from "./put-blobs-serializer";
 import type { BlobRef, WriteOutcome } from "../../shared/blob";
@@ -53,16 +55,6 @@ function outcomeOf(o: PbOutcome, error: ItemError | undefined): WriteOutcome {
   if (o === PbOutcome.WRITE_OUTCOME_IDENTICAL) return "identical";
   if (o === PbOutcome.WRITE_OUTCOME_CONFLICT) return "conflict";
   throw new AppError("INTERNAL", `unexpected outcome ${o}`);
-}
-
-function unaryCall<Req, Res>(
-  fn: (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
-  req: Req,
-  timeoutMs: number,
-): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    fn(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
-  });
 }
 
 /**
@@ -176,8 +168,31 @@ export class MetadataGrpcClient
   extends UpstreamClient<MetadataServiceClient, BlobRecord, RecordResult, RecordBlobsRequest, RecordBlobsResponse>
   implements MetadataService
 {
+  /** AnalysisService, served by the same metadata process (GET /sessions/{id}/analysis). */
+  private readonly analysis: AnalysisServiceClient;
+
   constructor(address: string, opts: ClientOptions) {
     super((o) => internalClient(MetadataServiceClient, address, opts.internalToken, o), address, (c) => c.recordBlobs(), opts);
+    this.analysis = internalClient(AnalysisServiceClient, address, opts.internalToken);
+  }
+
+  async sessionAnalysis(sessionId: string, chunksAfter: number, framesAfter: number, limit: number): Promise<AnalysisPage> {
+    const res = await unaryCall(this.analysis.getSessionAnalysis.bind(this.analysis), { sessionId, chunksAfter, framesAfter, limit }, this.opts.timeoutMs);
+    return {
+      chunks: res.chunks.map((c) => ({ ...c, transcription: c.transcription ?? null })),
+      frames: res.frames,
+      moreChunks: res.moreChunks,
+      moreFrames: res.moreFrames,
+      timing: res.timing,
+      frameCounts: res.frameCounts ?? { total: 0, processed: 0, failed: 0, withoutFace: 0, black: 0, frozen: 0 },
+      captureEvents: res.captureEvents,
+      timelineStartMs: res.timelineStartMs,
+    };
+  }
+
+  override close(): void {
+    this.analysis.close();
+    super.close();
   }
 
   async openSession(p: OpenSessionParams) {

@@ -31,6 +31,9 @@ function handler(over: Partial<HttpDeps> = {}) {
       if (!s) throw new AppError("SESSION_NOT_FOUND");
       return s;
     },
+    sessionAnalysis: async () => {
+      throw new AppError("SESSION_NOT_FOUND");
+    },
     createInterviewSession: async () => {
       const id = interviews.size + 1;
       interviews.add(id);
@@ -232,5 +235,62 @@ describe("secrets hygiene", () => {
     const everything = [...logLines, ...bodies, ...refusals].join("\n");
     expect(logLines.length).toBeGreaterThan(0);
     for (const secret of [KEY, token, token.split(".")[2]!, SECRET]) expect(everything).not.toContain(secret);
+  });
+});
+
+describe("GET /sessions/{id}/analysis", () => {
+  const T0 = 1_765_881_000_000;
+  let asked: Array<[string, number, number, number]>;
+  const page = {
+    chunks: [{ chunkIndex: 0, processed: true, failed: false, error: "", transcription: "hello", analysisJson: JSON.stringify({ speech_ratio: 0.5, words: [{ text: "hello", start_ms: 100, end_ms: 400, probability: 0.9 }] }), startMs: T0, endMs: T0 + 10_000 }],
+    frames: [],
+    moreChunks: false,
+    moreFrames: false,
+    timing: [{ chunkIndex: 0, startMs: T0, endMs: T0 + 10_000, processed: true, failed: false, speechSegmentsJson: "[[100, 400]]" }],
+    frameCounts: { total: 0, processed: 0, failed: 0, withoutFace: 0, black: 0, frozen: 0 },
+    captureEvents: [],
+    timelineStartMs: T0,
+  };
+  beforeEach(() => {
+    asked = [];
+    sessions = new Map([[SID, summary(SID, 1, 7)]]);
+    handle = handler({
+      sessionAnalysis: async (id, c, f, l) => {
+        asked.push([id, c, f, l]);
+        return page;
+      },
+    });
+  });
+
+  test("an api key reads it: one timeline, private", async () => {
+    const r = await get(`/sessions/${SID}/analysis`, bearer(KEY));
+    expect(r.headers.get("cache-control")).toBe("private, no-store");
+    const { status, body } = await json(r);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ session_id: SID, timeline_start: new Date(T0).toISOString(), summary: { talk_time_ms: 300 } });
+    expect((body.chunks as Array<{ analysis: { words: unknown[] } }>)[0]!.analysis.words).toEqual([{ text: "hello", start_ms: 100, end_ms: 400, probability: 0.9 }]);
+    expect(asked).toEqual([[SID, -1, -1, 100]]);
+  });
+
+  test("paging parameters are checked", async () => {
+    await get(`/sessions/${SID}/analysis?chunks_after=4&frames_after=10&limit=2`, bearer(KEY));
+    expect(asked).toEqual([[SID, 4, 10, 2]]);
+    for (const q of ["limit=0", "limit=501", "chunks_after=-2", "frames_after=x", "limit=1.5"]) {
+      const { status, body } = await json(await get(`/sessions/${SID}/analysis?${q}`, bearer(KEY)));
+      expect([status, body.code], q).toEqual([400, "INVALID_MESSAGE"]);
+    }
+    expect(asked.length).toBe(1);
+  });
+
+  test("a token of the session's candidate reads it; another's gets what an unknown id gets", async () => {
+    const own = await mintUploadToken(keys, { interviewSessionId: 1, userId: 7, sessionId: null, ttlS: 60 });
+    expect((await get(`/sessions/${SID}/analysis`, bearer(own.token))).status).toBe(200);
+    const other = await mintUploadToken(keys, { interviewSessionId: 1, userId: 8, sessionId: null, ttlS: 60 });
+    const refused = await json(await get(`/sessions/${SID}/analysis`, bearer(other.token)));
+    const unknown = await json(await get(`/sessions/${OTHER}/analysis`, bearer(KEY)));
+    expect(refused).toEqual(unknown);
+    expect(refused.status).toBe(404);
+    expect((await get(`/sessions/${SID}/analysis`)).status).toBe(401);
+    expect(asked.length).toBe(1);
   });
 });

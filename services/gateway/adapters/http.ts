@@ -6,6 +6,8 @@
  *   POST /interview-sessions/{id}/upload-tokens   api key; {"user_id", "session_id"?, "ttl_s"?}
  *        -> 201 {"token","expires_at","interview_session_id","user_id","session_id"?}
  *   GET  /sessions/{session_id}/status            bearer: an api key, or an upload token allowing it
+ *   GET  /sessions/{session_id}/analysis          the same bearers; ?chunks_after=&frames_after=&limit=
+ *        -> the session's analysis on one timeline (core/analysis-view.ts), paged
  *   GET  /healthz  the process runs;  GET /readyz  started (both upstreams answered once) and not draining
  * Errors use the same JSON body as the WebSocket: {"type":"error","code","message"}.
  *
@@ -24,6 +26,7 @@ import { AppError, toAppError, toHttpError } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
 import { type ApiKeyChecker, bearerCredential } from "../core/api-keys";
 import { authorizeStatusRead, type StatusReader } from "../core/authorize";
+import { type AnalysisPage, renderAnalysis } from "../core/analysis-view";
 import type { SessionSummary } from "../core/ports";
 import type { MintedToken, MintRequest, UploadTokenClaims } from "../core/tokens";
 import type { AccessEvents } from "./metrics";
@@ -31,6 +34,8 @@ import type { AccessEvents } from "./metrics";
 export interface HttpDeps {
   /** The session's state and owner; AppError SESSION_NOT_FOUND when there is none. */
   status(sessionId: string): Promise<SessionSummary>;
+  /** One page of the session's analysis rows (metadata AnalysisService.GetSessionAnalysis). */
+  sessionAnalysis(sessionId: string, chunksAfter: number, framesAfter: number, limit: number): Promise<AnalysisPage>;
   createInterviewSession(title: string): Promise<number>;
   /** Resolves when the interview session exists; AppError INTERVIEW_SESSION_NOT_FOUND otherwise. */
   getInterviewSession(interviewSessionId: number): Promise<void>;
@@ -48,6 +53,10 @@ export interface HttpDeps {
 }
 
 const STATUS_RE = /^\/sessions\/([^/]+)\/status$/;
+const ANALYSIS_RE = /^\/sessions\/([^/]+)\/analysis$/;
+/** Rows per kind on one analysis page: the default, and the most a request may ask for. */
+export const ANALYSIS_PAGE_DEFAULT = 100;
+export const ANALYSIS_PAGE_MAX = 500;
 const TOKENS_RE = /^\/interview-sessions\/([^/]+)\/upload-tokens$/;
 /** An interview session id in a path: a positive decimal integer without leading zeros. */
 const ID_RE = /^[1-9][0-9]{0,15}$/;
@@ -123,7 +132,11 @@ export function createHttpHandler(deps: HttpDeps): (req: Request) => Promise<Res
     return { kind: "token", claims: await deps.verifyToken(credential) };
   };
 
-  const status = async (req: Request, segment: string): Promise<Response> => {
+  /**
+   * The session a bearer may read, or SESSION_NOT_FOUND: the same error whatever the reason (no
+   * such session, another candidate's), so a token holder cannot probe which sessions exist.
+   */
+  const readableSession = async (req: Request, segment: string, route: string): Promise<SessionSummary> => {
     const sessionId = decodeSegment(segment, () => new AppError("INVALID_SESSION_ID"));
     if (!isCanonicalUuid(sessionId)) throw new AppError("INVALID_SESSION_ID");
     const reader = await statusReader(req);
@@ -134,11 +147,15 @@ export function createHttpHandler(deps: HttpDeps): (req: Request) => Promise<Res
       if (!(err instanceof AppError && err.code === "SESSION_NOT_FOUND")) throw err;
     }
     const decision = authorizeStatusRead(reader, sessionId, s);
-    // The same error whatever the reason: no existence leak.
     if (!decision.allow || !s) {
-      if (decision.allow === false && decision.reason !== "unknown") deps.events.refused("FORBIDDEN", decision.reason, "status");
+      if (decision.allow === false && decision.reason !== "unknown") deps.events.refused("FORBIDDEN", decision.reason, route);
       throw new AppError("SESSION_NOT_FOUND");
     }
+    return s;
+  };
+
+  const status = async (req: Request, segment: string): Promise<Response> => {
+    const s = await readableSession(req, segment, "status");
     return Response.json(
       {
         session_id: s.sessionId,
@@ -152,6 +169,23 @@ export function createHttpHandler(deps: HttpDeps): (req: Request) => Promise<Res
       },
       { headers: { ...cors(req), "cache-control": "no-store" } },
     );
+  };
+
+  const analysis = async (req: Request, segment: string): Promise<Response> => {
+    const q = new URL(req.url).searchParams;
+    const param = (name: string, fallback: number, min: number, max: number) => {
+      const raw = q.get(name);
+      if (raw === null || raw === "") return fallback;
+      const v = /^-?[0-9]{1,10}$/.test(raw) ? Number(raw) : Number.NaN;
+      if (!Number.isSafeInteger(v) || v < min || v > max) throw new AppError("INVALID_MESSAGE", `${name} must be an integer from ${min} to ${max}`, { field: name });
+      return v;
+    };
+    const chunksAfter = param("chunks_after", -1, -1, 4_294_967_295);
+    const framesAfter = param("frames_after", -1, -1, 4_294_967_295);
+    const limit = param("limit", ANALYSIS_PAGE_DEFAULT, 1, ANALYSIS_PAGE_MAX);
+    const s = await readableSession(req, segment, "analysis");
+    const page = await deps.sessionAnalysis(s.sessionId, chunksAfter, framesAfter, limit);
+    return Response.json(renderAnalysis(s.sessionId, page, { chunksAfter, framesAfter, limit }), { headers: { ...cors(req), "cache-control": "private, no-store" } });
   };
 
   const createInterview = async (req: Request): Promise<Response> => {
@@ -205,6 +239,8 @@ export function createHttpHandler(deps: HttpDeps): (req: Request) => Promise<Res
     }
     const st = STATUS_RE.exec(pathname);
     if (req.method === "GET" && st) return status(req, st[1]!);
+    const an = ANALYSIS_RE.exec(pathname);
+    if (req.method === "GET" && an) return analysis(req, an[1]!);
     if (req.method === "POST" && pathname === "/interview-sessions") return createInterview(req);
     const tk = TOKENS_RE.exec(pathname);
     if (req.method === "POST" && tk) return mint(req, tk[1]!);
@@ -217,6 +253,7 @@ export function createHttpHandler(deps: HttpDeps): (req: Request) => Promise<Res
 /** A route's fixed name for logs and metrics (never the path: it may carry ids). */
 function routeName(pathname: string): string {
   if (STATUS_RE.test(pathname)) return "status";
+  if (ANALYSIS_RE.test(pathname)) return "analysis";
   if (TOKENS_RE.test(pathname)) return "upload_tokens";
   if (pathname === "/interview-sessions") return "interview_sessions";
   return "other";

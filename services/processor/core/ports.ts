@@ -90,3 +90,36 @@ export interface FrameAnalyzer {
   faces(jpeg: Uint8Array): Promise<{ width: number; height: number; faces: FaceFinding[] }>;
   quality(jpeg: Uint8Array, previousJpeg?: Uint8Array): Promise<FrameQuality>;
 }
+
+export type ItemKind = "audio" | "frame";
+
+/** A claimed chunk or frame (media.v1 AnalysisWorkItem). Times in epoch ms; 0 = unset. */
+export interface ClaimedItem {
+  kind: ItemKind;
+  rowId: number;
+  attempt: number;
+  sessionId: string;
+  index: number;
+  mediaType: string;
+  sha256Hex: string;
+  fileSize: number;
+  /** audio: the chunk's recorded start/end; frame: its chunk, offset and timestamp */
+  startMs: number;
+  endMs: number;
+  chunkIndex: number;
+  offsetMs: number;
+  timestampMs: number;
+}
+
+/** The metadata service's AnalysisService. Errors are AppErrors (ANALYSIS_CLAIM_LOST, UPSTREAM_UNAVAILABLE, …). */
+export interface WorkQueue {
+  claim(kinds: readonly ItemKind[], limit: number): Promise<ClaimedItem[]>;
+  complete(item: ClaimedItem, analysisJson: string, transcription: string | null): Promise<void>;
+  /** True when the item is failed for good now. */
+  fail(item: ClaimedItem, f: { reason: string; permanent: boolean; retryAfterMs: number; maxAttempts: number }): Promise<boolean>;
+}
+
+/** The storage service's GetBlob: the bytes and their SHA-256 as stored; null when there is no such blob. */
+export interface BlobReader {
+  get(ref: { sessionId: string; kind: ItemKind; index: number; mediaType: string }): Promise<{ data: Uint8Array; sha256Hex: string } | null>;
+}
