@@ -41,15 +41,39 @@ const TOOLS_DIR = process.env.CANDID_TOOLS_DIR || join(homedir(), ".cache/candid
 const HELM = join(TOOLS_DIR, "helm");
 const INSTALL_HINT = "run `bash test/install-tools.sh` (it builds helm with `go install` and installs promtool)";
 
-/** Every series the four services export, read from their registries (as their main.ts builds them). */
+/**
+ * The processor's metric declarations, once services/processor/adapters/metrics.ts exists (it is
+ * being written alongside the chart's processor); until then the dashboard and rules are checked
+ * against DECLARED_SERIES.processor, the names its specification lists.
+ */
+const PROCESSOR_METRICS_FILE = join(resolve(import.meta.dir, "../.."), "services/processor/adapters/metrics.ts");
+const processorMetrics: ((registry: ReturnType<typeof createRegistry>) => unknown) | undefined = existsSync(PROCESSOR_METRICS_FILE)
+  ? (await import(PROCESSOR_METRICS_FILE)).processorMetrics
+  : undefined;
+if (existsSync(PROCESSOR_METRICS_FILE) && typeof processorMetrics !== "function") throw new Error(`${PROCESSOR_METRICS_FILE} exports no processorMetrics`);
+
+/**
+ * Series of services whose registries this test cannot build: the transcriber is Python
+ * (services/transcriber, prometheus_client), and the processor's until its metrics.ts exists.
+ * Taken from their specifications; a histogram lists its three series.
+ */
+const hist = (n: string) => [`${n}_bucket`, `${n}_sum`, `${n}_count`];
+const DECLARED_SERIES: Record<string, string[]> = {
+  processor: ["candid_processor_items_total", ...hist("candid_processor_item_duration_seconds"), "candid_processor_claimed_items_total", "candid_processor_in_flight", "candid_processor_claim_failures_total"],
+  transcriber: ["candid_transcriber_requests_total", ...hist("candid_transcriber_request_duration_seconds"), "candid_transcriber_audio_seconds_total"],
+};
+
+/** Every series the Bun services export, read from their registries (as their main.ts builds them), and the declared ones. */
 function exportedSeries(): Set<string> {
-  const services = { gateway: gatewayMetrics, storage: storageMetrics, metadata: metadataMetrics, reaper: reaperMetrics };
+  const services: Record<string, (r: ReturnType<typeof createRegistry>) => unknown> = { gateway: gatewayMetrics, storage: storageMetrics, metadata: metadataMetrics, reaper: reaperMetrics };
+  if (processorMetrics) services.processor = processorMetrics;
   const names = Object.entries(services).flatMap(([service, define]) => {
     const registry = createRegistry(service);
     define(registry);
     return seriesNames(registry);
   });
-  return new Set(names);
+  const declared = Object.entries(DECLARED_SERIES).flatMap(([service, series]) => (services[service] ? [] : series));
+  return new Set([...names, ...declared]);
 }
 
 type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: any; data?: Record<string, string> };
@@ -205,7 +229,7 @@ describe("helm/candid", () => {
   test("default values: fs backend on a PVC, existing database Secret, valid objects, hardened pods", () => {
     const objs = render();
     validateAll(objs);
-    expect(byKind(objs, "Deployment").map((d) => d.metadata.name).sort()).toEqual(["candid-gateway", "candid-metadata", "candid-reaper", "candid-storage", "candid-web"]);
+    expect(byKind(objs, "Deployment").map((d) => d.metadata.name).sort()).toEqual(["candid-gateway", "candid-metadata", "candid-processor", "candid-reaper", "candid-storage", "candid-transcriber", "candid-web"]);
     checkDeploymentInvariants(objs, { readOnlyRoot: true });
     checkServicesResolve(objs);
     // nothing optional is on by default
@@ -241,7 +265,7 @@ describe("helm/candid", () => {
     const pdb = find(objs, "PodDisruptionBudget", "candid-gateway");
     expect(pdb.spec.minAvailable).toBe(1);
     // scrape annotations on every Bun service pod, pointing at a declared port
-    for (const name of ["candid-gateway", "candid-storage", "candid-metadata", "candid-reaper"]) {
+    for (const name of ["candid-gateway", "candid-storage", "candid-metadata", "candid-reaper", "candid-processor", "candid-transcriber"]) {
       const d = find(objs, "Deployment", name);
       const ann = d.spec.template.metadata.annotations;
       expect(ann["prometheus.io/scrape"], name).toBe("true");
@@ -275,7 +299,7 @@ describe("helm/candid", () => {
     expect(sm.metadata.labels?.release).toBe("kube-prometheus-stack");
     const components: string[] = sm.spec.selector.matchExpressions[0].values;
     expect(sm.spec.endpoints.map((e: { port: string; path: string }) => `${e.port} ${e.path}`)).toEqual(["metrics /metrics"]);
-    for (const c of ["gateway", "storage", "metadata", "reaper"]) {
+    for (const c of ["gateway", "storage", "metadata", "reaper", "processor", "transcriber"]) {
       expect(components).toContain(c);
       const scraped = byKind(objs, "Service").filter((svc) => svc.metadata.labels?.["app.kubernetes.io/component"] === c && svc.spec.ports.some((p: { name: string }) => p.name === "metrics"));
       expect(scraped.length, `a Service of ${c} exposes the metrics port`).toBe(1);
@@ -327,7 +351,7 @@ describe("helm/candid", () => {
     const tiltfile = readFileSync(join(ROOT, "Tiltfile"), "utf8");
     for (const d of byKind(objs, "Deployment")) {
       const repo = container(d).image.split(":")[0];
-      const inTilt = tiltfile.includes(`'${repo}'`) || (repo.startsWith("candid/") && tiltfile.includes("'candid/' + svc") && ["gateway", "storage", "metadata", "reaper"].includes(repo.slice(7)));
+      const inTilt = tiltfile.includes(`'${repo}'`) || (repo.startsWith("candid/") && tiltfile.includes("'candid/' + svc") && ["gateway", "storage", "metadata", "reaper", "processor"].includes(repo.slice(7)));
       expect(inTilt, `Tiltfile builds ${repo}`).toBe(true);
       expect(tiltfile).toContain(`k8s_resource('${d.metadata.name}'`);
     }
@@ -356,7 +380,7 @@ describe("helm/candid", () => {
   });
 
   test("optional parts switch off cleanly", () => {
-    const objs = render([], ["reaper.enabled=false", "web.enabled=false", "gateway.pdb.create=false", "metrics.podAnnotations=false", "storage.persistence.enabled=false"]);
+    const objs = render([], ["reaper.enabled=false", "web.enabled=false", "processor.enabled=false", "transcriber.enabled=false", "gateway.pdb.create=false", "metrics.podAnnotations=false", "storage.persistence.enabled=false"]);
     validateAll(objs);
     expect(byKind(objs, "Deployment").map((d) => d.metadata.name).sort()).toEqual(["candid-gateway", "candid-metadata", "candid-storage"]);
     expect(byKind(objs, "PodDisruptionBudget")).toEqual([]);
@@ -485,7 +509,7 @@ describe("helm/candid: secrets and network policies (issue 14)", () => {
       if (name !== "candid-secrets") expect(byKind(objs, "Secret")).toEqual([]);
       const env = (d: string) => envOf(objs, find(objs, "Deployment", d));
       expect(env("candid-gateway")).toMatchObject({ CANDID_API_KEYS: ref("api-keys", name), CANDID_TOKEN_SECRETS: ref("token-secrets", name), CANDID_INTERNAL_TOKEN: ref("internal-token", name) });
-      for (const d of ["candid-storage", "candid-metadata", "candid-reaper"]) {
+      for (const d of ["candid-storage", "candid-metadata", "candid-reaper", "candid-processor", "candid-transcriber"]) {
         expect(env(d).CANDID_INTERNAL_TOKEN, d).toEqual(ref("internal-token", name));
         expect(env(d).CANDID_API_KEYS, d).toBeUndefined();
         expect(env(d).CANDID_TOKEN_SECRETS, d).toBeUndefined();
@@ -514,7 +538,7 @@ describe("helm/candid: secrets and network policies (issue 14)", () => {
     const objs = render();
     const d = (c: string) => find(objs, "Deployment", `candid-${c}`);
     const policies = byKind(objs, "NetworkPolicy");
-    expect(policies.map((p) => p.metadata.name).sort()).toEqual(["candid-gateway", "candid-metadata", "candid-reaper", "candid-storage", "candid-web"]);
+    expect(policies.map((p) => p.metadata.name).sort()).toEqual(["candid-gateway", "candid-metadata", "candid-processor", "candid-reaper", "candid-storage", "candid-transcriber", "candid-web"]);
     for (const p of policies) {
       // each selects exactly its own component's pods, and names only ports those pods declare
       const targets = byKind(objs, "Deployment").filter((x) => selects(p.spec.podSelector, podLabels(x)));
@@ -546,6 +570,14 @@ describe("helm/candid: secrets and network policies (issue 14)", () => {
       ["a stray pod -> gateway metrics", stray, "gateway", "metrics", false],
       ["web -> gateway metrics", podLabels(d("web")), "gateway", "metrics", false],
       ["web -> gateway HTTP", podLabels(d("web")), "gateway", "http", true],
+      ["processor -> storage gRPC", podLabels(d("processor")), "storage", "grpc", true],
+      ["processor -> metadata gRPC", podLabels(d("processor")), "metadata", "grpc", true],
+      ["processor -> transcriber gRPC", podLabels(d("processor")), "transcriber", "grpc", true],
+      ["gateway -> transcriber gRPC", podLabels(d("gateway")), "transcriber", "grpc", false],
+      ["a stray pod -> transcriber gRPC", stray, "transcriber", "grpc", false],
+      ["a stray pod -> processor metrics", stray, "processor", "metrics", false],
+      ["Prometheus (another namespace) -> processor metrics", prometheus, "processor", "metrics", true, true],
+      ["Prometheus (another namespace) -> transcriber metrics", prometheus, "transcriber", "metrics", true, true],
     ];
     const wrong = cases.filter(([, from, to, port, want, other]) => allowed(objs, from, d(to), port, other) !== want).map(([what]) => what);
     expect(wrong).toEqual([]);
@@ -558,8 +590,12 @@ describe("helm/candid: secrets and network policies (issue 14)", () => {
     const sameNs = render([], ["networkPolicy.prometheus.namespaceSelector=null"]);
     expect(find(sameNs, "NetworkPolicy", "candid-metadata").spec.ingress[1].from[0].namespaceSelector).toBeUndefined();
     expect(byKind(render([], ["networkPolicy.enabled=false"]), "NetworkPolicy")).toEqual([]);
-    const partial = render([], ["reaper.enabled=false", "web.enabled=false"]);
+    const partial = render([], ["reaper.enabled=false", "web.enabled=false", "processor.enabled=false", "transcriber.enabled=false"]);
     expect(byKind(partial, "NetworkPolicy").map((p) => p.metadata.name).sort()).toEqual(["candid-gateway", "candid-metadata", "candid-storage"]);
+    // without a processor, nobody may call the transcriber and storage/metadata lose that caller
+    const noProcessor = render([], ["processor.enabled=false"]);
+    expect(find(noProcessor, "NetworkPolicy", "candid-transcriber").spec.ingress.map((r: { ports: Array<{ port: string }> }) => r.ports[0]!.port)).toEqual(["metrics"]);
+    expect(find(noProcessor, "NetworkPolicy", "candid-storage").spec.ingress[0].from).toHaveLength(2);
   });
 });
 
@@ -849,7 +885,7 @@ describe("helm/candid: high availability, autoscaling, rolling restarts (issue 1
   test("a PodDisruptionBudget for every Deployment with more than one pod, and only those", () => {
     expect(pdbNames(render())).toEqual(["candid-gateway"]);
     expect(pdbNames(render(["helm/candid/ci/fs-single-node-values.yaml"]))).toEqual([]);
-    expect(pdbNames(render(["helm/candid/ci/production-values.yaml"]))).toEqual(["candid-gateway", "candid-metadata", "candid-storage", "candid-web"]);
+    expect(pdbNames(render(["helm/candid/ci/production-values.yaml"]))).toEqual(["candid-gateway", "candid-metadata", "candid-processor", "candid-storage", "candid-transcriber", "candid-web"]);
     expect(pdbNames(render([], ["reaper.replicaCount=2", "web.replicaCount=3"]))).toEqual(["candid-gateway", "candid-reaper", "candid-web"]);
     expect(pdbNames(render([], ["gateway.autoscaling.enabled=true", "gateway.autoscaling.minReplicas=1"]))).toEqual([]);
     expect(pdbNames(render([], ["web.replicaCount=3", "web.enabled=false"]))).toEqual(["candid-gateway"]);
@@ -889,8 +925,8 @@ describe("helm/candid: high availability, autoscaling, rolling restarts (issue 1
     // server validates those, and validateAll checks what the chart renders from them)
     const PASSTHROUGH = new Set([
       "networkPolicy.prometheus.podSelector", "networkPolicy.prometheus.namespaceSelector",
-      ...["gateway", "storage", "metadata", "reaper", "web"].flatMap((c) => [`${c}.affinity.nodeAffinity`, `${c}.affinity.podAffinity`, `${c}.affinity.podAntiAffinity`]),
-      "gateway.autoscaling.behavior.scaleUp", "gateway.autoscaling.behavior.scaleDown",
+      ...["gateway", "storage", "metadata", "reaper", "web", "processor", "transcriber"].flatMap((c) => [`${c}.affinity.nodeAffinity`, `${c}.affinity.podAffinity`, `${c}.affinity.podAntiAffinity`]),
+      ...["gateway", "processor", "transcriber"].flatMap((c) => [`${c}.autoscaling.behavior.scaleUp`, `${c}.autoscaling.behavior.scaleDown`]),
     ]);
     const open: string[] = [];
     const walk = (node: any, path: string) => {
@@ -999,7 +1035,7 @@ describe("helm/candid: high availability, autoscaling, rolling restarts (issue 1
     for (const d of byKind(objs, "Deployment")) {
       const c = container(d);
       expect(c.startupProbe.periodSeconds, d.metadata.name).toBe(3);
-      expect(c.startupProbe.failureThreshold, d.metadata.name).toBe(d.metadata.name === "candid-metadata" ? 120 : 30);
+      expect(c.startupProbe.failureThreshold, d.metadata.name).toBe({ "candid-metadata": 120, "candid-transcriber": 60 }[d.metadata.name] ?? 30);
     }
     expect(container(deployment(objs, "web")).startupProbe.httpGet).toEqual({ path: "/healthz", port: "http" });
   });
@@ -1023,9 +1059,9 @@ describe("helm/candid: high availability, autoscaling, rolling restarts (issue 1
       expect(spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution, c).toHaveLength(1);
       expect(deployment(objs, c).spec.strategy?.type ?? "RollingUpdate", c).toBe("RollingUpdate");
     }
-    expect(pdbNames(objs)).toEqual(["candid-gateway", "candid-metadata", "candid-storage", "candid-web"]);
+    expect(pdbNames(objs)).toEqual(["candid-gateway", "candid-metadata", "candid-processor", "candid-storage", "candid-transcriber", "candid-web"]);
     // NetworkPolicies, Ingress with TLS, monitoring
-    expect(byKind(objs, "NetworkPolicy").length).toBe(5);
+    expect(byKind(objs, "NetworkPolicy").length).toBe(7);
     const ing = find(objs, "Ingress", "candid");
     expect(ing.spec.tls).toEqual([{ hosts: ["candid.example.com"], secretName: "candid-tls" }]);
     for (const k of ["ServiceMonitor", "PrometheusRule"]) expect(byKind(objs, k).length, k).toBe(1);
@@ -1035,5 +1071,67 @@ describe("helm/candid: high availability, autoscaling, rolling restarts (issue 1
     expect(container(gw).lifecycle.preStop.exec.command).toEqual(["sleep", "10"]);
     // the Ingress controller must not cut sockets the gateway keeps
     expect(Number(ing.metadata.annotations!["nginx.ingress.kubernetes.io/proxy-read-timeout"]) * 1000).toBeGreaterThan(Number(envOf(objs, gw).GATEWAY_IDLE_TIMEOUT_MS));
+  });
+});
+
+describe("helm/candid: the processor and the transcriber (analysis)", () => {
+  /** What services/processor/config.ts reads (its specification), besides the Bun runtime's two. */
+  const PROCESSOR_ENV = ["METADATA_ADDR", "STORAGE_ADDR", "CANDID_INTERNAL_TOKEN", "TRANSCRIBER_ADDR", "TRANSCRIBER_OPENAI_URL", "TRANSCRIBER_OPENAI_MODEL", "TRANSCRIBER_OPENAI_API_KEY",
+    "PROCESSOR_INSTANCE_ID", "PROCESSOR_HOST", "PROCESSOR_METRICS_PORT", "PROCESSOR_CONCURRENCY", "PROCESSOR_LEASE_MS", "PROCESSOR_MAX_ATTEMPTS", "PROCESSOR_KINDS", "LOG_LEVEL"];
+  const TRANSCRIBER_ENV = ["TRANSCRIBER_HOST", "TRANSCRIBER_PORT", "TRANSCRIBER_OPS_PORT", "TRANSCRIBER_THREADS", "TRANSCRIBER_COMPUTE_TYPE", "TRANSCRIBER_LANGUAGE", "CANDID_INTERNAL_TOKEN", "LOG_LEVEL"];
+  const env = (objs: K8sObject[], c: string) => envOf(objs, deployment(objs, c));
+
+  test("defaults: the processor's env is its config, TRANSCRIBER_ADDR is the transcriber Service's gRPC port", () => {
+    const objs = render();
+    const p = env(objs, "processor");
+    expect(Object.keys(p).filter((k) => !["BUN_RUNTIME_TRANSPILER_CACHE_PATH", "TMPDIR"].includes(k)).filter((k) => !PROCESSOR_ENV.includes(k))).toEqual([]);
+    expect(p).toMatchObject({ PROCESSOR_HOST: "0.0.0.0", PROCESSOR_METRICS_PORT: "9105", PROCESSOR_CONCURRENCY: "2", PROCESSOR_LEASE_MS: "120000", PROCESSOR_MAX_ATTEMPTS: "5", PROCESSOR_KINDS: "audio,frame", TRANSCRIBER_OPENAI_URL: "", LOG_LEVEL: "info" });
+    expect(p.PROCESSOR_INSTANCE_ID).toEqual({ fieldRef: { fieldPath: "metadata.name" } });
+    expect(p.TRANSCRIBER_OPENAI_API_KEY).toBeUndefined();
+    for (const k of ["METADATA_ADDR", "STORAGE_ADDR", "TRANSCRIBER_ADDR"]) checkAddr(objs, p[k]);
+    expect(p.TRANSCRIBER_ADDR).toBe("candid-transcriber:50054");
+    const svc = find(objs, "Service", "candid-transcriber");
+    expect(svc.spec.ports.find((x: { port: number }) => x.port === 50054).targetPort).toBe("grpc");
+    expect(podSpec(deployment(objs, "processor")).terminationGracePeriodSeconds).toBe(60);
+    const tr = env(objs, "transcriber");
+    expect(Object.keys(tr).filter((k) => k !== "TMPDIR").sort()).toEqual([...TRANSCRIBER_ENV].sort());
+    expect(tr).toMatchObject({ TRANSCRIBER_HOST: "0.0.0.0", TRANSCRIBER_PORT: "50054", TRANSCRIBER_OPS_PORT: "9104", TRANSCRIBER_THREADS: "2", TRANSCRIBER_COMPUTE_TYPE: "int8", TRANSCRIBER_LANGUAGE: "en" });
+    expect(container(deployment(objs, "transcriber")).startupProbe.failureThreshold).toBe(60);
+    // one pod each by default: no HPA, no PDB
+    expect(byKind(objs, "HorizontalPodAutoscaler")).toEqual([]);
+    expect(pdbNames(objs)).toEqual(["candid-gateway"]);
+  });
+
+  test("a hosted OpenAI-compatible API instead of the transcriber; or transcription off", () => {
+    const hosted = render(["helm/candid/ci/fs-single-node-values.yaml"]);
+    expect(byKind(hosted, "Deployment").map((d) => d.metadata.name)).not.toContain("candid-transcriber");
+    expect(env(hosted, "processor")).toMatchObject({ TRANSCRIBER_ADDR: "", TRANSCRIBER_OPENAI_URL: "https://api.openai.com/v1", TRANSCRIBER_OPENAI_MODEL: "whisper-1", TRANSCRIBER_OPENAI_API_KEY: { secretKeyRef: { name: "candid-openai", key: "openai-api-key" } } });
+    const off = render([], ["transcriber.enabled=false"]);
+    expect(env(off, "processor")).toMatchObject({ TRANSCRIBER_ADDR: "", TRANSCRIBER_OPENAI_URL: "" });
+    expect(byKind(off, "Service").map((s) => s.metadata.name)).not.toContain("candid-transcriber");
+    // both at once: the transcriber would never be called
+    const r = refused(["processor.transcriber.openaiUrl=https://api.example.com/v1"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("set transcriber.enabled=false");
+    expect(refused(["processor.kinds={audio,video}"]).code).not.toBe(0);
+    expect(refused(["transcriber.computeType=float16x"]).code).not.toBe(0);
+  });
+
+  test("HPAs on CPU, PDBs, spread: production values", () => {
+    const objs = render(["helm/candid/ci/production-values.yaml"]);
+    for (const [c, min, max] of [["processor", 2, 8], ["transcriber", 2, 6]] as const) {
+      const hpa = find(objs, "HorizontalPodAutoscaler", `candid-${c}`);
+      expect(hpa.spec.scaleTargetRef, c).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: `candid-${c}` });
+      expect([hpa.spec.minReplicas, hpa.spec.maxReplicas], c).toEqual([min, max]);
+      expect(hpa.spec.metrics, c).toEqual([{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }]);
+      expect("replicas" in deployment(objs, c).spec, c).toBe(false);
+      expect(podSpec(deployment(objs, c)).topologySpreadConstraints, c).toHaveLength(2);
+      expect(find(objs, "PodDisruptionBudget", `candid-${c}`).spec.selector, c).toEqual(deployment(objs, c).spec.selector);
+    }
+    const r = refused(["processor.autoscaling.enabled=true", "processor.autoscaling.minReplicas=5", "processor.autoscaling.maxReplicas=4"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("processor.autoscaling.minReplicas must be at most processor.autoscaling.maxReplicas");
+    expect(pdbNames(render([], ["processor.replicaCount=3", "transcriber.replicaCount=2"]))).toEqual(["candid-gateway", "candid-processor", "candid-transcriber"]);
+    expect(pdbNames(render([], ["processor.replicaCount=3", "processor.enabled=false"]))).toEqual(["candid-gateway"]);
   });
 });

@@ -3,7 +3,8 @@
  * `check rules`, the unit tests beside them (candid.rules.test.yaml: every alert firing and not
  * firing), and the PrometheusRule the chart renders with reaper.enabled=false against
  * reaper-disabled.test.yaml (which must fail on the rules of an install with a reaper, so it
- * cannot pass vacuously). Every alert carries a `component` label and a `runbook_url` that names
+ * cannot pass vacuously), and likewise with processor.enabled=false and transcriber.enabled=false
+ * against analysis-disabled.test.yaml. Every alert carries a `component` label and a `runbook_url` that names
  * a section of docs/runbooks.md with the four parts an on-call engineer needs.
  *
  * Needs helm in ${CANDID_TOOLS_DIR:-~/.cache/candid-tools} and promtool on PATH
@@ -20,7 +21,7 @@ const RULES_DIR = join(CHART, "rules");
 const HELM = join(process.env.CANDID_TOOLS_DIR || join(homedir(), ".cache/candid-tools"), "helm");
 const HOME = /^home: (\S+)$/m.exec(readFileSync(join(CHART, "Chart.yaml"), "utf8"))![1]!;
 export const RUNBOOK_BASE = `${HOME}/blob/main/docs/runbooks.md#`;
-const COMPONENTS = ["candid", "gateway", "storage", "metadata", "reaper"];
+const COMPONENTS = ["candid", "gateway", "storage", "metadata", "reaper", "processor", "transcriber"];
 
 type Rule = { alert?: string; record?: string; expr: string; labels?: Record<string, string>; annotations?: Record<string, string> };
 export function loadRules(): Rule[] {
@@ -96,6 +97,25 @@ describe("alert rules", () => {
     const bad = promtoolTestRendered(withReaper, "reaper-disabled.test.yaml");
     expect(bad.code).not.toBe(0);
     expect(bad.out).toContain("CandidReaperAbsent");
+  });
+
+  test("processor.enabled=false, transcriber.enabled=false: the chart drops their rules, and the test of that fails with them in", () => {
+    const names = (json: string) => (JSON.parse(json) as { groups: Array<{ rules: Rule[] }> }).groups.flatMap((g) => g.rules.map((r) => r.alert ?? r.record));
+    const analysis = loadRules().filter((r) => ["processor", "transcriber"].includes(r.labels?.component ?? "")).map((r) => r.alert);
+    expect(analysis).toEqual(expect.arrayContaining(["CandidProcessorItemsFailing", "CandidProcessorAbsent", "CandidTranscriberErrorRatioHigh"]));
+    const without = renderedRules(["processor.enabled=false", "transcriber.enabled=false"]);
+    expect(names(without).filter((n) => analysis.includes(n))).toEqual([]);
+    expect(names(without).length).toBe(loadRules().length - analysis.length);
+    const ok = promtoolTestRendered(without, "analysis-disabled.test.yaml");
+    expect(ok.code, ok.out).toBe(0);
+    // With the processor enabled, CandidProcessorAbsent is there and fires: the test fails.
+    const bad = promtoolTestRendered(renderedRules([]), "analysis-disabled.test.yaml");
+    expect(bad.code).not.toBe(0);
+    expect(bad.out).toContain("CandidProcessorAbsent");
+    // The hosted transcription API instead of the chart's transcriber: its alert goes, the processor's stay.
+    const hosted = names(renderedRules(["transcriber.enabled=false", "processor.transcriber.openaiUrl=https://api.example.com/v1"]));
+    expect(hosted).not.toContain("CandidTranscriberErrorRatioHigh");
+    expect(hosted).toContain("CandidProcessorAbsent");
   });
 
   test("every alert has a component label and a runbook_url into docs/runbooks.md, whose section says what to do", () => {

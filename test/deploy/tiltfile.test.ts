@@ -23,6 +23,14 @@ const SERVICES = readdirSync(join(ROOT, "services"))
   .filter((d) => d !== "launcher" && existsSync(join(ROOT, "services", d, "main.ts")))
   .sort();
 
+/**
+ * Services the Tiltfile and live-update.yaml already deploy whose main.ts is not in the repository
+ * yet (their deployment is written alongside their code). Their import graph cannot be walked, so
+ * only their paths are checked; once main.ts lands the test below fails: remove the service here
+ * and the graph checks run on it.
+ */
+const PENDING = ["processor"];
+
 /** Matches a repository path against one dockerignore-style pattern (`**`, `*`, or a plain path). */
 function ignoredBy(pattern: string, path: string): boolean {
   const re = pattern
@@ -73,9 +81,22 @@ describe("deploy/kind/live-update.yaml", () => {
     const m = tiltfile.match(/^BUN_SERVICES = \[([^\]]*)\]/m);
     expect(m).not.toBeNull();
     const tiltServices = [...m![1]!.matchAll(/'([^']+)'/g)].map((x) => x[1]);
-    expect([...tiltServices].sort()).toEqual(SERVICES);
-    expect(Object.keys(liveUpdate.services).sort()).toEqual(SERVICES);
+    expect([...tiltServices].sort()).toEqual([...SERVICES, ...PENDING].sort());
+    expect(Object.keys(liveUpdate.services).sort()).toEqual([...SERVICES, ...PENDING].sort());
   });
+
+  test("a PENDING service still has no main.ts (else: drop it from PENDING)", () => {
+    expect(PENDING.filter((svc) => existsSync(join(ROOT, "services", svc, "main.ts")))).toEqual([]);
+  });
+
+  for (const svc of PENDING) {
+    test(`${svc} (pending): every path exists, none is listed twice or inside another`, () => {
+      const paths = liveUpdate.services[svc] ?? [];
+      expect(paths.length).toBeGreaterThan(0);
+      for (const p of paths) expect({ p, exists: existsSync(join(ROOT, p)), isFolder: existsSync(join(ROOT, p)) && statSync(join(ROOT, p)).isDirectory() }).toEqual({ p, exists: true, isFolder: p.endsWith("/") });
+      expect(paths.length - new Set(paths).size).toBe(0);
+    });
+  }
 
   for (const svc of SERVICES) {
     describe(svc, () => {
@@ -141,6 +162,11 @@ describe("the Tiltfile", () => {
     for (const copied of ["proto ./proto", "services/shared ./services/shared", "services/${SERVICE} ./services/${SERVICE}"]) {
       expect(dockerfile).toContain(copied);
     }
+    // the processor's own Dockerfile has the same layout, and the Tiltfile builds it
+    const processor = readFileSync(join(ROOT, "deploy/processor.Dockerfile"), "utf8");
+    expect(processor).toMatch(/^WORKDIR \/app$/m);
+    for (const copied of ["proto ./proto", "services/shared ./services/shared", "services/processor ./services/processor"]) expect(processor).toContain(copied);
+    expect(tiltfile).toContain("DOCKERFILES = {'processor': 'deploy/processor.Dockerfile'}");
   });
 });
 

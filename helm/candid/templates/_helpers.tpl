@@ -264,11 +264,16 @@ pod-wide cap (a per-IP cap would only be a smaller pod-wide one). Set a number t
 {{- fail "gateway.tokenDefaultTtlS must be at most gateway.tokenMaxTtlS" -}}
 {{- end -}}
 {{- /* storage.backend=fs with replicaCount > 1 is refused by values.schema.json (a single-node backend). */ -}}
-{{- $hpa := .Values.gateway.autoscaling -}}
+{{- range $c := list "gateway" "processor" "transcriber" -}}
+{{- $hpa := (index $.Values $c).autoscaling -}}
 {{- if and $hpa.enabled (gt (int $hpa.minReplicas) (int $hpa.maxReplicas)) -}}
-{{- fail "gateway.autoscaling.minReplicas must be at most gateway.autoscaling.maxReplicas" -}}
+{{- fail (printf "%s.autoscaling.minReplicas must be at most %s.autoscaling.maxReplicas" $c $c) -}}
 {{- end -}}
-{{- range $c := list "gateway" "storage" "metadata" "reaper" "web" -}}
+{{- end -}}
+{{- if and .Values.processor.enabled .Values.processor.transcriber.openaiUrl .Values.transcriber.enabled -}}
+{{- fail "processor.transcriber.openaiUrl is set, so the processor would never call the chart's transcriber: set transcriber.enabled=false (or empty openaiUrl to use the transcriber)" -}}
+{{- end -}}
+{{- range $c := list "gateway" "storage" "metadata" "reaper" "web" "processor" "transcriber" -}}
 {{- $v := index $.Values $c -}}
 {{- $min := int (include "candid.minReplicas" $v) -}}
 {{- if and $v.pdb.create (gt $min 1) (eq (toString $v.pdb.maxUnavailable) "") (not (kindIs "string" $v.pdb.minAvailable)) (ge (int $v.pdb.minAvailable) $min) -}}
@@ -308,3 +313,53 @@ Ingress has TLS), so the bundled web app works without extra settings; otherwise
 {{- printf "%s://%s" (ternary "https" "http" (not (empty .Values.ingress.tls))) .Values.ingress.hostname -}}
 {{- end -}}
 {{- end }}
+
+
+{{/*
+The processor's TRANSCRIBER_ADDR: the chart's transcriber Service (host:port) when
+transcriber.enabled and no hosted API is configured; empty otherwise (processor.transcriber.openaiUrl
+set: the processor calls that API; neither: transcription is off).
+*/}}
+{{- define "candid.transcriberAddr" -}}
+{{- if and .Values.transcriber.enabled (not .Values.processor.transcriber.openaiUrl) -}}
+{{- printf "%s:%d" (include "candid.componentName" (dict "root" . "component" "transcriber")) (int .Values.transcriber.grpcPort) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A CPU HorizontalPodAutoscaler (autoscaling/v2) for a component whose values have `autoscaling`
+(dict "root" $ "component" "processor"). CPU utilisation needs metrics-server. With the HPA on,
+the Deployment has no `replicas`, so `helm upgrade` does not reset what the HPA chose.
+*/}}
+{{- define "candid.cpuHpa" -}}
+{{- $a := (index .root.Values .component).autoscaling -}}
+{{- $ctx := dict "root" .root "component" .component -}}
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ include "candid.componentName" $ctx }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "candid.labels" $ctx | nindent 4 }}
+  {{- with (include "candid.annotations" (dict "root" .root) | trim) }}
+  {{- . | nindent 2 }}
+  {{- end }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ include "candid.componentName" $ctx }}
+  minReplicas: {{ $a.minReplicas }}
+  maxReplicas: {{ $a.maxReplicas }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ $a.targetCPUUtilizationPercentage }}
+  {{- with $a.behavior }}
+  behavior:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end -}}
