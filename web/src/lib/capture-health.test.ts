@@ -22,12 +22,12 @@ function levels(h: CaptureHealth, value: number, from: number, to: number, stepM
 }
 
 describe('silence', () => {
-  test('begins once 20 s of silent samples have passed, dated at the first one; a sound ends it', () => {
+  test('begins once 20 s of silent samples have passed (after_ms: since the first one); a sound ends it', () => {
     const h = recording();
     expect(levels(h, 0.3, 0, 1000)).toEqual([]);
     expect(levels(h, 0, 1008, 21_000)).toEqual([]);
     const began = levels(h, 0, 21_008, 21_100);
-    expect(brief(began)).toEqual(['silence:began@1008']);
+    expect(brief(began)).toEqual(['silence:began@21008']);
     expect(began[0]!.detail).toEqual({ after_ms: 20_000 });
     expect(h.active.map((p) => p.kind)).toEqual(['silence']);
     expect(brief(h.level(0.5, T0 + 30_000))).toEqual(['silence:ended@30000']);
@@ -41,7 +41,7 @@ describe('silence', () => {
     expect(levels(h, 0, 25_016, 40_000)).toEqual([]);
     // 5 s without samples: the silent run starts again at 45 s
     expect(levels(h, 0, 45_000, 64_990)).toEqual([]);
-    expect(brief(levels(h, 0, 65_000, 65_000))).toEqual(['silence:began@45000']);
+    expect(levels(h, 0, 65_000, 65_000)).toEqual([{ kind: 'silence', phase: 'began', at: T0 + 65_000, detail: { after_ms: 20_000 } }]);
   });
 
   test('a muted microphone replaces silence and keeps it away', () => {
@@ -51,7 +51,7 @@ describe('silence', () => {
     expect(brief(h.track('mic', 'muted', T0 + 22_000))).toEqual(['silence:ended@22000', 'mic_muted:began@22000']);
     expect(levels(h, 0, 22_016, 60_000)).toEqual([]);
     expect(brief(h.track('mic', 'live', T0 + 61_000))).toEqual(['mic_muted:ended@61000']);
-    expect(brief(levels(h, 0, 61_016, 81_016))).toEqual(['silence:began@61016']);
+    expect(brief(levels(h, 0, 61_016, 81_016))).toEqual(['silence:began@81016']);
   });
 });
 
@@ -78,14 +78,14 @@ describe('tracks', () => {
 });
 
 describe('camera pictures', () => {
-  test('black after 3 consecutive black frames, dated at the first; a picture ends it', () => {
+  test('black after 3 consecutive black frames (after_ms: since the first); a picture ends it', () => {
     const h = recording();
     expect(h.frame(picture(1), T0)).toEqual([]);
     expect(h.frame(black, T0 + 2000)).toEqual([]);
     expect(h.frame(black, T0 + 4000)).toEqual([]);
     const t = h.frame(black, T0 + 6000);
-    expect(brief(t)).toEqual(['camera_black:began@2000']);
-    expect(t[0]!.detail).toEqual({ luma: 0 });
+    expect(brief(t)).toEqual(['camera_black:began@6000']);
+    expect(t[0]!.detail).toEqual({ luma: 0, after_ms: 4000 });
     expect(h.frame(black, T0 + 30_000)).toEqual([]); // black never turns into frozen
     expect(brief(h.frame(picture(2), T0 + 32_000))).toEqual(['camera_black:ended@32000']);
   });
@@ -94,7 +94,9 @@ describe('camera pictures', () => {
     const h = recording();
     const same = picture(5);
     for (let t = 0; t < 10_000; t += 2000) expect(h.frame(same, T0 + t)).toEqual([]);
-    expect(brief(h.frame({ ...same, signature: same.signature.slice() }, T0 + 10_000))).toEqual(['camera_frozen:began@0']);
+    const f = h.frame({ ...same, signature: same.signature.slice() }, T0 + 10_000);
+    expect(brief(f)).toEqual(['camera_frozen:began@10000']);
+    expect(f[0]!.detail).toEqual({ after_ms: 10_000 });
     expect(brief(h.frame(picture(6), T0 + 12_000))).toEqual(['camera_frozen:ended@12000']);
   });
 

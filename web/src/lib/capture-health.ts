@@ -13,10 +13,10 @@
  *   setRecording(b, at) problems are only reported between Start and Stop
  *
  * Each call returns the transitions it caused, `{kind, phase: "began"|"ended", at, detail}`;
- * `active` is the set of problems now. `at` is when the problem really started or ended (the
- * first silent sample, the first black frame, the first of the unchanged frames), not when the
- * threshold was crossed: a reviewer's timeline shows the whole interval. `device_changed` is a
- * one-shot (began only). Stopping the recording ends every active problem (detail
+ * `active` is the set of problems now. `at` is when the page noticed (docs/protocol.md, Capture
+ * events): for the problems that need time to show (silence, camera_black, camera_frozen) the
+ * began's `detail.after_ms` says how long the condition had already held, so a reviewer's
+ * timeline can draw the interval from `at − after_ms`. `device_changed` is a one-shot (began only). Stopping the recording ends every active problem (detail
  * `{cause: "recording_stopped"}`), so every began has an ended on the timeline.
  *
  * The more specific problem hides the vaguer one: no `silence` while the mic is muted or ended,
@@ -208,7 +208,7 @@ export class CaptureHealth {
       return this.end('silence', at);
     }
     if (gap || this.silentSince === null) this.silentSince = at;
-    if (at - this.silentSince >= this.opts.silenceMs) return this.begin('silence', this.silentSince, { after_ms: this.opts.silenceMs });
+    if (at - this.silentSince >= this.opts.silenceMs) return this.begin('silence', at, { after_ms: Math.round(at - this.silentSince) });
     return [];
   }
 
@@ -229,13 +229,13 @@ export class CaptureHealth {
     if (stats.meanLuma < this.opts.blackLuma) {
       if (this.blackRun++ === 0) this.blackSince = at;
       this.still = null; // black is its own problem, never "frozen"
-      if (this.blackRun >= this.opts.blackFrames) out.push(...this.begin('camera_black', this.blackSince, { luma: Math.round(stats.meanLuma) }));
+      if (this.blackRun >= this.opts.blackFrames) out.push(...this.begin('camera_black', at, { luma: Math.round(stats.meanLuma), after_ms: Math.round(at - this.blackSince) }));
       return out;
     }
     this.blackRun = 0;
     out.push(...this.end('camera_black', at));
     if (this.still && signatureDiff(this.still.signature, stats.signature) <= this.opts.frozenMaxDiff) {
-      if (at - this.still.since >= this.opts.frozenMs) out.push(...this.begin('camera_frozen', this.still.since, { after_ms: this.opts.frozenMs }));
+      if (at - this.still.since >= this.opts.frozenMs) out.push(...this.begin('camera_frozen', at, { after_ms: Math.round(at - this.still.since) }));
     } else {
       this.still = { signature: stats.signature, since: at };
       out.push(...this.end('camera_frozen', at));
@@ -284,8 +284,7 @@ export class CaptureHealth {
     const p = this.problems.get(kind);
     if (!p) return [];
     this.problems.delete(kind);
-    // A problem never ends before it began (its `at` is its onset, which may lie in the past).
-    const t = Math.max(at, p.since);
+    const t = Math.max(at, p.since); // never before it began, whatever clock the caller passes
     return [detail ? { kind, phase: 'ended', at: t, detail } : { kind, phase: 'ended', at: t }];
   }
 }
