@@ -5,7 +5,8 @@
  */
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-export async function launchBrowser(fakeAudioWav: string): Promise<Browser> {
+/** `extraArgs`: more Chromium flags, e.g. `--use-file-for-fake-video-capture=F.y4m` for a known picture. */
+export async function launchBrowser(fakeAudioWav: string, extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
@@ -22,6 +23,7 @@ export async function launchBrowser(fakeAudioWav: string): Promise<Browser> {
       '--use-fake-ui-for-media-stream',
       `--use-file-for-fake-audio-capture=${fakeAudioWav}`,
       '--autoplay-policy=no-user-gesture-required',
+      ...extraArgs,
     ],
   });
 }

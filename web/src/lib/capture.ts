@@ -13,7 +13,8 @@
  */
 import { AudioChunker, decodedDurationMs, type CapturedChunk } from './audio-chunker.ts';
 import { CaptureSchedule, chunkTiming, frameOffsetMs } from './capture-schedule.ts';
-import { grabJpeg } from './frame-grabber.ts';
+import type { FrameStats } from './capture-health.ts';
+import { grabJpeg, measureFrame } from './frame-grabber.ts';
 import { pickAudioMimeType } from './media-support.ts';
 import { startTicker, wallNow } from './ticker.ts';
 import type { BlobKind } from './wire.ts';
@@ -33,9 +34,11 @@ export interface CaptureOptions {
   audioConstraints?: MediaTrackConstraints | boolean;
   /** getUserMedia constraints; default: 640×480 ideal */
   videoConstraints?: MediaTrackConstraints | boolean;
+  /** told about every grabbed frame: its luma and grey signature (capture-health), and when it was grabbed (wall ms) */
+  onFrameStats?: (stats: FrameStats, wallMs: number) => void;
 }
 
-export const DEFAULT_CAPTURE: Omit<CaptureOptions, 'audioConstraints' | 'videoConstraints'> = {
+export const DEFAULT_CAPTURE: Omit<CaptureOptions, 'audioConstraints' | 'videoConstraints' | 'onFrameStats'> = {
   chunkMs: 10_000,
   overlapMs: 120,
   frameIntervalMs: 2000,
@@ -226,6 +229,10 @@ export class Capture {
       const t = wallNow();
       const blob = await grabJpeg(video, canvas, this.cfg.jpegQuality).catch(() => null);
       if (!blob) return;
+      if (this.cfg.onFrameStats) {
+        const stats = measureFrame(canvas); // the picture just encoded is still on the canvas
+        if (stats) this.cfg.onFrameStats(stats, t);
+      }
       this.lastFrameWall = t;
       const index = sink.nextFrameIndex(); // frames are serialised: the previous one is already counted
       const offsetMs = frameOffsetMs(t, this.chunkStartWall.get(chunkIndex) ?? t);

@@ -20,9 +20,13 @@
  * A thin wrapper: it holds the `$state` status and the recording phase, and wires two parts —
  * `Capture` (capture.ts: devices, recorders, schedule, frames) hands every item to the
  * `Uploader` (uploader.ts: outbox store, transport, finish, orphans, tab locks), which writes
- * the upload half of the status.
+ * the upload half of the status. A `CaptureHealthMonitor` (capture-health-monitor.ts) watches
+ * the recording: its problems are `status.problems` (the page's CaptureHealthBanner shows them)
+ * and each transition becomes a capture_event through the uploader.
  */
 import { Capture, DEFAULT_CAPTURE, pickRecorderType, type CaptureLog } from './capture.ts';
+import type { CaptureEventKind, HealthThresholds, HealthTransition } from './capture-health.ts';
+import { CaptureHealthMonitor } from './capture-health-monitor.ts';
 import { classifyMediaError, DEVICE_PROBLEM_TEXT, type DeviceProblem } from './media-support.ts';
 import type { OutboxOptions } from './outbox.ts';
 import type { OutboxStore } from './outbox-store.ts';
@@ -55,7 +59,19 @@ export interface MediaStreamOptions {
   outbox?: Partial<OutboxOptions>;
   /** defaults to IndexedDB (memory if unavailable) */
   store?: OutboxStore;
+  /** capture-health thresholds over HEALTH_DEFAULTS (capture-health.ts) */
+  health?: Partial<HealthThresholds>;
 }
+
+/** A capture problem the page shows now; `device_changed` (a one-shot) stays for DEVICE_NOTICE_MS. */
+export interface CaptureProblem {
+  kind: CaptureEventKind;
+  /** wall-clock ms */
+  since: number;
+}
+
+/** How long the one-shot "a device changed" notice stays up unless dismissed (ms). */
+export const DEVICE_NOTICE_MS = 15_000;
 
 export type Phase = 'loading' | 'idle' | 'starting' | 'recording' | 'stopping' | 'stopped' | 'error';
 
@@ -63,11 +79,34 @@ export interface MediaStreamStatus extends UploadStatus {
   phase: Phase;
   mimeType: string | null;
   deviceProblem: DeviceProblem | null;
+  /** capture problems while recording (silence, muted/ended tracks, black/frozen camera, …), oldest first */
+  problems: CaptureProblem[];
 }
 
 export function useMediaStream(options: MediaStreamOptions) {
   const browser = typeof window !== 'undefined';
-  const status = $state<MediaStreamStatus>({ phase: 'loading', mimeType: null, deviceProblem: null, ...initialUploadStatus(options.interviewSessionId) });
+  const status = $state<MediaStreamStatus>({ phase: 'loading', mimeType: null, deviceProblem: null, problems: [], ...initialUploadStatus(options.interviewSessionId) });
+  let deviceNotice: { since: number; timer: ReturnType<typeof setTimeout> } | null = null;
+  const showProblems = () => {
+    const notice: CaptureProblem[] = deviceNotice ? [{ kind: 'device_changed', since: deviceNotice.since }] : [];
+    status.problems = [...health.core.active, ...notice];
+  };
+  const onHealth = (ts: HealthTransition[]) => {
+    for (const t of ts) {
+      void uploader.captureEvent(t);
+      if (t.kind === 'device_changed') {
+        if (deviceNotice) clearTimeout(deviceNotice.timer);
+        deviceNotice = { since: t.at, timer: setTimeout(dismissDeviceNotice, DEVICE_NOTICE_MS) };
+      }
+    }
+    showProblems();
+  };
+  const dismissDeviceNotice = () => {
+    if (deviceNotice) clearTimeout(deviceNotice.timer);
+    deviceNotice = null;
+    showProblems();
+  };
+  const health = new CaptureHealthMonitor(onHealth, options.health);
   const capture = new Capture({
     chunkMs: options.audioChunkDuration ?? DEFAULT_CAPTURE.chunkMs,
     frameIntervalMs: options.frameInterval ?? DEFAULT_CAPTURE.frameIntervalMs,
@@ -76,12 +115,15 @@ export function useMediaStream(options: MediaStreamOptions) {
     jpegQuality: options.jpegQuality ?? DEFAULT_CAPTURE.jpegQuality,
     audioConstraints: options.audioConstraints,
     videoConstraints: options.videoConstraints,
+    onFrameStats: (stats, wallMs) => health.frame(stats, wallMs),
   });
   const uploader = new Uploader({ ...options, onRefused: () => void refused() }, status);
   let destroyed = false;
 
   /** The gateway refused the session for good (e.g. an expired token): capturing more would upload nothing. */
   async function refused() {
+    health.setRecording(false);
+    health.unwatch();
     if (capture.recording) await capture.stop();
     capture.releaseDevices();
     if (!destroyed) status.phase = 'error';
@@ -107,6 +149,8 @@ export function useMediaStream(options: MediaStreamOptions) {
       const stream = await capture.openStream(video);
       await uploader.begin();
       await capture.record(stream, video, canvas, mimeType, uploader);
+      health.watch(stream);
+      health.setRecording(true);
       status.phase = 'recording';
       if (status.refusedCode) await refused(); // refused while the recorders were starting
     } catch (e) {
@@ -120,6 +164,10 @@ export function useMediaStream(options: MediaStreamOptions) {
   async function stopRecording(): Promise<void> {
     if (status.phase !== 'recording' || !capture.recording) return;
     status.phase = 'stopping';
+    // Problems end with the recording, so each one is an interval on the reviewer's timeline.
+    health.setRecording(false);
+    health.unwatch();
+    dismissDeviceNotice();
     await capture.stop();
     await uploader.end();
     capture.releaseDevices();
@@ -136,9 +184,15 @@ export function useMediaStream(options: MediaStreamOptions) {
     status,
     startRecording,
     stopRecording,
+    /** a sample of the page's microphone level meter (0..1, DevicePreview's `onlevel`): silence detection */
+    observeLevel: (level: number) => health.level(level),
+    /** hides the one-shot "a device changed" notice */
+    dismissDeviceNotice,
     /** releases the socket, timers and devices this hook acquired; stored items stay for next time */
     destroy: () => {
       destroyed = true;
+      health.unwatch();
+      if (deviceNotice) clearTimeout(deviceNotice.timer);
       uploader.destroy();
       capture.destroy();
     },

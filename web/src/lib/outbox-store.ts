@@ -7,7 +7,8 @@
  * Layout (database "candid-capture", version 1):
  *   items    key [sessionId, kind, index] → StoredItem (blob included; Chromium keeps it on disk)
  *   sessions key sessionId               → SessionRecord (next indices and the upload token, so a
- *                                          reload resumes and an orphan uploads with it)
+ *                                          reload resumes and an orphan uploads with it; also
+ *                                          the unacked capture_events, a few small objects)
  * An item and its session's counters are written in one transaction, so after a crash the
  * counters never point past an item that was not stored, nor before one that was.
  *
@@ -15,6 +16,7 @@
  * wraps the chosen one so that a write failing later (quota, a broken database) moves new items
  * to memory instead of losing them.
  */
+import type { StoredCaptureEvent } from './capture-events.ts';
 import type { BlobKind } from './wire.ts';
 
 export interface StoredItem {
@@ -47,6 +49,10 @@ export interface SessionRecord {
   /** items the gateway refused for good */
   failedChunks: number;
   failedFrames: number;
+  /** event_index the page's next capture_event gets (absent in older records: 0) */
+  nextEventIndex?: number;
+  /** capture_events not yet acked by the gateway (capture-events.ts), resent after a reload */
+  captureEvents?: StoredCaptureEvent[];
   /** recording: capture may still add items; stopped: totals final, session_complete still due */
   state: 'recording' | 'stopped';
   updatedAt: number;

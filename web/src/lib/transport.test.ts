@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test';
+import { CaptureEventQueue } from './capture-events.ts';
 import { Outbox } from './outbox.ts';
 import { MemoryOutboxStore, type SessionRecord } from './outbox-store.ts';
 import { MediaTransport, type TransportOptions } from './transport.ts';
@@ -14,6 +15,8 @@ class FakeSocket {
   static initAckExtra: Record<string, unknown> = {};
   /** session_init goes unanswered (a gateway that accepts the socket but never acks the init) */
   static silentInit = false;
+  /** the gateway's answer to a capture_event (null: none) */
+  static eventReply: ((m: { event_index: number; session_id: string }) => unknown) | null = null;
   binaryType = 'blob';
   readyState = 0;
   sent: Array<string | Blob> = [];
@@ -33,6 +36,10 @@ class FakeSocket {
     if (typeof data === 'string') {
       const m = JSON.parse(data);
       if (m.type === 'session_init' && !FakeSocket.silentInit) this.reply({ type: 'session_init_ack', session_id: m.session_id, status: 'ready', ...FakeSocket.initAckExtra });
+      if (m.type === 'capture_event' && FakeSocket.eventReply) {
+        const r = FakeSocket.eventReply(m);
+        if (r) this.reply(r);
+      }
       if (m.type === 'session_complete')
         this.reply({ type: 'session_complete_ack', status: 'completed', total_chunks: m.total_chunks, total_frames: m.total_frames, missing_chunks: [], missing_frames: [] });
     } else if (FakeSocket.autoAck) {
@@ -62,6 +69,7 @@ async function setup(extra: Partial<TransportOptions> = {}) {
   FakeSocket.autoAck = true;
   FakeSocket.initAckExtra = {};
   FakeSocket.silentInit = false;
+  FakeSocket.eventReply = (m) => ({ type: 'capture_event_ack', session_id: m.session_id, event_index: m.event_index });
   const store = new MemoryOutboxStore();
   const outbox = new Outbox({ windowItems: 2 });
   const settled: string[] = [];
@@ -353,5 +361,71 @@ describe('MediaTransport', () => {
     await until(() => t.state === 'taken-over');
     await Bun.sleep(50);
     expect(FakeSocket.instances.length).toBe(1);
+  });
+});
+
+describe('MediaTransport: capture_event', () => {
+  const ev = (i: number) => ({ event_index: i, kind: 'silence' as const, phase: 'began' as const, at: '2026-12-03T10:00:00.000Z', detail: { after_ms: 20000 } });
+  const typesSent = (ws: FakeSocket) => ws.sent.map((d) => (typeof d === 'string' ? JSON.parse(d).type : 'binary'));
+
+  test('sent beside the window (a full window does not hold it back), acked events leave the queue', async () => {
+    const events = new CaptureEventQueue();
+    const settledEvents: string[] = [];
+    const { t, add } = await setup({ events, onEventSettled: (i, o) => settledEvents.push(`${o}:${i}`) });
+    FakeSocket.autoAck = false;
+    t.start();
+    await until(() => t.state === 'open');
+    for (let i = 0; i < 3; i++) await add('audio', i); // window of 2: full
+    events.add(ev(0));
+    t.kick();
+    await until(() => settledEvents.length === 1);
+    const ws = FakeSocket.instances[0]!;
+    expect(typesSent(ws)).toEqual(['session_init', 'audio_metadata', 'binary', 'audio_metadata', 'binary', 'capture_event']);
+    expect(JSON.parse(ws.sent.at(-1) as string)).toEqual({ type: 'capture_event', session_id: SID, ...ev(0) });
+    expect(settledEvents).toEqual(['acked:0']);
+    expect(events.size).toBe(0);
+    t.close();
+  });
+
+  test('unacked events go again after a reconnect; queued ones go as soon as the connection is ready', async () => {
+    const events = new CaptureEventQueue([ev(0)]);
+    FakeSocket.eventReply = null;
+    const { t } = await setup({ events });
+    FakeSocket.eventReply = null; // the gateway never answers on the first connection
+    t.start();
+    await until(() => FakeSocket.instances[0]?.sent.length === 2);
+    expect(typesSent(FakeSocket.instances[0]!)).toEqual(['session_init', 'capture_event']);
+    events.add(ev(1));
+    t.kick();
+    await until(() => FakeSocket.instances[0]!.sent.length === 3);
+    FakeSocket.eventReply = (m) => ({ type: 'capture_event_ack', session_id: m.session_id, event_index: m.event_index });
+    FakeSocket.instances[0]!.close(1006);
+    await until(() => events.size === 0);
+    const second = FakeSocket.instances[1]!.sent.slice(1).map((d) => JSON.parse(d as string).event_index);
+    expect(second).toEqual([0, 1]);
+    t.close();
+  });
+
+  test('a refusal drops the event once (logged, not retried); a transient one retries, then drops', async () => {
+    const events = new CaptureEventQueue([], { retryDelayMs: 5, maxTransientErrors: 3 });
+    const settledEvents: string[] = [];
+    const logs: string[] = [];
+    const { t } = await setup({ events, onEventSettled: (i, o, c) => settledEvents.push(`${o}:${i}:${c}`), log: (m) => logs.push(m) });
+    FakeSocket.eventReply = (m) =>
+      m.event_index === 0
+        ? { type: 'error', code: 'INVALID_MESSAGE', message: 'detail must be an object', field: 'detail', event_index: 0 }
+        : { type: 'error', code: 'UPSTREAM_UNAVAILABLE', message: 'later', event_index: m.event_index };
+    t.start();
+    await until(() => t.state === 'open');
+    events.add(ev(0));
+    events.add(ev(1));
+    t.kick();
+    await until(() => settledEvents.length === 2);
+    expect(settledEvents).toEqual(['dropped:0:INVALID_MESSAGE', 'dropped:1:UPSTREAM_UNAVAILABLE']);
+    const sent = FakeSocket.instances[0]!.sent.slice(1).map((d) => JSON.parse(d as string).event_index);
+    expect(sent).toEqual([0, 1, 1, 1]);
+    expect(logs.filter((l) => l.includes('capture_event'))).toHaveLength(2);
+    expect(t.state).toBe('open'); // an event's refusal never ends the session
+    t.close();
   });
 });

@@ -8,6 +8,9 @@
  *   audio_ack / frame_ack      → item durable: drop from Outbox and from the store
  *   error + chunk/frame_index  → retry with backoff, or drop as failed (codes that drop the item)
  *   error without an index     → stop for good when the code ends the session, else carry on
+ *   capture_event (events)     → sent beside the window, never in it, on every ready connection
+ *                                 until capture_event_ack; an error with its event_index drops it
+ *                                 (a transient one retries a few times); resent after a reconnect
  *   close / ack overdue        → inflight items back to pending; reconnect with jittered backoff,
  *                                 same session_id, and resend (the gateway re-acks duplicates)
  *   close 1012 (restart)       → reconnect at the first backoff step (another replica), resume
@@ -23,6 +26,7 @@
  * Browser-agnostic: the WebSocket constructor and clock are injectable so it runs under bun test.
  */
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+import type { CaptureEventQueue } from './capture-events.ts';
 import type { Outbox } from './outbox.ts';
 import type { OutboxStore } from './outbox-store.ts';
 import {
@@ -67,6 +71,10 @@ export interface TransportOptions {
   onChange?: () => void;
   /** an item left the outbox: acked (durable) or failed (never accepted) */
   onSettled?: (kind: BlobKind, index: number, outcome: 'acked' | 'failed', code?: string) => void;
+  /** the page's capture_events still to be acked (capture-events.ts); sent on every ready connection */
+  events?: CaptureEventQueue;
+  /** an event left the queue: acked (stored), or dropped after a refusal (`code`) */
+  onEventSettled?: (eventIndex: number, outcome: 'acked' | 'dropped', code?: string) => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -101,6 +109,7 @@ export class MediaTransport {
   private pumping = false;
   private timers = new Set<ReturnType<typeof setTimeout>>();
   private wakeTimer: ReturnType<typeof setTimeout> | null = null;
+  private eventRetryTimer: ReturnType<typeof setTimeout> | null = null;
   private pendingComplete: { total_chunks: number; total_frames: number } | null = null;
   private completeSentOn: WebSocket | null = null;
   private readonly now: () => number;
@@ -127,6 +136,7 @@ export class MediaTransport {
       return;
     }
     void this.pump();
+    this.sendEvents();
   }
 
   /** Stop for good (page leaving, or session done). Items stay in the store. */
@@ -134,10 +144,12 @@ export class MediaTransport {
     this.stopped = true;
     this.clearTimers();
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    if (this.eventRetryTimer) clearTimeout(this.eventRetryTimer);
     const ws = this.ws;
     this.ws = null;
     this.ready = false;
     this.o.outbox.disconnect();
+    this.o.events?.disconnect();
     if (ws && ws.readyState <= 1) ws.close(CLOSES.NORMAL.code, 'done');
     this.setState('closed');
   }
@@ -238,6 +250,7 @@ export class MediaTransport {
     this.ws = null;
     this.ready = false;
     this.o.outbox.disconnect();
+    this.o.events?.disconnect();
     if (this.stopped) return;
     if (code === TAKEN_OVER_CLOSE) {
       this.lastError = 'another page took over this recording session';
@@ -285,7 +298,14 @@ export class MediaTransport {
         this.setState('open');
         this.maybeSendComplete(false);
         void this.pump();
+        this.sendEvents();
         return;
+      case 'capture_event_ack': {
+        const index = Number(msg.event_index);
+        if (this.o.events?.ack(index)) this.o.onEventSettled?.(index, 'acked');
+        this.o.onChange?.();
+        return;
+      }
       case 'audio_ack':
       case 'frame_ack': {
         const kind: BlobKind = msg.type === 'audio_ack' ? 'audio' : 'frame';
@@ -311,6 +331,10 @@ export class MediaTransport {
       case 'error': {
         const code = String(msg.code ?? 'UNKNOWN');
         this.lastError = `${code}: ${String(msg.message ?? '')}`;
+        if (msg.event_index !== undefined) {
+          this.onEventError(Number(msg.event_index), code, String(msg.message ?? ''));
+          return;
+        }
         const item = erroredItem(msg);
         if (item) {
           const { kind, index } = item;
@@ -345,6 +369,38 @@ export class MediaTransport {
       this.o.onSettled?.(e.kind, e.index, 'acked');
     }
     if (gone.length) this.o.log?.('items already stored on the server were not sent again', { count: gone.length });
+  }
+
+  /**
+   * Sends every due capture_event on the ready connection. They skip the blobs' window: a few
+   * hundred bytes each, they neither wait for the audio and frames nor make them wait.
+   */
+  sendEvents(): void {
+    const ws = this.ws;
+    const q = this.o.events;
+    if (!ws || !this.ready || this.stopped || !q) return;
+    for (const e of q.takeDue(this.now())) ws.send(encodeClientMessage({ type: 'capture_event', session_id: this.o.sessionId, ...e, detail: e.detail ?? null }));
+  }
+
+  /** The gateway refused an event: a transient code retries it later, any other drops it (logged, never retried). */
+  private onEventError(index: number, code: string, message: string) {
+    const q = this.o.events;
+    const outcome = q?.reject(index, code, this.now());
+    if (outcome === 'dropped') {
+      this.o.log?.('capture_event refused; dropped', { event_index: index, code, message });
+      this.o.onEventSettled?.(index, 'dropped', code);
+    } else if (outcome === 'retry') this.armEventRetry();
+    this.o.onChange?.();
+  }
+
+  private armEventRetry() {
+    const at = this.o.events?.nextRetryAt();
+    if (at === undefined || this.eventRetryTimer || this.stopped) return;
+    this.eventRetryTimer = setTimeout(() => {
+      this.eventRetryTimer = null;
+      this.sendEvents();
+      this.armEventRetry();
+    }, Math.max(10, at - this.now()));
   }
 
   private maybeSendComplete(force: boolean) {

@@ -21,10 +21,16 @@
  * an orphan whose token is refused, missing or expired is dropped from the store (the page says
  * how many items were lost) instead of being retried on every page load.
  *
+ * The page's capture_events (capture-health transitions) are numbered here (`nextEventIndex`,
+ * kept in the session record like the blob counters, so a reload continues the sequence) and
+ * kept in the record until acked; the transport sends them beside the blobs.
+ *
  * It reports into an `UploadStatus` object it is given (the hook passes its `$state`), so it is
  * plain TypeScript and knows nothing of Svelte.
  */
 import { v4 as uuidv4 } from 'uuid';
+import { captureEvent, CaptureEventQueue, isStoredCaptureEvent } from './capture-events.ts';
+import type { HealthTransition } from './capture-health.ts';
 import { Outbox, type OutboxCounts, type OutboxOptions } from './outbox.ts';
 import { FallbackOutboxStore, openOutboxStore, type OutboxStore, type SessionRecord } from './outbox-store.ts';
 import { MediaTransport, type CompleteAck, type ConnectionState, type TransportOptions } from './transport.ts';
@@ -214,7 +220,7 @@ function openTransport(
   session: Pick<SessionRecord, 'sessionId' | 'interviewSessionId' | 'userId' | 'token'>,
   outbox: Outbox,
   store: OutboxStore,
-  hooks: Pick<TransportOptions, 'onChange' | 'onSettled'> = {},
+  hooks: Pick<TransportOptions, 'onChange' | 'onSettled' | 'events' | 'onEventSettled'> = {},
 ): MediaTransport {
   const t = new MediaTransport({
     url,
@@ -233,12 +239,15 @@ function openTransport(
 export class Uploader {
   private store!: FallbackOutboxStore;
   private readonly outbox: Outbox;
+  private readonly events = new CaptureEventQueue();
   private transport: MediaTransport | null = null;
   private record!: SessionRecord;
   /** serialises writes so the stored counters only ever grow */
   private persistChain: Promise<void> = Promise.resolve();
   private releaseLock: (() => void) | null = null;
   private destroyed = false;
+  /** the finished session's record is deleted: nothing may write it back */
+  private forgotten = false;
   private readonly onlineHandler = () => this.onOnline();
 
   constructor(
@@ -279,7 +288,8 @@ export class Uploader {
       const items = await store.listItems(sid);
       for (const it of items) this.outbox.add({ kind: it.kind, index: it.index, size: it.size, meta: it.meta });
       this.status.resumed = { chunks: items.filter((i) => i.kind === 'audio').length, frames: items.filter((i) => i.kind === 'frame').length };
-      if (items.length > 0 || prev.state === 'stopped') this.ensureTransport();
+      for (const e of storedEvents(prev)) this.events.add(e);
+      if (items.length > 0 || this.events.size > 0 || prev.state === 'stopped') this.ensureTransport();
       if (prev.state === 'stopped') void this.finish();
     }
     const onDropped = (chunks: number, frames: number) => {
@@ -331,6 +341,23 @@ export class Uploader {
     return this.persistChain;
   }
 
+  /**
+   * A capture-health transition: numbered with the session's next event_index, kept in the
+   * session record (so a reload resends it if unacked), then sent. Never waits for the network.
+   */
+  captureEvent(t: HealthTransition): Promise<void> {
+    this.persistChain = this.persistChain
+      .then(async () => {
+        const index = this.record.nextEventIndex ?? 0;
+        for (const gone of this.events.add(captureEvent(index, t))) console.warn('capture_event dropped unsent: too many waiting', { event_index: gone.event_index });
+        this.record = { ...this.record, nextEventIndex: index + 1, captureEvents: this.events.list(), updatedAt: Date.now() };
+        await this.store.putSession({ ...this.record });
+        this.transport?.sendEvents();
+      })
+      .catch((e) => console.warn('could not keep a capture_event', (e as Error).message));
+    return this.persistChain;
+  }
+
   /** Capture has ended and every item is kept: the totals are final. */
   async end(): Promise<void> {
     await this.persistChain;
@@ -345,11 +372,18 @@ export class Uploader {
   async finish(): Promise<void> {
     const t = this.ensureTransport();
     const totals = { total_chunks: this.record.nextChunkIndex, total_frames: this.record.nextFrameIndex };
-    const ack = await t.finish(totals, this.opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS);
+    const ackWaitMs = this.opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
+    const ack = await t.finish(totals, ackWaitMs);
     this.refresh();
     if (ack) this.status.complete = ack;
+    // Capture events are waited for a while, not forever: a gateway that never acks them must
+    // not keep the finished session on this device.
+    const eventsDeadline = Date.now() + ackWaitMs;
     const cleanup = async () => {
       if (this.outbox.size > 0 || !t.completeAck) return false;
+      if (this.events.size > 0 && Date.now() < eventsDeadline) return false;
+      this.forgotten = true;
+      await this.persistChain;
       await this.store.deleteSession(this.status.sessionId).catch(() => {});
       localStorage.removeItem(storageKey(this.opts.interviewSessionId));
       return true;
@@ -384,6 +418,16 @@ export class Uploader {
         if (kind === 'audio') this.record.failedChunks++;
         else this.record.failedFrames++;
         this.persistChain = this.persistChain.then(() => this.store.putSession({ ...this.record })).catch(() => {});
+      },
+      events: this.events,
+      onEventSettled: (index, outcome, code) => {
+        if (outcome === 'dropped') console.warn('capture_event refused by the gateway; dropped', { event_index: index, code });
+        this.persistChain = this.persistChain
+          .then(() => {
+            this.record = { ...this.record, captureEvents: this.events.list() };
+            return this.forgotten ? undefined : this.store.putSession({ ...this.record });
+          })
+          .catch(() => {});
       },
     });
     return this.transport;
@@ -427,6 +471,11 @@ export class Uploader {
 
 type OnDropped = (chunks: number, frames: number) => void;
 
+/** The well-formed unacked capture_events of a record. */
+function storedEvents(rec: SessionRecord) {
+  return Array.isArray(rec.captureEvents) ? rec.captureEvents.filter(isStoredCaptureEvent) : [];
+}
+
 /** Uploads what an earlier, abandoned page of another recording left in the store, then completes it if it had stopped. */
 async function drainOrphan(rec: SessionRecord, store: OutboxStore, url: string, onDropped: OnDropped) {
   if (navigator.locks) {
@@ -459,10 +508,19 @@ async function drainOrphanLocked(rec: SessionRecord, store: OutboxStore, url: st
   }
   const outbox = new Outbox();
   for (const it of items) outbox.add({ kind: it.kind, index: it.index, size: it.size, meta: it.meta });
-  const t = openTransport(url, rec, outbox, store);
+  // An orphan's unacked capture_events go with its items; the record keeps what is still unacked.
+  const events = new CaptureEventQueue(storedEvents(rec));
+  let saving = Promise.resolve();
+  let forgotten = false; // a late ack must not write back a record already deleted
+  const onEventSettled = () => {
+    saving = saving.then(() => (forgotten ? undefined : store.putSession({ ...rec, captureEvents: events.list() }))).catch(() => {});
+  };
+  const t = openTransport(url, rec, outbox, store, { events, onEventSettled });
   if (plan === 'finish') {
     const ack = await t.finish({ total_chunks: rec.nextChunkIndex, total_frames: rec.nextFrameIndex }, ORPHAN_ACK_WAIT_MS);
     if (ack && outbox.size === 0) {
+      forgotten = true;
+      await saving;
       await store.deleteSession(rec.sessionId).catch(() => {});
       localStorage.removeItem(storageKey(rec.interviewSessionId));
       t.close();
@@ -472,5 +530,8 @@ async function drainOrphanLocked(rec: SessionRecord, store: OutboxStore, url: st
   }
   const refused = t.state === 'rejected' && TOKEN_REFUSALS.includes(t.refusedCode ?? '');
   if (plan === 'upload' || refused) t.close();
-  if (refused) await dropOrphan(rec, store, onDropped);
+  if (refused) {
+    forgotten = true;
+    await dropOrphan(rec, store, onDropped);
+  }
 }

@@ -10,10 +10,17 @@ export { decodeBinaryFrame, encodeHeader, HEADER_BYTES } from '../../../proto/wi
 export { CLOSES, dropsItem, endsSession, type ErrorCode, isErrorCode, isTransient, WIRE_ERRORS } from '../../../proto/wire/errors.ts';
 export {
   type AudioMetadataFields,
+  CAPTURE_EVENT_KINDS,
+  CAPTURE_EVENT_PHASES,
+  type CaptureEvent,
+  type CaptureEventDetail,
+  type CaptureEventKind,
+  type CaptureEventPhase,
   encodeClientMessage,
   erroredItem,
   type FrameMetadataFields,
   inRanges,
+  MAX_CAPTURE_EVENT_DETAIL_BYTES,
   mediaMetadata,
   type ServerMessage,
   type SessionCompleteAck,
