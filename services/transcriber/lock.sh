@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates requirements.txt and requirements-test.txt from the *.in files: every package,
+# Regenerates requirements.txt, requirements-test.txt and requirements-openai-server.txt from the *.in files: every package,
 # transitive ones too, pinned exactly with the hashes of all its published files, so that
 # `pip install --require-hashes` installs the same bytes on CPython 3.10-3.12, linux x86_64.
 # Resolved under the oldest supported Python (3.10), so the versions chosen still ship 3.10 wheels
@@ -13,16 +13,17 @@ tools=$(mktemp -d)
 trap 'rm -rf "$tools"' EXIT
 "$py" -m venv "$tools/venv"
 "$tools/venv/bin/pip" install -q pip==25.2 pip-tools==7.6.2
-compile() { CUSTOM_COMPILE_COMMAND=services/transcriber/lock.sh "$tools/venv/bin/pip-compile" --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --quiet "$@"; }
+compile() { CUSTOM_COMPILE_COMMAND=services/transcriber/lock.sh "$tools/venv/bin/pip-compile" --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links --quiet "$@"; }
 compile -o requirements.txt requirements.in
 compile -o requirements-test.txt requirements-test.in
+compile -o requirements-openai-server.txt requirements-openai-server.in
 if [[ "${1:-}" != "--no-check" ]]; then
   for v in 3.10 3.11 3.12; do
     echo "lock: checking wheels for CPython $v linux x86_64"
     "$tools/venv/bin/pip" download -q --require-hashes --only-binary=:all: --no-deps \
       --python-version "$v" --implementation cp --platform manylinux_2_28_x86_64 \
       --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform linux_x86_64 \
-      -d "$tools/dl-$v" -r requirements.txt -r requirements-test.txt
+      -d "$tools/dl-$v" -r requirements.txt -r requirements-test.txt -r requirements-openai-server.txt
   done
 fi
-echo "lock: requirements.txt and requirements-test.txt written"
+echo "lock: requirements*.txt written"

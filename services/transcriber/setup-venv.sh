@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Makes (or reuses) the Python virtual environment the transcriber runs in.
-#   setup-venv.sh DIR [--test]
+#   setup-venv.sh DIR [--test] [--openai-server]
 # DIR: where the venv goes (`npm start` uses data/transcriber-venv; the tests use
 # ${CANDID_TRANSCRIBER_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/candid-tools/transcriber-venv}).
 # --test: also installs requirements-test.txt (pytest).
+# --openai-server: also installs requirements-openai-server.txt (faster-whisper-server, the real
+#   OpenAI-compatible server test/integration/transcriber-openai.test.ts runs; its own venv,
+#   ${CANDID_OPENAI_STT_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/candid-tools/openai-stt-venv}).
 # Installs with `pip install --require-hashes --only-binary=:all:` from requirements.txt, so the
 # bytes are the ones locked by lock.sh. Idempotent: DIR holds a stamp with the sha256 of each
 # requirements file it was installed from; when the stamps match it does nothing (well under a
@@ -11,9 +14,16 @@
 # Needs python3 >= 3.10 (PYTHON=... to choose one); exits 3 when there is none.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-dir=${1:?usage: setup-venv.sh DIR [--test]}
-test_deps=0
-[[ "${2:-}" == "--test" ]] && test_deps=1
+dir=${1:?usage: setup-venv.sh DIR [--test] [--openai-server]}
+shift
+extras=()
+for a in "$@"; do
+  case $a in
+    --test) extras+=(test) ;;
+    --openai-server) extras+=(openai-server) ;;
+    *) echo "setup-venv: unknown option $a (usage: setup-venv.sh DIR [--test] [--openai-server])" >&2; exit 64 ;;
+  esac
+done
 
 find_python() {
   local c
@@ -28,12 +38,16 @@ find_python() {
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 want_main=$(sha "$here/requirements.txt")
-want_test=$(sha "$here/requirements-test.txt")
 stamp_main="$dir/.candid-requirements.sha256"
-stamp_test="$dir/.candid-requirements-test.sha256"
+stamp_of() { echo "$dir/.candid-requirements-$1.sha256"; }
 
 have() { [[ -x "$dir/bin/python" && -f "$1" && "$(cat "$1")" == "$2" ]]; }
-if have "$stamp_main" "$want_main" && { ((test_deps == 0)) || have "$stamp_test" "$want_test"; }; then
+all_current() {
+  have "$stamp_main" "$want_main" || return 1
+  local e
+  for e in ${extras[@]+"${extras[@]}"}; do have "$(stamp_of "$e")" "$(sha "$here/requirements-$e.txt")" || return 1; done
+}
+if all_current; then
   echo "transcriber venv: up to date at $dir"
   exit 0
 fi
@@ -55,11 +69,12 @@ if ! have "$stamp_main" "$want_main"; then
   "$py" -m venv "$dir"
   pip_install -r "$here/requirements.txt"
   echo "$want_main" > "$stamp_main"
-  rm -f "$stamp_test"
 fi
-if ((test_deps)) && ! have "$stamp_test" "$want_test"; then
-  echo "transcriber venv: installing test requirements"
-  pip_install -r "$here/requirements-test.txt"
-  echo "$want_test" > "$stamp_test"
-fi
+for e in ${extras[@]+"${extras[@]}"}; do
+  want=$(sha "$here/requirements-$e.txt")
+  have "$(stamp_of "$e")" "$want" && continue
+  echo "transcriber venv: installing requirements-$e.txt"
+  pip_install -r "$here/requirements-$e.txt"
+  echo "$want" > "$(stamp_of "$e")"
+done
 echo "transcriber venv: ready at $dir ($(du -sh "$dir" | cut -f1), $(($(date +%s) - start)) s)"
