@@ -15,7 +15,7 @@
  */
 
 /** Float32 [-1, 1] -> s16le bytes (clamped; NaN -> 0). */
-export function toS16le(samples: Float32Array): Uint8Array {
+export function toS16le(samples: Float32Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(samples.length * 2);
   const view = new DataView(out.buffer);
   for (let i = 0; i < samples.length; i++) {
@@ -27,7 +27,7 @@ export function toS16le(samples: Float32Array): Uint8Array {
 }
 
 /** A mono 16-bit PCM WAV file of `samples` at `sampleRate` Hz. */
-export function toWav(samples: Float32Array, sampleRate: number): Uint8Array {
+export function toWav(samples: Float32Array, sampleRate: number): Uint8Array<ArrayBuffer> {
   if (!Number.isInteger(sampleRate) || sampleRate <= 0) throw new RangeError(`sampleRate must be a positive integer, got ${sampleRate}`);
   const data = toS16le(samples);
   const out = new Uint8Array(44 + data.length);
