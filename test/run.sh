@@ -11,6 +11,14 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 source test/system-deps.sh
 bash test/install-tools.sh
 
+# The Python venvs of the transcriber (with pytest) and of the OpenAI-compatible server the
+# OpenAI adapter's integration test runs; outside the repo, reused while the lock files match.
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/candid-tools"
+export CANDID_TRANSCRIBER_VENV="${CANDID_TRANSCRIBER_VENV:-$cache/transcriber-venv}"
+export CANDID_OPENAI_STT_VENV="${CANDID_OPENAI_STT_VENV:-$cache/openai-stt-venv}"
+bash services/transcriber/setup-venv.sh "$CANDID_TRANSCRIBER_VENV" --test
+bash services/transcriber/setup-venv.sh "$CANDID_OPENAI_STT_VENV" --openai-server
+
 echo "== typecheck"
 tsc --noEmit -p .
 (cd web && svelte-kit sync)  # generates web/.svelte-kit/tsconfig.json, which web/tsconfig.json extends
@@ -22,10 +30,15 @@ echo "== tests"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 set +e
+echo "== transcriber (pytest)"
+"$CANDID_TRANSCRIBER_VENV/bin/pytest" -q -p no:cacheprovider services/transcriber
+py_status=$?
 bun test --timeout 120000 services proto web/src/lib test/contract test/integration test/deploy test/e2e test/chaos "$@" 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 set -e
 pass=$(grep -Eo '^ *[0-9]+ pass$' "$out" | tail -1 | tr -dc 0-9)
 fail=$(grep -Eo '^ *[0-9]+ fail$' "$out" | tail -1 | tr -dc 0-9)
 echo "${pass:-0} passed, ${fail:-0} failed"
-exit "$status"
+((py_status == 0)) || echo "transcriber pytest failed (status $py_status)" >&2
+((status != 0)) && exit "$status"
+exit "$py_status"

@@ -78,13 +78,15 @@ export async function startService(opts: {
   env: Record<string, string>;
   ready: () => Promise<boolean>;
   timeoutMs?: number;
+  /** A command other than `bun <entry>` (e.g. the Python transcriber from its venv); entry is then unused. */
+  cmd?: string[];
 }): Promise<ServiceProc> {
   const chunks: string[] = [];
   const echo = process.env.CANDID_TEST_ECHO === "1";
   // CANDID_PROFILE_DIR=dir: every service writes a CPU profile (Markdown) there when it exits.
   const prof = process.env.CANDID_PROFILE_DIR;
   const flags = prof ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${opts.name}.md`] : [];
-  const proc = Bun.spawn([process.execPath, ...flags, resolve(REPO_ROOT, opts.entry)], {
+  const proc = Bun.spawn(opts.cmd ?? [process.execPath, ...flags, resolve(REPO_ROOT, opts.entry)], {
     cwd: REPO_ROOT,
     env: { ...process.env, CANDID_INTERNAL_TOKEN: TEST_INTERNAL_TOKEN, ...opts.env },
     stdout: "pipe",
