@@ -137,7 +137,7 @@ const specs: Record<string, ChildSpec> = {
   },
   transcriber: {
     name: "transcriber",
-    cmd: [join(resolve(ROOT, config.transcriberVenv), "bin/python"), "services/transcriber/server.py"],
+    cmd: [join(resolve(ROOT, config.transcriberVenv), "bin/python"), "services/transcriber/main.py"],
     env: { TRANSCRIBER_HOST: "127.0.0.1", TRANSCRIBER_PORT: String(config.transcriberPort), CANDID_INTERNAL_TOKEN: internalToken },
   },
   web: {
