@@ -27,12 +27,19 @@
  * | PROCESSOR_METRICS_PORT      | 9105             | HTTP port of /metrics /healthz /readyz (0 = free)              |
  * | PROCESSOR_HOST              | 0.0.0.0          | bind address of the ops port (127.0.0.1 under npm start)       |
  * | PROCESSOR_SHUTDOWN_GRACE_MS | 60000            | on SIGTERM, the longest wait for items being analysed          |
+ * | ANALYSIS_*                  | see docs/analysis.md | each analyzer threshold (ANALYSIS_VAD_THRESHOLD, ANALYSIS_BLACK_LUMA, …) |
  * | CANDID_INTERNAL_TOKEN       | (required)       | carried by every internal call                                 |
  * | LOG_LEVEL                   | info             | debug, info, warn or error                                     |
  */
 import { ConfigError, type Config, int, loadEnv, logLevel, optStr, secret, str } from "../shared/config";
 import { MIN_INTERNAL_TOKEN_BYTES } from "../shared/grpc";
+import { type AnalysisThresholds, DEFAULT_THRESHOLDS, THRESHOLD_NAMES, validateThresholds } from "./analyzers/thresholds";
 import type { ItemKind } from "./core/ports";
+
+/** ANALYSIS_VAD_THRESHOLD for vadThreshold: the environment name of each analyzer threshold. */
+export function thresholdEnvName(name: string): string {
+  return `ANALYSIS_${name.replace(/[A-Z0-9]+/g, (m) => `_${m}`).toUpperCase()}`;
+}
 
 export const processorConfigShape = {
   metadataAddr: str("METADATA_ADDR", "127.0.0.1:50052"),
@@ -61,7 +68,7 @@ export const processorConfigShape = {
   logLevel: logLevel(),
 };
 
-export type ProcessorConfig = Omit<Config<typeof processorConfigShape>, "kinds" | "minSpeechRatio"> & { kinds: ItemKind[]; minSpeechRatio: number };
+export type ProcessorConfig = Omit<Config<typeof processorConfigShape>, "kinds" | "minSpeechRatio"> & { kinds: ItemKind[]; minSpeechRatio: number; thresholds: AnalysisThresholds };
 
 /** loadEnv plus the bounds; throws one ConfigError listing every problem. */
 export function loadProcessorConfig(env: Record<string, string | undefined> = process.env): ProcessorConfig {
@@ -81,6 +88,15 @@ export function loadProcessorConfig(env: Record<string, string | undefined> = pr
   if (c.transcriberAddr && c.openaiUrl) problems.push("set TRANSCRIBER_ADDR or TRANSCRIBER_OPENAI_URL, not both");
   if (c.openaiUrl && !/^https?:\/\//.test(c.openaiUrl)) problems.push("TRANSCRIBER_OPENAI_URL must be an http(s) URL");
   if (c.transcriberTimeoutMs < 1000) problems.push("TRANSCRIBER_TIMEOUT_MS must be at least 1000");
+  const thresholds: Record<string, number> = { ...DEFAULT_THRESHOLDS };
+  for (const name of THRESHOLD_NAMES) {
+    const raw = env[thresholdEnvName(name)];
+    if (raw !== undefined && raw !== "") thresholds[name] = /^-?[0-9]+(\.[0-9]+)?$/.test(raw.trim()) ? Number(raw) : Number.NaN;
+  }
+  for (const p of validateThresholds(thresholds)) {
+    const [name, ...rest] = p.split(": ");
+    problems.push(`${thresholdEnvName(name!)}: ${rest.join(": ")}`);
+  }
   if (problems.length) throw new ConfigError(problems);
-  return { ...c, kinds: kinds as ItemKind[], minSpeechRatio };
+  return { ...c, kinds: kinds as ItemKind[], minSpeechRatio, thresholds: Object.freeze(thresholds) as AnalysisThresholds };
 }

@@ -11,6 +11,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { gatewayMetrics } from "../gateway/adapters/metrics";
 import { metadataMetrics } from "../metadata/adapters/metrics";
+import { processorMetrics } from "../processor/adapters/metrics";
 import { reaperMetrics } from "../reaper/adapters/metrics";
 import { storageMetrics } from "../storage/adapters/metrics";
 import type { MetricSpec } from "./metrics";
@@ -18,7 +19,7 @@ import type { MetricSpec } from "./metrics";
 export const DOC_PATH = resolve(import.meta.dir, "../../docs/metrics.md");
 const CHART = resolve(import.meta.dir, "../../helm/candid");
 
-const SERVICES = [gatewayMetrics, storageMetrics, metadataMetrics, reaperMetrics];
+const SERVICES = [gatewayMetrics, storageMetrics, metadataMetrics, reaperMetrics, processorMetrics];
 
 interface Use {
   where: string;
