@@ -273,15 +273,14 @@ class Demuxer {
   }
 
   private blockGroup(pos: number, end: number, clusterTicks: number): void {
-    let block: [number, number] | null = null;
+    const block = { start: -1, end: -1 };
     let discardPaddingNs = 0;
     this.children(pos, end, (h, cEnd) => {
-      if (h.id === ID.Block) block = [h.start, cEnd];
+      if (h.id === ID.Block) [block.start, block.end] = [h.start, cEnd];
       else if (h.id === ID.DiscardPadding) discardPaddingNs = this.int(h.start, cEnd);
     });
-    if (!block) throw this.malformed(pos, 'BlockGroup without a Block');
-    const [s, e] = block;
-    this.block(s, e, clusterTicks, Math.max(0, discardPaddingNs));
+    if (block.start < 0) throw this.malformed(pos, 'BlockGroup without a Block');
+    this.block(block.start, block.end, clusterTicks, Math.max(0, discardPaddingNs));
   }
 
   /** A (Simple)Block: track vint, int16 relative timestamp, flags, then the (maybe laced) frames. */
