@@ -1,6 +1,6 @@
 /**
- * A real Prometheus (Debian's `prometheus`) against a running stack: gateway, storage, metadata
- * and reaper, each its own process, scraped every second with the labels the chart's
+ * A real Prometheus (Debian's `prometheus`) against a running stack: gateway, storage, metadata,
+ * reaper and processor (no transcriber: the dashboard has no transcriber panel), each its own process, scraped every second with the labels the chart's
  * ServiceMonitors give them (namespace, pod), the chart's rule file loaded. After a little traffic
  * (one recorded session, one refused message), every recording rule and every dashboard query
  * must return at least one series, and every rule must be healthy: a dashboard panel over a
@@ -22,6 +22,7 @@ const T0 = "2025-12-16T10:00:00.000Z";
 
 let stack: Stack;
 let reaper: ServiceProc;
+let processor: ServiceProc;
 let prom: Subprocess | null = null;
 let promUrl = "";
 let dir = "";
@@ -61,6 +62,14 @@ beforeAll(async () => {
     env: { METADATA_ADDR: stack.metadataAddr, STORAGE_ADDR: stack.storageAddr, REAPER_HOST: "127.0.0.1", REAPER_METRICS_PORT: String(reaperPort), REAPER_INTERVAL_MS: "500", REAPER_ORPHAN_INTERVAL_MS: "1000", LOG_LEVEL: "error" },
     ready: () => httpOk(`http://127.0.0.1:${reaperPort}/readyz`),
   });
+  const processorPort = await freePort();
+  processor = await startService({
+    name: "processor",
+    entry: "services/processor/main.ts",
+    env: { METADATA_ADDR: stack.metadataAddr, STORAGE_ADDR: stack.storageAddr, PROCESSOR_HOST: "127.0.0.1", PROCESSOR_METRICS_PORT: String(processorPort), PROCESSOR_POLL_MS: "200", LOG_LEVEL: "error" },
+    ready: () => httpOk(`http://127.0.0.1:${processorPort}/readyz`),
+    timeoutMs: 60_000,
+  });
   dir = mkdtempSync(join(tmpdir(), "candid-prom-"));
   const target = (pod: string, url: string) => {
     const u = new URL(url);
@@ -77,6 +86,7 @@ beforeAll(async () => {
           target("storage-0", stack.storageMetricsUrl),
           target("metadata-0", stack.metadataMetricsUrl),
           target("reaper-0", `http://127.0.0.1:${reaperPort}/metrics`),
+          target("processor-0", `http://127.0.0.1:${processorPort}/metrics`),
         ],
       },
     ],
@@ -88,8 +98,8 @@ beforeAll(async () => {
   void pump(prom.stdout as ReadableStream<Uint8Array>, promOut);
   void pump(prom.stderr as ReadableStream<Uint8Array>, promOut);
   for (let i = 0; i < 100 && !(await httpOk(`${promUrl}/-/ready`)); i++) await Bun.sleep(100);
-  // Prometheus applies discovered targets every 5 s: wait for the first scrape of all four.
-  for (let i = 0; i < 150 && ((await query("up")).data?.result.length ?? 0) < 4; i++) await Bun.sleep(100);
+  // Prometheus applies discovered targets every 5 s: wait for the first scrape of all five.
+  for (let i = 0; i < 150 && ((await query("up")).data?.result.length ?? 0) < 5; i++) await Bun.sleep(100);
 
   // Traffic: one interview, a session with chunks and frames, a completion, one refused message.
   const iv = await stack.api.createInterview("prometheus");
@@ -120,6 +130,7 @@ afterAll(async () => {
   prom?.kill("SIGKILL");
   await prom?.exited;
   await reaper?.stop();
+  await processor?.stop();
   await stack?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -127,7 +138,7 @@ afterAll(async () => {
 test("every target is up", async () => {
   const r = await query("up");
   const ups = (r.data?.result ?? []) as Array<{ metric: { pod: string }; value: [number, string] }>;
-  expect(ups.map((u) => `${u.metric.pod}=${u.value[1]}`).sort()).toEqual(["gateway-0=1", "metadata-0=1", "reaper-0=1", "storage-0=1"]);
+  expect(ups.map((u) => `${u.metric.pod}=${u.value[1]}`).sort()).toEqual(["gateway-0=1", "metadata-0=1", "processor-0=1", "reaper-0=1", "storage-0=1"]);
 });
 
 test("the rule file loads and every rule evaluates without error", async () => {
