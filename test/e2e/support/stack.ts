@@ -50,7 +50,7 @@ export interface E2eStackOptions {
 
 export async function startStack(opts: E2eStackOptions = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'candid-e2e-'));
-  const [gw, web, sg, mg, sm, mm, rm, go] = await Promise.all(Array.from({ length: 8 }, freePort));
+  const [gw, web, sg, mg, sm, mm, rm, go, pm, tp, to] = await Promise.all(Array.from({ length: 11 }, freePort));
   const mediaDir = join(dir, 'media');
   // Without the secrets in its environment the launcher makes them, as on a fresh clone.
   const {
@@ -77,6 +77,11 @@ export async function startStack(opts: E2eStackOptions = {}): Promise<Stack> {
     METADATA_METRICS_PORT: String(mm),
     REAPER_METRICS_PORT: String(rm),
     GATEWAY_OPS_PORT: String(go),
+    PROCESSOR_METRICS_PORT: String(pm),
+    TRANSCRIBER_PORT: String(tp),
+    TRANSCRIBER_OPS_PORT: String(to),
+    // Transcription is opted into by the tests that check it (analysis-browser.e2e.test.ts).
+    CANDID_TRANSCRIPTION: '0',
     ...opts.env,
   };
   const chunks: string[] = [];
