@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import type { Browser, Page } from 'playwright-core';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { ffmpeg } from './support/audio.ts';
 import { launchBrowser, readCounts, waitFor } from './support/browser.ts';
 import { beginAndStart, stopAndWaitComplete } from './support/flow.ts';
 import { startStack, type Stack } from './support/stack.ts';
@@ -29,11 +30,6 @@ let db: TestDatabase;
 let stack: Stack;
 let browser: Browser;
 let sql: postgres.Sql;
-
-async function ffmpeg(...args: string[]) {
-  const p = Bun.spawn(['ffmpeg', '-hide_banner', '-loglevel', 'error', '-y', ...args], { stdout: 'pipe', stderr: 'pipe' });
-  if ((await p.exited) !== 0) throw new Error(`ffmpeg ${args.join(' ')}: ${await new Response(p.stderr).text()}`);
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'candid-health-'));

@@ -4,12 +4,12 @@
  * spellings of the wire are translated here, once; errors travel as everywhere
  * (shared/grpc.ts unary(): status + candid-error-code trailer).
  */
-import type * as grpc from "@grpc/grpc-js";
 import { AnalysisKind, AnalysisServiceService, type AnalysisServiceServer, type AnalysisWorkItem } from "../../../proto/gen/media/v1/analysis";
-import { AppError, toAppError } from "../../shared/errors";
-import { type GrpcService, unary } from "../../shared/grpc";
+import { AppError } from "../../shared/errors";
+import type { GrpcService } from "../../shared/grpc";
 import type { Logger } from "../../shared/log";
 import type { Analysis, AnalysisKindName, WorkItem } from "../core/analysis";
+import { countedUnary } from "./grpc-server";
 import type { MetadataMetrics } from "./metrics";
 
 const KIND_TO_PROTO: Record<AnalysisKindName, AnalysisKind> = { audio: AnalysisKind.ANALYSIS_KIND_AUDIO, frame: AnalysisKind.ANALYSIS_KIND_FRAME };
@@ -26,17 +26,7 @@ function toProtoItem(i: WorkItem): AnalysisWorkItem {
 
 export function createAnalysisGrpc(opts: { analysis: Analysis; log: Logger; metrics: MetadataMetrics }): GrpcService {
   const { analysis, log } = opts;
-  const { errors } = opts.metrics;
-  function counted<Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
-    return unary(log, async (req: Req) => {
-      try {
-        return await fn(req);
-      } catch (err) {
-        errors.inc({ code: toAppError(err).code });
-        throw err;
-      }
-    });
-  }
+  const counted = countedUnary(log, opts.metrics.errors);
   const implementation: AnalysisServiceServer = {
     claimAnalysisWork: counted(async (req) => {
       const r = await analysis.claim({ worker: req.worker, kinds: req.kinds.map(analysisKindOf), limit: req.limit, leaseMs: req.leaseMs, maxAttempts: req.maxAttempts });

@@ -114,6 +114,19 @@ export function toBlobItem(req: BlobRecord): BlobItem | null {
   return null;
 }
 
+/** A unary handler that counts its error code (candid_metadata_errors_total), then lets unary() map and log it. */
+export function countedUnary(log: Logger, errors: MetadataMetrics["errors"]) {
+  return <Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    unary(log, async (req: Req) => {
+      try {
+        return await fn(req);
+      } catch (err) {
+        errors.inc({ code: toAppError(err).code });
+        throw err;
+      }
+    });
+}
+
 export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
   const { metadata, log } = opts;
   const maxStreamPending = opts.maxStreamPending ?? 2048;
@@ -131,17 +144,7 @@ export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
     },
   });
 
-  /** Counts the error code, then lets unary() map and log it. */
-  function counted<Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
-    return unary(log, async (req: Req) => {
-      try {
-        return await fn(req);
-      } catch (err) {
-        errors.inc({ code: toAppError(err).code });
-        throw err;
-      }
-    });
-  }
+  const counted = countedUnary(log, errors);
 
   function answer(requestId: number, kind: string, result: ItemResult): RecordResult {
     if ("outcome" in result) {

@@ -95,3 +95,9 @@ export function ringDelta(a: number, b: number, L: number): number {
   if (d <= -L / 2) d += L;
   return d;
 }
+
+/** Runs ffmpeg quietly (overwriting outputs); throws with its stderr when it fails. */
+export async function ffmpeg(...args: string[]): Promise<void> {
+  const p = Bun.spawn(['ffmpeg', '-hide_banner', '-loglevel', 'error', '-y', ...args], { stdout: 'pipe', stderr: 'pipe' });
+  if ((await p.exited) !== 0) throw new Error(`ffmpeg ${args.join(' ')}: ${await new Response(p.stderr).text()}`);
+}
