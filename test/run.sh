@@ -36,6 +36,16 @@ py_status=$?
 bun test --timeout 120000 services proto web/src/lib test/contract test/integration test/deploy test/e2e test/chaos "$@" 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 set -e
+# Bun prints a failure's error above its "(fail)" line, somewhere in a long log; repeat each one
+# (at most 40 lines of what came before it) at the end, where a CI tail shows it.
+awk '/^\((pass|skip|todo)\)|^[^ ]+\.test\.[jt]sx?:$/ { n = 0; next }
+     /^\(fail\)/ { print "---"; for (i = (n > 40 ? n - 40 : 0); i < n; i++) print buf[i % 40]; print; n = 0; next }
+     { buf[n % 40] = $0; n++ }' "$out" > "$out.fail"
+if [[ -s "$out.fail" ]]; then
+  echo "== failures, each with what bun printed before it"
+  cat "$out.fail"
+fi
+rm -f "$out.fail"
 pass=$(grep -Eo '^ *[0-9]+ pass$' "$out" | tail -1 | tr -dc 0-9)
 fail=$(grep -Eo '^ *[0-9]+ fail$' "$out" | tail -1 | tr -dc 0-9)
 echo "${pass:-0} passed, ${fail:-0} failed"
