@@ -102,7 +102,7 @@ export class PgReviewRepo implements ReviewRepo {
 
   sessionItems(sessionId: string, chunksAfter: number, framesAfter: number, limit: number): Promise<SessionItemsPage | null> {
     return translated(async () => {
-      const [session] = await this.sql<{ id: string }[]>`select id from media_sessions where session_id = ${sessionId}`;
+      const [session] = await this.sql<{ id: string; manifest_sha256: string | null }[]>`select id, manifest_sha256 from media_sessions where session_id = ${sessionId}`;
       if (!session) return null;
       const chunks = await this.sql<{ chunk_index: string; mime_type: string; file_path: string; file_size: string; sha256: string; start_timestamp: Date | null; end_timestamp: Date | null; duration_ms: string | null }[]>`
         select chunk_index, mime_type, file_path, file_size, sha256, start_timestamp, end_timestamp, duration_ms
@@ -133,6 +133,7 @@ export class PgReviewRepo implements ReviewRepo {
         })),
         moreChunks: chunks.length > limit,
         moreFrames: frames.length > limit,
+        manifestSha256: session.manifest_sha256 ?? "",
       };
     });
   }

@@ -6,60 +6,9 @@
  */
 import { isCanonicalUuid } from "../../../proto/wire/ids";
 import { AppError } from "../../shared/errors";
+import type { InterviewSummary, ReviewSession, SessionItemsPage, StoredChunk, StoredFrame } from "../../shared/review";
 
-export interface InterviewSummary {
-  interviewSessionId: number;
-  title: string;
-  createdAtMs: number;
-  mediaSessions: number;
-  /** 0: no media session yet. */
-  lastActivityMs: number;
-}
-
-export interface ReviewSession {
-  sessionId: string;
-  userId: number;
-  status: string;
-  startedAtMs: number;
-  lastActivityMs: number;
-  totalChunks: number;
-  totalFrames: number;
-  storedChunks: number;
-  storedFrames: number;
-  durationMs: number;
-  /** "" while not sealed. */
-  manifestSha256: string;
-  sealedAtMs: number;
-}
-
-export interface StoredChunk {
-  chunkIndex: number;
-  mediaType: string;
-  filePath: string;
-  fileSize: number;
-  sha256Hex: string;
-  startMs: number;
-  endMs: number;
-  durationMs: number;
-}
-
-export interface StoredFrame {
-  frameIndex: number;
-  chunkIndex: number;
-  mediaType: string;
-  filePath: string;
-  fileSize: number;
-  sha256Hex: string;
-  timestampMs: number;
-  offsetMs: number;
-}
-
-export interface SessionItemsPage {
-  chunks: StoredChunk[];
-  frames: StoredFrame[];
-  moreChunks: boolean;
-  moreFrames: boolean;
-}
+export type { InterviewSummary, ReviewSession, SessionItemsPage, StoredChunk, StoredFrame };
 
 export interface ReviewRepo {
   /** `limit + 1` rows may be asked for to learn whether there are more. */

@@ -110,6 +110,8 @@ export interface ListSessionItemsResponse {
   frames: StoredFrame[];
   moreChunks: boolean;
   moreFrames: boolean;
+  /** The session's seal: lowercase hex SHA-256 of its manifest; empty while not sealed. */
+  manifestSha256: string;
 }
 
 export interface SealSessionRequest {
@@ -1504,7 +1506,7 @@ export const StoredFrame: MessageFns<StoredFrame> = {
 };
 
 function createBaseListSessionItemsResponse(): ListSessionItemsResponse {
-  return { chunks: [], frames: [], moreChunks: false, moreFrames: false };
+  return { chunks: [], frames: [], moreChunks: false, moreFrames: false, manifestSha256: "" };
 }
 
 export const ListSessionItemsResponse: MessageFns<ListSessionItemsResponse> = {
@@ -1520,6 +1522,9 @@ export const ListSessionItemsResponse: MessageFns<ListSessionItemsResponse> = {
     }
     if (message.moreFrames !== false) {
       writer.uint32(32).bool(message.moreFrames);
+    }
+    if (message.manifestSha256 !== "") {
+      writer.uint32(42).string(message.manifestSha256);
     }
     return writer;
   },
@@ -1569,6 +1574,14 @@ export const ListSessionItemsResponse: MessageFns<ListSessionItemsResponse> = {
             message.moreFrames = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.manifestSha256 = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1595,6 +1608,11 @@ export const ListSessionItemsResponse: MessageFns<ListSessionItemsResponse> = {
         : isSet(object.more_frames)
         ? globalThis.Boolean(object.more_frames)
         : false,
+      manifestSha256: isSet(object.manifestSha256)
+        ? globalThis.String(object.manifestSha256)
+        : isSet(object.manifest_sha256)
+        ? globalThis.String(object.manifest_sha256)
+        : "",
     };
   },
 
@@ -1612,6 +1630,9 @@ export const ListSessionItemsResponse: MessageFns<ListSessionItemsResponse> = {
     if (message.moreFrames !== false) {
       obj.moreFrames = message.moreFrames;
     }
+    if (message.manifestSha256 !== "") {
+      obj.manifestSha256 = message.manifestSha256;
+    }
     return obj;
   },
 
@@ -1624,6 +1645,7 @@ export const ListSessionItemsResponse: MessageFns<ListSessionItemsResponse> = {
     message.frames = object.frames?.map((e) => StoredFrame.fromPartial(e)) || [];
     message.moreChunks = object.moreChunks ?? false;
     message.moreFrames = object.moreFrames ?? false;
+    message.manifestSha256 = object.manifestSha256 ?? "";
     return message;
   },
 };
