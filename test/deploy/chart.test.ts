@@ -318,7 +318,7 @@ describe("helm/candid", () => {
     const ing = find(objs, "Ingress", "candid");
     const paths = ing.spec.rules[0].http.paths.map((p: { path: string; backend: { service: { name: string } } }) => `${p.path}->${p.backend.service.name}`);
     expect(paths).toEqual(["/ws->candid-gateway", "/sessions->candid-gateway",
-      "/interview-sessions->candid-gateway", "/->candid-web"]);
+      "/interview-sessions->candid-gateway", "/reviewer-tokens->candid-gateway", "/->candid-web"]);
   });
 
   test("rendered PrometheusRule passes promtool check rules; rule unit tests pass", () => {
@@ -644,6 +644,7 @@ describe("helm/candid: the gateway's ops port and settings (issue 14)", () => {
   /** Chart defaults that differ from the gateway's, each documented in values.yaml. */
   const CHART_DEFAULTS: Record<string, string> = {
     GATEWAY_MAX_TOTAL_BUFFERED_BYTES: String(512 * 1024 * 1024), // half of the 1Gi memory limit
+    GATEWAY_REVIEW_AUDIO_CACHE_BYTES: String(128 * 1024 * 1024), // with the buffers, well below the limit
   };
   const NOT_CONFIG = ["BUN_RUNTIME_TRANSPILER_CACHE_PATH", "TMPDIR"];
   const VALUE_SETS: Array<[string, string[]]> = [["default", []], ...CI_VALUES.map((f): [string, string[]] => [f, [f]]), ["kind", ["deploy/kind-values.yaml"]]];
