@@ -206,7 +206,7 @@ export class Retention {
     return r;
   }
 
-  claim(input: { worker: string; limit: number; leaseMs: number }): Promise<ClaimedErasure[]> {
+  async claim(input: { worker: string; limit: number; leaseMs: number }): Promise<ClaimedErasure[]> {
     return this.repo.claim(
       worker(input.worker),
       intIn(input.limit, 1, MAX_ERASURE_CLAIM, "limit"),
@@ -214,11 +214,11 @@ export class Retention {
     );
   }
 
-  listSessions(claim: ErasureClaim | undefined): Promise<string[]> {
+  async listSessions(claim: ErasureClaim | undefined): Promise<string[]> {
     return this.repo.listSessions(validClaim(claim), MAX_ERASURE_SESSIONS_LISTED);
   }
 
-  progress(claim: ErasureClaim | undefined, blobs: number, bytes: number, leaseMs: number): Promise<void> {
+  async progress(claim: ErasureClaim | undefined, blobs: number, bytes: number, leaseMs: number): Promise<void> {
     return this.repo.progress(
       validClaim(claim),
       intIn(blobs, 0, 2 ** 32 - 1, "blobs_deleted"),
@@ -227,13 +227,13 @@ export class Retention {
     );
   }
 
-  deleteSessionRows(claim: ErasureClaim | undefined, sessionId: string): Promise<SessionRowsDeleted> {
+  async deleteSessionRows(claim: ErasureClaim | undefined, sessionId: string): Promise<SessionRowsDeleted> {
     const c = validClaim(claim);
     if (!isCanonicalUuid(sessionId)) throw new AppError("INVALID_SESSION_ID", undefined, { field: "session_id" });
     return this.repo.deleteSessionRows(c, sessionId);
   }
 
-  finish(claim: ErasureClaim | undefined): Promise<{ finished: boolean; remaining: number; erasure: ErasureRecord }> {
+  async finish(claim: ErasureClaim | undefined): Promise<{ finished: boolean; remaining: number; erasure: ErasureRecord }> {
     return this.repo.finish(validClaim(claim));
   }
 
