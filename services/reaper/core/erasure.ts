@@ -121,15 +121,26 @@ async function eraseSessionBlobs(ports: ErasurePorts, e: ClaimedErasure, session
       if (signal.aborted) throw new Error("erasure stopped");
       const page = await ports.listBlobs(sessionId, token, opts.pageSize, signal);
       listed += page.blobs.length;
-      const results = await mapLimit(page.blobs, opts.concurrency, async (b) => ((await ports.deleteBlob(b.ref, signal)) ? b.size : -1));
-      const deleted = results.filter((r) => r >= 0);
+      // Every delete of the page settles before anything is reported: what storage confirmed is
+      // counted even when another delete of the page failed (then the erasure fails after the report).
+      let failure: { err: unknown } | null = null;
+      const results = await mapLimit(page.blobs, opts.concurrency, async (b) => {
+        try {
+          return (await ports.deleteBlob(b.ref, signal)) ? b.size : -1;
+        } catch (err) {
+          failure ??= { err };
+          return null;
+        }
+      });
+      const deleted = results.filter((r): r is number => r !== null && r >= 0);
       const bytes = deleted.reduce((a, b) => a + b, 0);
       stats.blobsDeleted += deleted.length;
       stats.bytesDeleted += bytes;
-      stats.blobsGone += results.length - deleted.length;
+      stats.blobsGone += results.filter((r) => r === -1).length;
       // Reported even when 0: it extends the claim and notices a lost one.
       await ports.progress(e, deleted.length, bytes, signal);
       opts.onPage?.(e, sessionId, deleted.length);
+      if (failure) throw (failure as { err: unknown }).err;
       token = page.next;
     } while (token !== "");
     if (listed === 0) return;
