@@ -956,6 +956,7 @@ describe("helm/candid: high availability, autoscaling, rolling restarts (issue 1
       sessionAnalysis: fail,
       createInterviewSession: fail,
       getInterviewSession: fail,
+      retention: { requestErasure: fail, setLegalHold: fail, setRetention: fail },
       apiKeys,
       verifyToken: async () => {
         throw new AppError("TOKEN_INVALID");
@@ -991,9 +992,12 @@ describe("helm/candid: high availability, autoscaling, rolling restarts (issue 1
       ["GET", "/sessions/0f8fad5b-d9cb-469f-a165-70867728950e/timeline"],
       ["GET", "/sessions/0f8fad5b-d9cb-469f-a165-70867728950e/manifest"],
       ["POST", "/sessions/0f8fad5b-d9cb-469f-a165-70867728950e/verify"],
+      ["DELETE", "/interview-sessions/7"],
+      ["PUT", "/interview-sessions/7/legal-hold"],
+      ["PUT", "/interview-sessions/7/retention"],
     ];
     for (const [method, path] of GATEWAY) {
-      const res = await http(new Request(`http://gw${path}`, { method, body: method === "POST" ? "{}" : undefined }));
+      const res = await http(new Request(`http://gw${path}`, { method, body: method === "POST" || method === "PUT" ? "{}" : undefined }));
       expect(res.status, `${method} ${path} is a gateway route`).toBe(401);
     }
     const notARoute = await http(new Request("http://gw/interview"));
