@@ -230,8 +230,18 @@ export function unaryCall<Req, Res>(
   fn: (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
   req: Req,
   timeoutMs: number,
+  /** Cancels the call (the reaper's loops stop this way). */
+  signal?: AbortSignal,
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
-    fn(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
+    const cancel = () => (c as { cancel?: () => void } | undefined)?.cancel?.();
+    const c = fn(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+      signal?.removeEventListener("abort", cancel);
+      if (err) reject(fromGrpcError(err));
+      else resolve(res);
+    });
+    if (!signal) return;
+    if (signal.aborted) cancel();
+    else signal.addEventListener("abort", cancel, { once: true });
   });
 }

@@ -15,6 +15,7 @@
 import { AppError } from "../../shared/errors";
 import { type ApiKeyChecker, apiKeyId, bearerCredential } from "../core/api-keys";
 import type { InterviewRetention } from "../core/ports";
+import { interviewIdOf, jsonBody } from "./http-util";
 
 export interface RetentionHttpDeps {
   retention: InterviewRetention;
@@ -26,8 +27,6 @@ export interface RetentionHttpDeps {
 export const INTERVIEW_RE = /^\/interview-sessions\/([^/]+)$/;
 export const LEGAL_HOLD_RE = /^\/interview-sessions\/([^/]+)\/legal-hold$/;
 export const RETENTION_RE = /^\/interview-sessions\/([^/]+)\/retention$/;
-/** An interview session id in a path: a positive decimal integer without leading zeros. */
-const ID_RE = /^[1-9][0-9]{0,15}$/;
 export const MIN_RETENTION_DAYS = 1;
 export const MAX_RETENTION_DAYS = 3650;
 
@@ -39,29 +38,7 @@ export function retentionRouteName(pathname: string): string | null {
   return null;
 }
 
-function interviewIdOf(segment: string): number {
-  let raw: string;
-  try {
-    raw = decodeURIComponent(segment);
-  } catch {
-    throw new AppError("INTERVIEW_SESSION_NOT_FOUND");
-  }
-  if (!ID_RE.test(raw) || !Number.isSafeInteger(Number(raw))) throw new AppError("INTERVIEW_SESSION_NOT_FOUND");
-  return Number(raw);
-}
 
-async function jsonObject(req: Request): Promise<Record<string, unknown>> {
-  const text = await req.text();
-  if (!text.trim()) return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new AppError("INVALID_JSON");
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new AppError("INVALID_JSON");
-  return body as Record<string, unknown>;
-}
 
 /**
  * `retention_days` of a request body: undefined when absent, null when null, else an integer in
@@ -92,7 +69,7 @@ export async function deleteInterviewSession(deps: RetentionHttpDeps, req: Reque
 export async function putLegalHold(deps: RetentionHttpDeps, req: Request, segment: string): Promise<Response> {
   deps.apiKeys.check(req.headers.get("authorization"));
   const id = interviewIdOf(segment);
-  const body = await jsonObject(req);
+  const body = await jsonBody(req);
   if (typeof body.hold !== "boolean") throw new AppError("INVALID_MESSAGE", "hold must be true or false", { field: "hold" });
   const hold = await deps.retention.setLegalHold(id, body.hold);
   return answer(deps, req, 200, { interview_session_id: id, legal_hold: hold });
@@ -102,7 +79,7 @@ export async function putLegalHold(deps: RetentionHttpDeps, req: Request, segmen
 export async function putRetention(deps: RetentionHttpDeps, req: Request, segment: string): Promise<Response> {
   deps.apiKeys.check(req.headers.get("authorization"));
   const id = interviewIdOf(segment);
-  const body = await jsonObject(req);
+  const body = await jsonBody(req);
   const days = retentionDaysField(body);
   if (days === undefined) throw new AppError("INVALID_MESSAGE", "retention_days is required (null clears it)", { field: "retention_days" });
   const stored = await deps.retention.setRetention(id, days);

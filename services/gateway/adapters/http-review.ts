@@ -24,7 +24,7 @@ import { manifestRef, type Review } from "../core/review";
 import { verifySentence } from "../core/manifest";
 import type { SessionSummary } from "../core/ports";
 import type { MintedToken } from "../core/tokens";
-import { decodeSegment, ID_RE, optionalInt } from "./http";
+import { decodeSegment, interviewIdOf, optionalInt } from "./http-util";
 
 /** The stitched track of a session and where everything lies on it (adapters/review-audio.ts). */
 export interface SessionAudio {
@@ -83,12 +83,6 @@ const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$
 const PRIVATE = { "cache-control": "private, no-store" };
 /** Bytes as a Response body (TypeScript's BodyInit wants an ArrayBuffer-backed view). */
 const bytes = (b: Uint8Array) => b as Uint8Array<ArrayBuffer>;
-
-function interviewIdOf(segment: string): number {
-  const raw = decodeSegment(segment, () => new AppError("INTERVIEW_SESSION_NOT_FOUND"));
-  if (!ID_RE.test(raw) || !Number.isSafeInteger(Number(raw))) throw new AppError("INTERVIEW_SESSION_NOT_FOUND");
-  return Number(raw);
-}
 
 function sessionJson(s: ReviewSession) {
   return {

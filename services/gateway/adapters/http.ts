@@ -32,6 +32,7 @@ import type { InterviewRetention, SessionSummary } from "../core/ports";
 import { deleteInterviewSession, INTERVIEW_RE, LEGAL_HOLD_RE, putLegalHold, putRetention, RETENTION_RE, retentionDaysField, retentionRouteName } from "./http-retention";
 import type { MintedToken, MintRequest, VerifiedToken } from "../core/tokens";
 import { type ReviewRoutes, reviewRouteName } from "./http-review";
+import { decodeSegment, ID_RE, jsonBody, optionalInt } from "./http-util";
 import type { AccessEvents } from "./metrics";
 
 export interface HttpDeps {
@@ -66,8 +67,6 @@ const ANALYSIS_RE = /^\/sessions\/([^/]+)\/analysis$/;
 export const ANALYSIS_PAGE_DEFAULT = 100;
 export const ANALYSIS_PAGE_MAX = 500;
 const TOKENS_RE = /^\/interview-sessions\/([^/]+)\/upload-tokens$/;
-/** An interview session id in a path: a positive decimal integer without leading zeros. */
-export const ID_RE = /^[1-9][0-9]{0,15}$/;
 const MAX_TITLE = 200;
 const ACCESS_CODES: ReadonlySet<string> = new Set(["TOKEN_INVALID", "FORBIDDEN", "API_KEY_INVALID", "ORIGIN_NOT_ALLOWED"]);
 
@@ -75,34 +74,8 @@ const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
 /** Whole seconds, as the token's `exp` claim: "2025-12-16T12:30:00Z". */
 const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
-/** A path segment, percent-decoded; a malformed escape is `invalid` (never a URIError and a 500). */
-export function decodeSegment(segment: string, invalid: () => AppError): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw invalid();
-  }
-}
 
-export async function jsonBody(req: Request): Promise<Record<string, unknown>> {
-  const text = await req.text();
-  if (!text.trim()) return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new AppError("INVALID_JSON");
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new AppError("INVALID_JSON");
-  return body as Record<string, unknown>;
-}
 
-export function optionalInt(body: Record<string, unknown>, field: string): number | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new AppError("INVALID_MESSAGE", `${field} must be a non-negative integer`, { field });
-  return v;
-}
 
 export function createHttpHandler(deps: HttpDeps): (req: Request) => Promise<Response> {
   const anyOrigin = deps.corsAllowedOrigins.includes("*");

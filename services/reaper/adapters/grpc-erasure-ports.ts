@@ -8,12 +8,11 @@
  * Works the same on the fs and S3 backends: storage owns the layout. Each call has a deadline and
  * is cancelled when the signal aborts (SIGTERM). gRPC failures become AppError here, once.
  */
-import * as grpc from "@grpc/grpc-js";
 import { BlobKind } from "../../../proto/gen/media/v1/common";
 import { ErasureReason, type RetentionServiceClient } from "../../../proto/gen/media/v1/retention";
 import type { StorageServiceClient } from "../../../proto/gen/media/v1/storage";
 import type { StoredKind } from "../../shared/blob";
-import { fromGrpcError } from "../../shared/grpc";
+import { unaryCall } from "../../shared/grpc";
 import type { ClaimedErasure, ErasurePorts, SessionBlob } from "../core/erasure";
 
 const KIND_TO_PROTO: Record<StoredKind, BlobKind> = { audio: BlobKind.BLOB_KIND_AUDIO, frame: BlobKind.BLOB_KIND_FRAME, manifest: BlobKind.BLOB_KIND_MANIFEST };
@@ -23,20 +22,6 @@ const KIND_OF: Partial<Record<BlobKind, StoredKind>> = {
   [BlobKind.BLOB_KIND_MANIFEST]: "manifest",
 };
 
-type UnaryFn<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
-
-function call<Req, Res>(fn: UnaryFn<Req, Res>, req: Req, timeoutMs: number, signal: AbortSignal): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const c = fn(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
-      signal.removeEventListener("abort", cancel);
-      if (err) reject(fromGrpcError(err));
-      else resolve(res);
-    });
-    const cancel = () => c.cancel();
-    if (signal.aborted) cancel();
-    else signal.addEventListener("abort", cancel, { once: true });
-  });
-}
 
 export interface ErasurePortOptions {
   /** This reaper's claim name (unique per process). */
@@ -53,7 +38,7 @@ export function grpcErasurePorts(storage: StorageServiceClient, retention: Reten
   const claimOf = (e: ClaimedErasure) => ({ erasureId: e.erasureId, worker: opts.worker, attempt: e.attempt });
   return {
     async claim(limit, signal) {
-      const res = await call(retention.claimErasures.bind(retention), { worker: opts.worker, limit, leaseMs: opts.leaseMs }, t, signal);
+      const res = await unaryCall(retention.claimErasures.bind(retention), { worker: opts.worker, limit, leaseMs: opts.leaseMs }, t, signal);
       return res.erasures.map((e) => ({
         erasureId: e.erasureId,
         interviewSessionId: e.interviewSessionId,
@@ -62,10 +47,10 @@ export function grpcErasurePorts(storage: StorageServiceClient, retention: Reten
       }));
     },
     async listSessions(e, signal) {
-      return (await call(retention.listErasureSessions.bind(retention), { claim: claimOf(e) }, t, signal)).sessionIds;
+      return (await unaryCall(retention.listErasureSessions.bind(retention), { claim: claimOf(e) }, t, signal)).sessionIds;
     },
     async listBlobs(sessionId, pageToken, pageSize, signal) {
-      const res = await call(storage.listBlobs.bind(storage), { sessionId, pageToken, pageSize }, t, signal);
+      const res = await unaryCall(storage.listBlobs.bind(storage), { sessionId, pageToken, pageSize }, t, signal);
       const blobs: SessionBlob[] = res.blobs.flatMap((b) => {
         const kind = b.ref ? KIND_OF[b.ref.kind] : undefined;
         if (!b.ref || !kind) return [];
@@ -75,20 +60,20 @@ export function grpcErasurePorts(storage: StorageServiceClient, retention: Reten
     },
     async deleteBlob(ref, signal) {
       const pb = { sessionId: ref.sessionId, kind: KIND_TO_PROTO[ref.kind], index: ref.index, mediaType: ref.mediaType };
-      return (await call(storage.deleteBlob.bind(storage), { ref: pb }, t, signal)).deleted;
+      return (await unaryCall(storage.deleteBlob.bind(storage), { ref: pb }, t, signal)).deleted;
     },
     async progress(e, blobs, bytes, signal) {
-      await call(retention.recordErasureProgress.bind(retention), { claim: claimOf(e), blobsDeleted: blobs, blobBytesDeleted: bytes, leaseMs: opts.leaseMs }, t, signal);
+      await unaryCall(retention.recordErasureProgress.bind(retention), { claim: claimOf(e), blobsDeleted: blobs, blobBytesDeleted: bytes, leaseMs: opts.leaseMs }, t, signal);
     },
     async deleteSessionRows(e, sessionId, signal) {
-      return call(retention.deleteErasedSessionRows.bind(retention), { claim: claimOf(e), sessionId }, t, signal);
+      return unaryCall(retention.deleteErasedSessionRows.bind(retention), { claim: claimOf(e), sessionId }, t, signal);
     },
     async finish(e, signal) {
-      const res = await call(retention.finishErasure.bind(retention), { claim: claimOf(e) }, t, signal);
+      const res = await unaryCall(retention.finishErasure.bind(retention), { claim: claimOf(e) }, t, signal);
       return { finished: res.finished, remaining: res.remainingSessions };
     },
     async enqueueExpired(limit, signal) {
-      const res = await call(retention.enqueueExpiredErasures.bind(retention), { defaultRetentionDays: opts.defaultRetentionDays, limit }, t, signal);
+      const res = await unaryCall(retention.enqueueExpiredErasures.bind(retention), { defaultRetentionDays: opts.defaultRetentionDays, limit }, t, signal);
       return res.erasures.map((e) => ({ erasureId: e.erasureId, interviewSessionId: e.interviewSessionId }));
     },
   };
