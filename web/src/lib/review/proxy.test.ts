@@ -3,7 +3,7 @@ import { downstreamHeaders, indexParam, passStatus, sessionIdParam, upstreamHead
 
 test('upstream: the bearer and Range go to the gateway; the browser’s cookies and other headers do not', () => {
   const h = upstreamHeaders(new Headers({ range: 'bytes=100-', cookie: 'candid_review=secret', authorization: 'Bearer forged', 'user-agent': 'x', 'if-range': '"e1"' }), 'TOKEN');
-  expect(Object.fromEntries(h)).toEqual({ authorization: 'Bearer TOKEN', range: 'bytes=100-', 'if-range': '"e1"' });
+  expect(Object.fromEntries(h)).toEqual({ authorization: 'Bearer TOKEN', range: 'bytes=100-', 'if-range': '"e1"', 'accept-encoding': 'identity' });
 });
 
 test('downstream: range, length, type and disposition pass; Cache-Control is always private; the rest is dropped', () => {
@@ -31,6 +31,7 @@ test('downstream: range, length, type and disposition pass; Cache-Control is alw
   });
   expect(downstreamHeaders(new Headers({ 'cache-control': 'private, no-store' })).get('cache-control')).toBe('private, no-store');
   expect(downstreamHeaders(new Headers()).get('cache-control')).toBe('private');
+  expect(downstreamHeaders(new Headers({ 'content-encoding': 'gzip', 'content-length': '10' })).has('content-length')).toBe(false);
 });
 
 test('statuses: media answers pass, refusals become 401, the rest 502', () => {

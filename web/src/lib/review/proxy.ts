@@ -21,6 +21,8 @@ export function upstreamHeaders(browser: Headers, token: string): Headers {
     if (v !== null) out.set(name, v);
   }
   out.set('authorization', `Bearer ${token}`);
+  // fetch would decode a compressed answer and leave its Content-Length stale: ask for none.
+  out.set('accept-encoding', 'identity');
   return out;
 }
 
@@ -35,6 +37,8 @@ export function downstreamHeaders(gateway: Headers): Headers {
     const v = gateway.get(name);
     if (v !== null) out.set(name, v);
   }
+  // A body fetch has decoded no longer has the length the gateway sent.
+  if (gateway.get('content-encoding')) out.delete('content-length');
   const cc = gateway.get('cache-control') ?? '';
   out.set('cache-control', /no-store/i.test(cc) ? 'private, no-store' : 'private');
   out.set('x-content-type-options', 'nosniff');
