@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { isLocalRequest, isLoopbackAddress, landingPath, LOCAL_TOKEN_TTL_S, looksLikeToken, REVIEW_COOKIE_PATH, reviewCookieOptions, tokenClaims } from './access.ts';
+import { isLocalRequest, sameHost, isLoopbackAddress, landingPath, LOCAL_TOKEN_TTL_S, looksLikeToken, REVIEW_COOKIE_PATH, reviewCookieOptions, tokenClaims } from './access.ts';
 
 const b64u = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const jwt = (claims: Record<string, unknown>) => `${b64u({ alg: 'HS256', typ: 'JWT' })}.${b64u(claims)}.c2ln`;
@@ -61,4 +61,14 @@ describe('local mode’s gate', () => {
     expect(isLocalRequest('127.0.0.1', new URL('http://attacker.example:5173/review'))).toBe(false);
     expect(isLocalRequest('127.0.0.1', new URL('http://192.168.1.2:5173/review'))).toBe(false);
   });
+});
+
+test('sameHost: the Origin names the host and port the request went to (the scheme is not compared)', () => {
+  const url = new URL('https://127.0.0.1:5173/review/7/erase');
+  expect(sameHost('http://127.0.0.1:5173', url)).toBe(true);
+  expect(sameHost('http://127.0.0.1:5174', url)).toBe(false);
+  expect(sameHost('http://localhost:5173', url)).toBe(false);
+  expect(sameHost('https://evil.example', url)).toBe(false);
+  expect(sameHost(null, url)).toBe(false);
+  expect(sameHost('null', url)).toBe(false);
 });

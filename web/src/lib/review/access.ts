@@ -87,3 +87,19 @@ export function isLocalRequest(clientAddress: string, url: URL): boolean {
   const host = url.hostname.toLowerCase();
   return isLoopbackAddress(clientAddress) && (LOOPBACK_NAMES.has(host) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host));
 }
+
+/**
+ * A state-changing request (erase) came from a page of this web app: its Origin names the host
+ * and port the request was sent to. Only the host is compared: without ORIGIN set (as under
+ * `npm start`, so that localhost and 127.0.0.1 both work), adapter-node assumes https for every
+ * request. Cross-site pages can still send simple POSTs, which is why erase also demands a JSON
+ * body (that needs a CORS preflight, which this server never grants).
+ */
+export function sameHost(origin: string | null, url: URL): boolean {
+  if (!origin) return false;
+  try {
+    return new URL(origin).host.toLowerCase() === url.host.toLowerCase();
+  } catch {
+    return false;
+  }
+}

@@ -2,17 +2,14 @@
  * /review/{id}: one interview, its media sessions, and for the selected one (?session=, else the
  * first) what the player needs: the timeline of the stitched track and the analysis placed on it.
  * The media itself is fetched by the page through /review/media/… (the proxy).
- *
- * Action `erase` (local mode only): DELETE /interview-sessions/{id} with the API key, after the
- * page's confirmation; then back to the list.
+ * Erasing (local mode) is ./erase/+server.ts.
  */
-import { error, fail, redirect } from '@sveltejs/kit';
 import { placeFindings } from '$lib/review/findings.ts';
 import type { Findings } from '$lib/review/findings.ts';
 import type { Timeline } from '$lib/review/types.ts';
-import { eraseInterview, getAnalysis, getInterview, getTimeline, ReviewError } from '$lib/server/review-api.server.ts';
-import { loadAsReviewer, localMode, reviewSettings } from '$lib/server/review-access.server.ts';
-import type { Actions, PageServerLoad } from './$types';
+import { getAnalysis, getInterview, getTimeline, ReviewError } from '$lib/server/review-api.server.ts';
+import { loadAsReviewer, localMode } from '$lib/server/review-access.server.ts';
+import type { PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
   event.setHeaders({ 'cache-control': 'private, no-store' });
@@ -37,21 +34,4 @@ export const load: PageServerLoad = async (event) => {
     }
     return { interview, selectedId: selected?.session_id ?? null, timeline, findings, timelineError, analysisError, local: localMode(event, cfg) };
   });
-};
-
-export const actions: Actions = {
-  erase: async (event) => {
-    const cfg = reviewSettings();
-    if (!localMode(event, cfg)) error(403, { message: 'Erasing is offered only on the machine Candid runs on (local mode).' });
-    const id = Number(event.params.id);
-    const form = await event.request.formData();
-    if (form.get('confirm') !== String(id)) return fail(400, { eraseError: 'Confirm the erasure first.' });
-    try {
-      await eraseInterview(cfg, id);
-    } catch (e) {
-      if (e instanceof ReviewError) return fail(e.status, { eraseError: e.code === 'LEGAL_HOLD' ? 'This interview is under a legal hold: it cannot be erased.' : e.message });
-      throw e;
-    }
-    redirect(303, `/review?erased=${id}`);
-  },
 };
