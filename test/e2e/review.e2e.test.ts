@@ -8,9 +8,9 @@
  * A reviewer-token login and the 401 page are checked over plain HTTP with a non-local Host name.
  */
 import { expect, test } from 'bun:test';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { decodePcm, ffprobe, locate, ringDelta } from './support/audio.ts';
 import { captureLog, waitFor } from './support/browser.ts';
@@ -154,6 +154,12 @@ test('record 30 s, then review it: gapless playback with the pictures following,
   await page.getByTestId('verify').click();
   await page.getByTestId('verify-result').getByText('hashes match').waitFor({ timeout: 60_000 });
   expect(await page.getByTestId('verify-result').textContent()).toContain(`complete, ${log.chunks.length} chunks, 0 gaps, hashes match`);
+  const shot = process.env.CANDID_SCREENSHOT;
+  if (shot) {
+    mkdirSync(dirname(resolve(shot)), { recursive: true });
+    await page.setViewportSize({ width: 1100, height: 1000 });
+    await page.screenshot({ path: resolve(shot) });
+  }
 
   // --- export: one zip with the stitched audio, every picture, the manifest and interview.json
   const dir = mkdtempSync(join(tmpdir(), 'candid-export-'));
