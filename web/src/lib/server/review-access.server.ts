@@ -9,15 +9,14 @@
  * mode a fresh one is minted and the call repeated once.
  */
 import { error, type Cookies, type RequestEvent } from '@sveltejs/kit';
-import { env } from '$env/dynamic/private';
 import { isLocalRequest, LOCAL_TOKEN_TTL_S, looksLikeToken, REVIEW_COOKIE, REVIEW_COOKIE_PATH, reviewCookieOptions } from '../review/access.ts';
-import { errorResponse, mintReviewerToken, proxyToGateway, ReviewError, reviewConfig, type ReviewConfig } from './review-api.server.ts';
+import { errorResponse, mintReviewerToken, proxyToGateway, ReviewError, type ReviewConfig } from './review-api.server.ts';
+import { reviewSettings } from './review-settings.server.ts';
+
+export { reviewSettings };
 
 type Event = Pick<RequestEvent, 'cookies' | 'url' | 'getClientAddress'>;
-
-export function reviewSettings(): ReviewConfig {
-  return reviewConfig(env);
-}
+type Fetch = typeof fetch;
 
 /** Local mode applies to this request: configured, and the browser is on this machine. */
 export function localMode(event: Event, cfg: ReviewConfig = reviewSettings()): boolean {
@@ -40,8 +39,8 @@ export function clearReviewCookie(cookies: Cookies): void {
 export const NO_ACCESS =
   'Reviewing needs access: open the review link your interview platform gave you, or run Candid on this machine with `npm start` and open the review page from its home page.';
 
-async function mintLocal(event: Event, cfg: ReviewConfig): Promise<string> {
-  const { token } = await mintReviewerToken(cfg, { ttlS: LOCAL_TOKEN_TTL_S });
+async function mintLocal(event: Event, cfg: ReviewConfig, fetchImpl: Fetch): Promise<string> {
+  const { token } = await mintReviewerToken(cfg, { ttlS: LOCAL_TOKEN_TTL_S }, fetchImpl);
   setReviewCookie(event.cookies, event.url, token);
   return token;
 }
@@ -50,14 +49,14 @@ async function mintLocal(event: Event, cfg: ReviewConfig): Promise<string> {
  * Runs `fn` with the reviewer's bearer. Throws ReviewError 401 (NO_ACCESS) when there is none;
  * other ReviewErrors from `fn` pass through.
  */
-export async function withReviewer<T>(event: Event, fn: (token: string) => Promise<T>, cfg: ReviewConfig = reviewSettings()): Promise<T> {
+export async function withReviewer<T>(event: Event, fn: (token: string) => Promise<T>, cfg: ReviewConfig = reviewSettings(), fetchImpl: Fetch = fetch): Promise<T> {
   const local = localMode(event, cfg);
   const cookie = event.cookies.get(REVIEW_COOKIE);
   let token = looksLikeToken(cookie) ? cookie : null;
   let minted = false;
   if (!token) {
     if (!local) throw new ReviewError('NO_ACCESS', 401, NO_ACCESS);
-    token = await mintLocal(event, cfg);
+    token = await mintLocal(event, cfg, fetchImpl);
     minted = true;
   }
   try {
@@ -66,7 +65,7 @@ export async function withReviewer<T>(event: Event, fn: (token: string) => Promi
     if (!(e instanceof ReviewError) || e.status !== 401) throw e;
     clearReviewCookie(event.cookies);
     if (!local || minted) throw e;
-    return fn(await mintLocal(event, cfg));
+    return fn(await mintLocal(event, cfg, fetchImpl));
   }
 }
 
