@@ -26,6 +26,7 @@ interface TimelineJson {
   gaps: unknown[];
   frames: Array<{ frame_index: number; at_ms: number }>;
 }
+// (every frame of a recorded session has a time: at_ms is null only without timestamps)
 
 async function gw<T>(path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
   const r = await fetch(`${suite.stack.gatewayUrl}${path}`, { ...init, headers: { authorization: `Bearer ${suite.stack.apiKey}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
@@ -170,13 +171,16 @@ test('record 30 s, then review it: gapless playback with the pictures following,
     const list = Bun.spawn(['unzip', '-Z1', zip], { stdout: 'pipe', stderr: 'pipe' });
     const entries = (await new Response(list.stdout).text()).split('\n').filter(Boolean);
     expect(await list.exited).toBe(0);
-    expect(entries).toContain('interview.json');
-    expect(entries).toContain(`${sessionId}/audio.ogg`);
-    expect(entries).toContain(`${sessionId}/manifest.json`);
-    for (const f of timeline.frames) expect(entries).toContain(`${sessionId}/frames/${f.frame_index}.jpg`);
-    const unzip = Bun.spawn(['unzip', '-q', zip, `${sessionId}/audio.ogg`, '-d', dir], { stdout: 'pipe', stderr: 'pipe' });
+    // Everything under one folder named after the interview (unpacking it makes no mess).
+    const root = `interview-${interviewId}`;
+    expect(entries).toContain(`${root}/interview.json`);
+    expect(entries).toContain(`${root}/${sessionId}/audio.ogg`);
+    expect(entries).toContain(`${root}/${sessionId}/manifest.json`);
+    for (const f of timeline.frames) expect(entries).toContain(`${root}/${sessionId}/frames/frame_${f.frame_index}.jpg`);
+    expect(entries.filter((e) => e.includes('/frames/')).length).toBe(timeline.frames.length);
+    const unzip = Bun.spawn(['unzip', '-q', zip, `${root}/${sessionId}/audio.ogg`, '-d', dir], { stdout: 'pipe', stderr: 'pipe' });
     expect(await unzip.exited).toBe(0);
-    const ogg = join(dir, sessionId, 'audio.ogg');
+    const ogg = join(dir, root, sessionId, 'audio.ogg');
     const probe = await ffprobe(ogg);
     expect(probe.ok, probe.stderr).toBe(true);
     expect(probe.codec).toBe('opus');

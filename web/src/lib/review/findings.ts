@@ -28,7 +28,7 @@ export type ToTrack = (analysisMs: number) => number;
 /** A function from analysis time to track time, built from the chunks both answers know. */
 export function trackClock(analysis: Pick<Analysis, 'timeline_start' | 'chunks'>, timeline: Pick<Timeline, 'origin' | 'chunks'>): ToTrack {
   const a0 = analysis.timeline_start ? Date.parse(analysis.timeline_start) : Number.NaN;
-  const t0 = Date.parse(timeline.origin);
+  const t0 = timeline.origin ? Date.parse(timeline.origin) : Number.NaN;
   // Both zeros are the first chunk's start; where they differ (chunk 0 never arrived), the wall clock says by how much.
   const delta = Number.isFinite(a0) && Number.isFinite(t0) ? a0 - t0 : 0;
   const onTrack = new Map(timeline.chunks.map((c) => [c.chunk_index, c]));

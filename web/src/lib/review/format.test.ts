@@ -38,13 +38,17 @@ describe('integrityBadge', () => {
     expect(integrityBadge(sealed, clean)).toEqual({ state: 'ok', text: 'complete, 3 chunks, 0 gaps, hashes match' });
   });
   test('a changed chunk and a deleted frame are named', () => {
-    const b = integrityBadge(sealed, { ...clean, ok: false, missing_frames: [4], mismatched: [{ kind: 'chunk', index: 2 }] });
-    expect(b).toEqual({ state: 'bad', text: '3 chunks, 0 gaps: missing frame 4; chunk 2 differs from the manifest' });
+    const b = integrityBadge(sealed, { ...clean, ok: false, missing_frames: [4], mismatched: [{ kind: 'audio', index: 2 }, { kind: 'frame', index: 5 }, { kind: 'frame', index: 6 }] });
+    expect(b).toEqual({ state: 'bad', text: '3 chunks, 0 gaps: missing frame 4; chunk 2 differs from the manifest; frame 5–6 differ from the manifest' });
   });
   test('missing chunks are counted as gaps and listed', () => {
     const b = integrityBadge(sealed, { ...clean, ok: false, missing_chunks: [1, 2, 5] });
     expect(b.state).toBe('bad');
-    expect(b.text).toBe('3 chunks, 2 gaps: missing chunks 1–2, 5; verify failed');
+    expect(b.text).toBe('3 chunks, 2 gaps: missing chunks 1–2, 5');
+  });
+  test('a changed manifest is said first; a failure with nothing listed still says so', () => {
+    expect(integrityBadge(sealed, { ...clean, ok: false, manifest_intact: false }).text).toBe('3 chunks, 0 gaps: the manifest was changed');
+    expect(integrityBadge(sealed, { ...clean, ok: false })).toEqual({ state: 'bad', text: '3 chunks, 0 gaps: verify failed' });
   });
   test('a recording sealed with holes that are all as the manifest says is ok, and says so', () => {
     const b = integrityBadge(sealed, { ...clean, missing_chunks: [1] });

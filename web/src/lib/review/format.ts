@@ -76,15 +76,17 @@ export function integrityBadge(session: Pick<MediaSessionSummary, 'sealed' | 'st
       return { state: 'ok', text: `complete, ${counts}, hashes match` };
     }
     const what: string[] = [];
+    if (verify.manifest_intact === false) what.push('the manifest was changed');
     if (verify.missing_chunks.length) what.push(`missing ${verify.missing_chunks.length === 1 ? 'chunk' : 'chunks'} ${runs(verify.missing_chunks)}`);
     if (verify.missing_frames.length) what.push(`missing ${verify.missing_frames.length === 1 ? 'frame' : 'frames'} ${runs(verify.missing_frames)}`);
     const byKind = new Map<string, number[]>();
-    for (const m of verify.mismatched) byKind.set(m.kind, [...(byKind.get(m.kind) ?? []), m.index]);
-    for (const [kind, idx] of byKind) what.push(`${kind} ${runs(idx)} ${idx.length === 1 ? 'differs' : 'differ'} from the manifest`);
-    if (verify.mismatched.length === 0) {
-      if (verify.ok) return { state: 'ok', text: `complete as sealed, ${counts}, hashes match (${what.join('; ')})` };
-      what.push('verify failed');
+    for (const m of verify.mismatched) {
+      const kind = m.kind === 'audio' ? 'chunk' : m.kind;
+      byKind.set(kind, [...(byKind.get(kind) ?? []), m.index]);
     }
+    for (const [kind, idx] of byKind) what.push(`${kind} ${runs(idx)} ${idx.length === 1 ? 'differs' : 'differ'} from the manifest`);
+    if (verify.ok && verify.mismatched.length === 0 && verify.manifest_intact !== false) return { state: 'ok', text: `complete as sealed, ${counts}, hashes match (${what.join('; ')})` };
+    if (what.length === 0) what.push('verify failed');
     return { state: 'bad', text: `${counts}: ${what.join('; ')}` };
   }
   if (!session.sealed) return { state: 'open', text: session.status === 'completed' ? 'not sealed yet' : `not sealed yet (${session.status})` };

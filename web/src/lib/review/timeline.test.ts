@@ -26,8 +26,8 @@ describe('frameIndexAt: the frame with the largest at_ms ≤ t', () => {
   });
 });
 
-test('sortFrames orders by at_ms then index, without changing its input', () => {
-  const input = [{ at_ms: 5, frame_index: 2 }, { at_ms: 1, frame_index: 1 }, { at_ms: 5, frame_index: 0 }];
+test('sortFrames orders by at_ms then index, leaves out frames without a time, without changing its input', () => {
+  const input = [{ at_ms: 5, frame_index: 2 }, { at_ms: 1, frame_index: 1 }, { at_ms: null, frame_index: 3 }, { at_ms: 5, frame_index: 0 }];
   expect(sortFrames(input).map((f) => f.frame_index)).toEqual([1, 0, 2]);
   expect(input[0]!.frame_index).toBe(2);
 });

@@ -10,7 +10,7 @@ import type { Timeline, TimelineFrame } from './types.ts';
  * Index (into `frames`, sorted by at_ms) of the frame shown at `tMs`: the one with the largest
  * at_ms ≤ tMs; -1 before the first frame. Binary search: a long interview has thousands.
  */
-export function frameIndexAt(frames: readonly Pick<TimelineFrame, 'at_ms'>[], tMs: number): number {
+export function frameIndexAt(frames: readonly { at_ms: number }[], tMs: number): number {
   let lo = 0;
   let hi = frames.length - 1;
   let found = -1;
@@ -24,9 +24,12 @@ export function frameIndexAt(frames: readonly Pick<TimelineFrame, 'at_ms'>[], tM
   return found;
 }
 
-/** Frames in playback order (by at_ms, then frame_index); the timeline route's order is not relied on. */
-export function sortFrames<F extends Pick<TimelineFrame, 'at_ms' | 'frame_index'>>(frames: readonly F[]): F[] {
-  return [...frames].sort((a, b) => a.at_ms - b.at_ms || a.frame_index - b.frame_index);
+/**
+ * The frames that have a place on the track, in playback order (by at_ms, then frame_index);
+ * the timeline route's order is not relied on, and a frame without a time is not shown.
+ */
+export function sortFrames<F extends { at_ms: number | null; frame_index: number }>(frames: readonly F[]): Array<F & { at_ms: number }> {
+  return frames.filter((f): f is F & { at_ms: number } => typeof f.at_ms === 'number' && Number.isFinite(f.at_ms)).sort((a, b) => a.at_ms - b.at_ms || a.frame_index - b.frame_index);
 }
 
 /**
@@ -34,7 +37,7 @@ export function sortFrames<F extends Pick<TimelineFrame, 'at_ms' | 'frame_index'
  * next is the first frame after the shown one (before the first frame: the first); previous is
  * the one before the shown one. null: there is none in that direction.
  */
-export function stepFrame<F extends Pick<TimelineFrame, 'at_ms'>>(frames: readonly F[], tMs: number, dir: -1 | 1): F | null {
+export function stepFrame<F extends { at_ms: number }>(frames: readonly F[], tMs: number, dir: -1 | 1): F | null {
   if (frames.length === 0) return null;
   const i = frameIndexAt(frames, tMs);
   if (dir === 1) return frames[i + 1] ?? null;

@@ -19,10 +19,10 @@ export interface InterviewList {
 
 export interface MediaSessionSummary {
   session_id: string;
-  user_id: number;
+  user_id: number | null;
   status: string;
-  started_at: string;
-  last_activity: string;
+  started_at: string | null;
+  last_activity: string | null;
   total_chunks: number;
   total_frames: number;
   duration_ms: number;
@@ -34,8 +34,9 @@ export interface InterviewDetail {
   interview_session_id: number;
   title: string;
   created_at: string;
-  legal_hold: boolean;
-  retention_days: number | null;
+  /** absent where the gateway has no retention support */
+  legal_hold?: boolean;
+  retention_days?: number | null;
   media_sessions: MediaSessionSummary[];
 }
 
@@ -53,7 +54,8 @@ export interface TimelineGap {
 
 export interface TimelineFrame {
   frame_index: number;
-  at_ms: number;
+  /** null: the frame has no timestamp (or the session no chunk to place it against) */
+  at_ms: number | null;
   chunk_index: number;
   offset_ms: number;
 }
@@ -61,7 +63,8 @@ export interface TimelineFrame {
 /** GET /sessions/{sid}/timeline: where each chunk, gap and frame lands on the stitched track. */
 export interface Timeline {
   session_id: string;
-  origin: string;
+  /** null: no chunk stored */
+  origin: string | null;
   duration_ms: number;
   chunks: TimelineChunk[];
   gaps: TimelineGap[];
@@ -71,10 +74,14 @@ export interface Timeline {
 /** POST /sessions/{sid}/verify. */
 export interface VerifyResult {
   ok: boolean;
+  sealed?: boolean;
+  /** false: the stored manifest is not the one sealed (its hash or its chain differ) */
+  manifest_intact?: boolean;
   chunks: number;
   frames: number;
   missing_chunks: number[];
   missing_frames: number[];
+  /** kind "audio" (a chunk) or "frame" */
   mismatched: Array<{ kind: string; index: number }>;
 }
 
