@@ -105,6 +105,10 @@ export const gatewayConfigShape = {
   shutdownGraceMs: int("GATEWAY_SHUTDOWN_GRACE_MS", 10_000),
   /** After the 1012 closes at shutdown, how long the close frames get to leave before exit, ms. */
   shutdownCloseFlushMs: int("GATEWAY_SHUTDOWN_CLOSE_FLUSH_MS", 50),
+  /** Review: bytes of stitched session audio kept in memory (LRU); 0 keeps none. */
+  reviewAudioCacheBytes: int("GATEWAY_REVIEW_AUDIO_CACHE_BYTES", 256 * 1024 * 1024),
+  /** Review: worker threads that decode, stitch and encode session audio (off the event loop). */
+  stitchWorkers: int("GATEWAY_STITCH_WORKERS", 1),
   logLevel: logLevel(),
 };
 
@@ -132,6 +136,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     if (base.tokenMaxTtlS < 1 || base.tokenMaxTtlS > MAX_TOKEN_TTL_S) problems.push(`GATEWAY_TOKEN_MAX_TTL_S must be in [1, ${MAX_TOKEN_TTL_S}]`);
     if (base.tokenDefaultTtlS < 1 || base.tokenDefaultTtlS > base.tokenMaxTtlS) problems.push("GATEWAY_TOKEN_DEFAULT_TTL_S must be at least 1 and at most GATEWAY_TOKEN_MAX_TTL_S");
     if (base.maxSessionsPerToken < 1) problems.push("GATEWAY_MAX_SESSIONS_PER_TOKEN must be at least 1");
+    if (base.stitchWorkers < 1 || base.stitchWorkers > 16) problems.push("GATEWAY_STITCH_WORKERS must be in [1, 16]");
     if (base.leaseRenewMs < 50) problems.push("GATEWAY_LEASE_RENEW_MS must be at least 50");
     if (base.instanceId !== undefined && (base.instanceId.length > 200 || !/^[\x21-\x7e]+$/.test(base.instanceId))) {
       problems.push("GATEWAY_INSTANCE_ID must be 1 to 200 printable ASCII characters without spaces");

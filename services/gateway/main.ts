@@ -18,7 +18,11 @@ import { HEADER_BYTES } from "../../proto/wire";
 import { createApiKeyChecker } from "./core/api-keys";
 import { SessionsPerToken } from "./core/limits";
 import { SessionRegistry } from "./core/registry";
-import { createTokenKeys, mintUploadToken, verifyUploadToken } from "./core/tokens";
+import { createTokenKeys, mintReviewerToken, mintUploadToken, verifyAnyToken, verifyUploadToken } from "./core/tokens";
+import { Review } from "./core/review";
+import { createReviewRoutes } from "./adapters/http-review";
+import { createReviewAudio } from "./adapters/review-audio";
+import { createStitcher } from "../shared/media/stitch-worker";
 import { loadGatewayConfig } from "./config";
 
 const config = configOrExit("gateway", () => loadGatewayConfig());
@@ -72,14 +76,58 @@ const ready = async () => {
   return started;
 };
 
+// The review side (issue 12): reads through metadata's ReviewService and storage, seals sessions.
+const review = new Review({
+  listInterviews: (limit, beforeId, onlyId) => metadata.listInterviews(limit, beforeId, onlyId),
+  getInterview: (id) => metadata.getInterview(id),
+  sessionItems: (sid, chunksAfter, framesAfter, limit) => metadata.sessionItems(sid, chunksAfter, framesAfter, limit),
+  seal: (sid, sha) => metadata.seal(sid, sha),
+  status: (sid) => metadataPort.status(sid),
+  getBlob: (ref) => storage.get(ref),
+  putBlob: async (ref, data, sha) => (await storagePort.put(ref, data, sha)).outcome,
+  sha256Hex,
+});
+const stitcher = createStitcher({ workers: config.stitchWorkers });
+const reviewAudio = createReviewAudio({
+  review,
+  stitcher,
+  sha256Hex,
+  cacheBytes: config.reviewAudioCacheBytes,
+  log,
+  events: {
+    stitched: (seconds) => metrics.stitchSeconds.observe(seconds),
+    cache: (hit) => metrics.stitchCache.inc({ result: hit ? "hit" : "miss" }),
+  },
+});
+const seal = async (session: Parameters<Review["seal"]>[0], announced: { chunks: number; frames: number }) => {
+  const t0 = performance.now();
+  try {
+    const r = await review.seal(session, announced);
+    metrics.seals.inc({ outcome: "sealed" });
+    log.info("session sealed", { sessionId: session.sessionId, chunks: r.manifest.chunks.length, frames: r.manifest.frames.length, missingChunks: r.manifest.missing_chunks.length, missingFrames: r.manifest.missing_frames.length, ms: Math.round(performance.now() - t0) });
+  } catch (err) {
+    metrics.seals.inc({ outcome: "error" });
+    log.warn("seal failed; the manifest route seals later", { sessionId: session.sessionId, err });
+  }
+};
+
 const http = createHttpHandler({
   status: (id) => metadataPort.status(id),
   sessionAnalysis: (id, chunksAfter, framesAfter, limit) => metadata.sessionAnalysis(id, chunksAfter, framesAfter, limit),
   createInterviewSession: (title) => metadata.createInterviewSession(title),
   getInterviewSession: (id) => metadata.getInterviewSession(id),
   apiKeys,
-  verifyToken,
+  verifyToken: (token) => verifyAnyToken(tokenKeys, token),
   mintToken: (req) => mintUploadToken(tokenKeys, req),
+  review: createReviewRoutes({
+    review,
+    audio: reviewAudio,
+    mintReviewerToken: (req) => mintReviewerToken(tokenKeys, req),
+    tokenDefaultTtlS: config.tokenDefaultTtlS,
+    tokenMaxTtlS: config.tokenMaxTtlS,
+    requireApiKey: (req) => apiKeys.check(req.headers.get("authorization")),
+    log,
+  }),
   tokenDefaultTtlS: config.tokenDefaultTtlS,
   tokenMaxTtlS: config.tokenMaxTtlS,
   ready,
@@ -122,6 +170,7 @@ const server = Bun.serve<WsData, never>({
       totalBuffered,
       now: () => performance.timeOrigin + performance.now(),
       sha256Hex,
+      seal,
     },
     metrics,
     log,
@@ -172,6 +221,7 @@ async function shutdown(signal: string) {
   await Bun.sleep(config.shutdownCloseFlushMs);
   // The close handlers released the leases; wait for those calls before the client goes.
   await Promise.race([sessions.stop(), Bun.sleep(1000)]);
+  stitcher.close();
   storage.close();
   metadata.close();
   server.stop(true);

@@ -12,6 +12,9 @@ import { createMetadataGrpc } from "./adapters/grpc-server";
 import { metadataMetrics } from "./adapters/metrics";
 import { DedicatedPipelines } from "./adapters/pg-pipeline";
 import { PgAnalysisRepo } from "./adapters/pg-analysis-repo";
+import { PgReviewRepo } from "./adapters/pg-review-repo";
+import { createReviewGrpc } from "./adapters/review-grpc";
+import { Review } from "./core/review";
 import { connectPostgres, PgSessionRepo, runMigrations } from "./adapters/pg-repo";
 import { Analysis } from "./core/analysis";
 import { Metadata } from "./core/metadata";
@@ -58,7 +61,7 @@ async function main(config: MetadataConfig, log: Logger) {
   const metrics = metadataMetrics(registry);
   const metadata = createMetadataGrpc({ metadata: core, analysis, log, metrics, recordLanes, maxBatch: Math.max(1, config.recordMaxBatch) });
   const healthy = () => core.ping().catch(() => false);
-  const grpcServer = await startGrpcServer({ address: config.grpcAddr, services: [metadata.service, createAnalysisGrpc({ analysis, log, metrics })], healthy, internalToken: config.internalToken });
+  const grpcServer = await startGrpcServer({ address: config.grpcAddr, services: [metadata.service, createAnalysisGrpc({ analysis, log, metrics }), createReviewGrpc({ review: new Review(new PgReviewRepo(sql)), log, metrics })], healthy, internalToken: config.internalToken });
   const ops = serveOpsHttp({ port: config.metricsPort, hostname: config.host, registry, ready: healthy });
 
   log.info("metadata listening", {

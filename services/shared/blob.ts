@@ -8,11 +8,14 @@ import type { BlobKind } from "../../proto/wire/ids";
 
 export type { BlobKind };
 
+/** What storage holds: the browser's two kinds, and the manifest the gateway seals a session with. */
+export type StoredKind = BlobKind | "manifest";
+
 /** What a caller names a blob by. */
 export interface BlobRef {
   /** Canonical lowercase UUID of the media session. */
   sessionId: string;
-  kind: BlobKind;
+  kind: StoredKind;
   /** Chunk or frame number, a non-negative 32-bit integer. */
   index: number;
   /** audio/webm, audio/mp4 or image/jpeg, maybe with parameters ("audio/webm;codecs=opus"): decides the stored file's extension. */

@@ -202,7 +202,7 @@ export function blobStoreContract(name: string, factory: () => Promise<ContractS
     test("ListBlobs: a session's blobs in key order, with size and modification time; pages cover all once", async () => {
       const sid = crypto.randomUUID();
       const t0 = Date.now() - 2000; // S3 LastModified has second precision
-      const refs = [audioRef(0, sid), audioRef(10, sid), audioRef(2, sid, "audio/mp4"), frameRef(0, sid), frameRef(1, sid)];
+      const refs: BlobRef[] = [audioRef(0, sid), audioRef(10, sid), audioRef(2, sid, "audio/mp4"), frameRef(0, sid), frameRef(1, sid), { sessionId: sid, kind: "manifest", index: 0, mediaType: "application/json" }];
       for (const [i, r] of refs.entries()) await put(r, randomBytesOf(100 + i));
       const expected = refs.map((r) => blobKey(r)).sort();
       const all = await listBlobs(store, { sessionId: sid });

@@ -21,6 +21,8 @@ import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { ConfigMap, PersistentVolumeClaim, Secret, Service } from "kubernetes-models/v1";
 import { createApiKeyChecker } from "../../services/gateway/core/api-keys";
 import { createHttpHandler } from "../../services/gateway/adapters/http";
+import { createReviewRoutes } from "../../services/gateway/adapters/http-review";
+import { Review, type ReviewPorts } from "../../services/gateway/core/review";
 import { gatewayMetrics } from "../../services/gateway/adapters/metrics";
 import { MEDIA_STREAM_PATH } from "../../services/gateway/adapters/ws-server";
 import { gatewayConfigShape, loadGatewayConfig } from "../../services/gateway/config";
@@ -947,18 +949,28 @@ describe("helm/candid: high availability, autoscaling, rolling restarts (issue 1
     const fail = async (): Promise<never> => {
       throw new AppError("INTERNAL", "not called without credentials");
     };
+    const apiKeys = createApiKeyChecker(["k".repeat(40)]);
     const http = createHttpHandler({
       status: fail,
       sessionAnalysis: fail,
       createInterviewSession: fail,
       getInterviewSession: fail,
-      apiKeys: createApiKeyChecker(["k".repeat(40)]),
+      apiKeys,
       verifyToken: async () => {
         throw new AppError("TOKEN_INVALID");
       },
       mintToken: fail,
       tokenDefaultTtlS: 60,
       tokenMaxTtlS: 60,
+      review: createReviewRoutes({
+        review: new Review(new Proxy({}, { get: () => fail }) as ReviewPorts),
+        audio: fail,
+        mintReviewerToken: fail,
+        tokenDefaultTtlS: 60,
+        tokenMaxTtlS: 60,
+        requireApiKey: (req) => apiKeys.check(req.headers.get("authorization")),
+        log: createLogger({ service: "gateway" }, { level: "error", write: () => {} }),
+      }),
       ready: async () => true,
       corsAllowedOrigins: [],
       events: { refused: () => {}, minted: () => {} },
@@ -969,6 +981,15 @@ describe("helm/candid: high availability, autoscaling, rolling restarts (issue 1
       ["GET", "/sessions/0f8fad5b-d9cb-469f-a165-70867728950e/analysis"],
       ["POST", "/interview-sessions"],
       ["POST", "/interview-sessions/7/upload-tokens"],
+      ["POST", "/reviewer-tokens"],
+      ["GET", "/interview-sessions"],
+      ["GET", "/interview-sessions/7"],
+      ["GET", "/interview-sessions/7/export"],
+      ["GET", "/sessions/0f8fad5b-d9cb-469f-a165-70867728950e/audio"],
+      ["GET", "/sessions/0f8fad5b-d9cb-469f-a165-70867728950e/frames/3"],
+      ["GET", "/sessions/0f8fad5b-d9cb-469f-a165-70867728950e/timeline"],
+      ["GET", "/sessions/0f8fad5b-d9cb-469f-a165-70867728950e/manifest"],
+      ["POST", "/sessions/0f8fad5b-d9cb-469f-a165-70867728950e/verify"],
     ];
     for (const [method, path] of GATEWAY) {
       const res = await http(new Request(`http://gw${path}`, { method, body: method === "POST" ? "{}" : undefined }));

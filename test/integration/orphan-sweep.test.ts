@@ -21,7 +21,9 @@ import { StorageServiceClient } from "../../proto/gen/media/v1/storage";
 import { MetadataGrpcClient, StorageGrpcClient } from "../../services/gateway/adapters/grpc-clients";
 import { grpcOrphanPorts } from "../../services/reaper/adapters/grpc-orphan-ports";
 import { type ListedBlob, type SweepResult, sweepOrphans } from "../../services/reaper/core/orphan-sweep";
-import type { BlobRef } from "../../services/shared/blob";
+import type { BlobKind, BlobRef as StoredRef } from "../../services/shared/blob";
+
+type BlobRef = StoredRef & { kind: BlobKind };
 import { internalClient } from "../../services/shared/grpc";
 import { sha256Hex } from "../../services/storage/core/checksum";
 import { type TestDatabase, createTestDatabase } from "../support/postgres";

@@ -9,6 +9,8 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { AnalysisServiceClient } from "../../../proto/gen/media/v1/analysis";
+import { ReviewServiceClient } from "../../../proto/gen/media/v1/review";
+import type { InterviewSummary, ReviewSession, SessionItemsPage } from "../../shared/review";
 import type { AnalysisPage } from "../core/analysis-view";
 import { BlobKind, type ItemError, WriteOutcome as PbOutcome } from "../../../proto/gen/media/v1/common";
 import {
@@ -117,7 +119,8 @@ abstract class UpstreamClient<
   }
 }
 
-const pbKind = (k: BlobRef["kind"]) => (k === "audio" ? BlobKind.BLOB_KIND_AUDIO : BlobKind.BLOB_KIND_FRAME);
+const PB_KIND: Record<BlobRef["kind"], BlobKind> = { audio: BlobKind.BLOB_KIND_AUDIO, frame: BlobKind.BLOB_KIND_FRAME, manifest: BlobKind.BLOB_KIND_MANIFEST };
+const pbKind = (k: BlobRef["kind"]) => PB_KIND[k];
 const pbRef = (r: BlobRef) => ({ sessionId: r.sessionId, kind: pbKind(r.kind), index: r.index, mediaType: r.mediaType });
 
 /** The generated client, with PutBlobs requests serialized with one copy of the blob. */
@@ -139,6 +142,12 @@ export class StorageGrpcClient extends UpstreamClient<StorageServiceClient, PutB
 
   async delete(ref: BlobRef): Promise<void> {
     await unaryCall(this.client.deleteBlob.bind(this.client), { ref: pbRef(ref) }, this.opts.timeoutMs);
+  }
+
+  /** A stored blob's bytes (review: media, verify, export); AppError NOT_FOUND when there is none. */
+  async get(ref: BlobRef): Promise<Uint8Array> {
+    const res = await unaryCall(this.client.getBlob.bind(this.client), { ref: pbRef(ref) }, this.opts.timeoutMs);
+    return res.data;
   }
 
 }
@@ -170,10 +179,32 @@ export class MetadataGrpcClient
 {
   /** AnalysisService, served by the same metadata process (GET /sessions/{id}/analysis). */
   private readonly analysis: AnalysisServiceClient;
+  /** ReviewService, served by the same metadata process (the review routes). */
+  private readonly review: ReviewServiceClient;
 
   constructor(address: string, opts: ClientOptions) {
     super((o) => internalClient(MetadataServiceClient, address, opts.internalToken, o), address, (c) => c.recordBlobs(), opts);
     this.analysis = internalClient(AnalysisServiceClient, address, opts.internalToken);
+    this.review = internalClient(ReviewServiceClient, address, opts.internalToken);
+  }
+
+  async listInterviews(limit: number, beforeId: number, onlyId: number): Promise<{ interviews: InterviewSummary[]; more: boolean }> {
+    const res = await unaryCall(this.review.listInterviews.bind(this.review), { limit, beforeId, onlyInterviewSessionId: onlyId }, this.opts.timeoutMs);
+    return { interviews: res.interviews, more: res.more };
+  }
+
+  async getInterview(interviewSessionId: number): Promise<{ interview: InterviewSummary; sessions: ReviewSession[] }> {
+    const res = await unaryCall(this.review.getInterview.bind(this.review), { interviewSessionId }, this.opts.timeoutMs);
+    if (!res.interview) throw new AppError("INTERNAL", "metadata answered without an interview");
+    return { interview: res.interview, sessions: res.sessions };
+  }
+
+  async sessionItems(sessionId: string, chunksAfter: number, framesAfter: number, limit: number): Promise<SessionItemsPage> {
+    return unaryCall(this.review.listSessionItems.bind(this.review), { sessionId, chunksAfter, framesAfter, limit }, this.opts.timeoutMs);
+  }
+
+  async seal(sessionId: string, manifestSha256: string): Promise<{ sealedAtMs: number }> {
+    return unaryCall(this.review.sealSession.bind(this.review), { sessionId, manifestSha256 }, this.opts.timeoutMs);
   }
 
   async sessionAnalysis(sessionId: string, chunksAfter: number, framesAfter: number, limit: number): Promise<AnalysisPage> {
@@ -192,6 +223,7 @@ export class MetadataGrpcClient
 
   override close(): void {
     this.analysis.close();
+    this.review.close();
     super.close();
   }
 

@@ -3,7 +3,7 @@ import { AppError, ERRORS } from "../../shared/errors";
 import { createLogger } from "../../shared/log";
 import { createApiKeyChecker } from "../core/api-keys";
 import type { SessionSummary } from "../core/ports";
-import { createTokenKeys, mintUploadToken, verifyUploadToken } from "../core/tokens";
+import { createTokenKeys, mintUploadToken, verifyAnyToken, verifyUploadToken } from "../core/tokens";
 import { createHttpHandler, type HttpDeps } from "./http";
 
 const KEY = "operator-key-0123456789abcdefghijklmnop";
@@ -43,7 +43,7 @@ function handler(over: Partial<HttpDeps> = {}) {
       if (!interviews.has(id)) throw new AppError("INTERVIEW_SESSION_NOT_FOUND");
     },
     apiKeys: createApiKeyChecker([KEY]),
-    verifyToken: (t) => verifyUploadToken(keys, t),
+    verifyToken: (t) => verifyAnyToken(keys, t),
     mintToken: (r) => mintUploadToken(keys, r),
     tokenDefaultTtlS: 14_400,
     tokenMaxTtlS: 86_400,

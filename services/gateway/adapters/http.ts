@@ -28,7 +28,8 @@ import { type ApiKeyChecker, bearerCredential } from "../core/api-keys";
 import { authorizeStatusRead, type StatusReader } from "../core/authorize";
 import { type AnalysisPage, renderAnalysis } from "../core/analysis-view";
 import type { SessionSummary } from "../core/ports";
-import type { MintedToken, MintRequest, UploadTokenClaims } from "../core/tokens";
+import type { MintedToken, MintRequest, VerifiedToken } from "../core/tokens";
+import { type ReviewRoutes, reviewRouteName } from "./http-review";
 import type { AccessEvents } from "./metrics";
 
 export interface HttpDeps {
@@ -40,8 +41,10 @@ export interface HttpDeps {
   /** Resolves when the interview session exists; AppError INTERVIEW_SESSION_NOT_FOUND otherwise. */
   getInterviewSession(interviewSessionId: number): Promise<void>;
   apiKeys: ApiKeyChecker;
-  /** Throws AppError TOKEN_INVALID (with a reason) for a bad token. */
-  verifyToken(token: string): Promise<UploadTokenClaims>;
+  /** Verifies an upload or a reviewer token; throws AppError TOKEN_INVALID (with a reason) for a bad one. */
+  verifyToken(token: string): Promise<VerifiedToken>;
+  /** The review routes (http-review.ts); without them those paths answer 404 NOT_FOUND. */
+  review?: ReviewRoutes;
   mintToken(req: MintRequest): Promise<MintedToken>;
   /** Lifetime when the request names none, and the most it may ask for, in seconds. */
   tokenDefaultTtlS: number;
@@ -59,7 +62,7 @@ export const ANALYSIS_PAGE_DEFAULT = 100;
 export const ANALYSIS_PAGE_MAX = 500;
 const TOKENS_RE = /^\/interview-sessions\/([^/]+)\/upload-tokens$/;
 /** An interview session id in a path: a positive decimal integer without leading zeros. */
-const ID_RE = /^[1-9][0-9]{0,15}$/;
+export const ID_RE = /^[1-9][0-9]{0,15}$/;
 const MAX_TITLE = 200;
 const ACCESS_CODES: ReadonlySet<string> = new Set(["TOKEN_INVALID", "FORBIDDEN", "API_KEY_INVALID", "ORIGIN_NOT_ALLOWED"]);
 
@@ -68,7 +71,7 @@ const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
 const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 /** A path segment, percent-decoded; a malformed escape is `invalid` (never a URIError and a 500). */
-function decodeSegment(segment: string, invalid: () => AppError): string {
+export function decodeSegment(segment: string, invalid: () => AppError): string {
   try {
     return decodeURIComponent(segment);
   } catch {
@@ -76,7 +79,7 @@ function decodeSegment(segment: string, invalid: () => AppError): string {
   }
 }
 
-async function jsonBody(req: Request): Promise<Record<string, unknown>> {
+export async function jsonBody(req: Request): Promise<Record<string, unknown>> {
   const text = await req.text();
   if (!text.trim()) return {};
   let body: unknown;
@@ -89,7 +92,7 @@ async function jsonBody(req: Request): Promise<Record<string, unknown>> {
   return body as Record<string, unknown>;
 }
 
-function optionalInt(body: Record<string, unknown>, field: string): number | undefined {
+export function optionalInt(body: Record<string, unknown>, field: string): number | undefined {
   const v = body[field];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new AppError("INVALID_MESSAGE", `${field} must be a non-negative integer`, { field });
@@ -105,8 +108,9 @@ export function createHttpHandler(deps: HttpDeps): (req: Request) => Promise<Res
     if (!origin || !originAllowed(origin)) return {};
     return {
       "access-control-allow-origin": anyOrigin ? "*" : origin,
-      "access-control-allow-methods": "GET, POST, OPTIONS",
-      "access-control-allow-headers": "authorization, content-type",
+      "access-control-allow-methods": "GET, POST, PUT, DELETE, OPTIONS",
+      "access-control-allow-headers": "authorization, content-type, range",
+      "access-control-expose-headers": "content-range, accept-ranges, content-length, content-disposition",
       "access-control-max-age": "600",
       vary: "origin",
     };
@@ -129,14 +133,15 @@ export function createHttpHandler(deps: HttpDeps): (req: Request) => Promise<Res
     const credential = bearerCredential(header);
     if (!credential) throw new AppError("TOKEN_INVALID", undefined, {}, { reason: header ? "malformed" : "missing" });
     if (deps.apiKeys.matches(credential)) return { kind: "api_key" };
-    return { kind: "token", claims: await deps.verifyToken(credential) };
+    const t = await deps.verifyToken(credential);
+    return t.kind === "reviewer" ? { kind: "reviewer", claims: t.claims } : { kind: "token", claims: t.claims };
   };
 
   /**
    * The session a bearer may read, or SESSION_NOT_FOUND: the same error whatever the reason (no
    * such session, another candidate's), so a token holder cannot probe which sessions exist.
    */
-  const readableSession = async (req: Request, segment: string, route: string): Promise<SessionSummary> => {
+  const readableSession = async (req: Request, segment: string, route: string, decide: typeof authorizeStatusRead = authorizeStatusRead): Promise<SessionSummary> => {
     const sessionId = decodeSegment(segment, () => new AppError("INVALID_SESSION_ID"));
     if (!isCanonicalUuid(sessionId)) throw new AppError("INVALID_SESSION_ID");
     const reader = await statusReader(req);
@@ -146,7 +151,7 @@ export function createHttpHandler(deps: HttpDeps): (req: Request) => Promise<Res
     } catch (err) {
       if (!(err instanceof AppError && err.code === "SESSION_NOT_FOUND")) throw err;
     }
-    const decision = authorizeStatusRead(reader, sessionId, s);
+    const decision = decide(reader, sessionId, s);
     if (!decision.allow || !s) {
       if (decision.allow === false && decision.reason !== "unknown") deps.events.refused("FORBIDDEN", decision.reason, route);
       throw new AppError("SESSION_NOT_FOUND");
@@ -244,6 +249,8 @@ export function createHttpHandler(deps: HttpDeps): (req: Request) => Promise<Res
     if (req.method === "POST" && pathname === "/interview-sessions") return createInterview(req);
     const tk = TOKENS_RE.exec(pathname);
     if (req.method === "POST" && tk) return mint(req, tk[1]!);
+    const answered = await deps.review?.(req, pathname, { reader: statusReader, readableSession, cors, jsonBody, refused: (reason, route) => deps.events.refused("FORBIDDEN", reason, route) });
+    if (answered) return answered;
     throw new AppError("NOT_FOUND", "no such route");
   };
 
@@ -256,5 +263,5 @@ function routeName(pathname: string): string {
   if (ANALYSIS_RE.test(pathname)) return "analysis";
   if (TOKENS_RE.test(pathname)) return "upload_tokens";
   if (pathname === "/interview-sessions") return "interview_sessions";
-  return "other";
+  return reviewRouteName(pathname) ?? "other";
 }

@@ -26,7 +26,12 @@ const ALL_CODES = Object.keys(ERRORS) as ErrorCode[];
 const every = <T extends string>(members: Record<T, true>) => Object.keys(members) as T[];
 const LIMITS = every<LimitName>({ origin: true, connections: true, connections_per_ip: true, init_timeout: true, idle_timeout: true, message_rate: true, buffered_bytes: true, total_buffered_bytes: true });
 const TOKEN_REASONS = every<TokenInvalidReason>({ missing: true, malformed: true, bad_signature: true, alg: true, expired: true, not_yet_valid: true, audience: true, issuer: true, unknown_kid: true, claims: true });
-const FORBIDDEN_REASONS = every<ForbiddenReason>({ interview_mismatch: true, user_mismatch: true, session_mismatch: true, owner_mismatch: true });
+const FORBIDDEN_REASONS = [
+  ...every<ForbiddenReason>({ interview_mismatch: true, user_mismatch: true, session_mismatch: true, owner_mismatch: true }),
+  // Review reads a bearer may not make (answered 404): an upload token on media, a reviewer outside its scope.
+  "upload_token",
+  "reviewer_scope",
+];
 const API_KEY_REASONS = every<ApiKeyInvalidReason>({ missing: true, malformed: true, wrong: true });
 /** The (code, reason) pairs access control refuses with. */
 const AUTH_REFUSALS = [
@@ -80,6 +85,12 @@ export const gatewayMetrics = defineMetrics("gateway", {
     "Connections closed 4409 because another connection took their session: on this gateway (local) or another replica (remote, learnt from a lease renewal).",
     { labelNames: ["where"], initial: labelSets({ where: ["local", "remote"] }) },
   ),
+  seals: counter("candid_gateway_seals_total", "Sessions sealed at session_complete (manifest stored, its hash recorded), by outcome (sealed, error: the manifest route seals later).", {
+    labelNames: ["outcome"],
+    initial: labelSets({ outcome: ["sealed", "error"] }),
+  }),
+  stitchSeconds: histogram("candid_gateway_stitch_duration_seconds", "Building one session's stitched review audio (read, decode, stitch, encode).", { buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] }),
+  stitchCache: counter("candid_gateway_stitch_cache_total", "Review audio requests by cache result (hit: served from memory; miss: stitched).", { labelNames: ["result"], initial: labelSets({ result: ["hit", "miss"] }) }),
   leaseCallFailures: counter("candid_gateway_lease_call_failures_total", "RenewLeases / ReleaseSession calls that failed (metadata unreachable), by call.", { labelNames: ["call"], initial: labelSets({ call: ["renew", "release"] }) }),
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { AppError } from "../../shared/errors";
-import { authorizeSessionInit, authorizeStatusRead, type SessionInitRequest, type SessionOwner } from "./authorize";
+import { authorizeInterviewRead, authorizeMediaRead, authorizeSessionInit, authorizeStatusRead, type SessionInitRequest, type SessionOwner } from "./authorize";
 import type { UploadTokenClaims } from "./tokens";
 
 const SID = "0f8fad5b-d9cb-469f-a165-70867728950e";
@@ -95,5 +95,39 @@ describe("authorizeStatusRead", () => {
       if (!d.allow && !unknown.allow) expect(d.code).toBe(unknown.code);
     }
     expect(authorizeStatusRead({ kind: "api_key" }, SID, null)).toEqual({ allow: false, code: "SESSION_NOT_FOUND", reason: "unknown" });
+  });
+});
+
+describe("reviewer and media reads", () => {
+  const SID2 = "8d0f2c2e-3b1a-4c3e-9f5a-2b8c7d6e5f40";
+  const reviewer = (interviewSessionId: number | null) => ({ kind: "reviewer" as const, claims: { interviewSessionId, jti: crypto.randomUUID(), iat: 1, exp: 2 } });
+  const own: SessionOwner = { interviewSessionId: 42, userId: 7 };
+
+  test("a reviewer token of interview 42 reads its sessions, and nothing of interview 43", () => {
+    expect(authorizeMediaRead(reviewer(42), own)).toEqual({ allow: true });
+    expect(authorizeStatusRead(reviewer(42), SID2, own)).toEqual({ allow: true });
+    expect(authorizeMediaRead(reviewer(43), own)).toEqual({ allow: false, code: "SESSION_NOT_FOUND", reason: "reviewer_scope" });
+    expect(authorizeStatusRead(reviewer(43), SID2, own)).toMatchObject({ allow: false, code: "SESSION_NOT_FOUND" });
+    expect(authorizeInterviewRead(reviewer(42), 42)).toEqual({ allow: true });
+    expect(authorizeInterviewRead(reviewer(42), 43)).toEqual({ allow: false, reason: "reviewer_scope" });
+  });
+
+  test("an all-interviews reviewer reads every interview, but not a session without an owner", () => {
+    expect(authorizeMediaRead(reviewer(null), own)).toEqual({ allow: true });
+    expect(authorizeInterviewRead(reviewer(null), 43)).toEqual({ allow: true });
+    expect(authorizeMediaRead(reviewer(null), { interviewSessionId: null, userId: null })).toMatchObject({ allow: false });
+  });
+
+  test("an upload token never reads media or an interview, not even its own", () => {
+    const claims = { interviewSessionId: 42, userId: 7, sessionId: null, jti: crypto.randomUUID(), iat: 1, exp: 2 };
+    expect(authorizeStatusRead({ kind: "token", claims }, SID2, own)).toEqual({ allow: true });
+    expect(authorizeMediaRead({ kind: "token", claims }, own)).toEqual({ allow: false, code: "SESSION_NOT_FOUND", reason: "upload_token" });
+    expect(authorizeInterviewRead({ kind: "token", claims }, 42)).toEqual({ allow: false, reason: "upload_token" });
+  });
+
+  test("the api key reads everything that exists; nothing reads what does not", () => {
+    expect(authorizeMediaRead({ kind: "api_key" }, own)).toEqual({ allow: true });
+    expect(authorizeMediaRead({ kind: "api_key" }, null)).toEqual({ allow: false, code: "SESSION_NOT_FOUND", reason: "unknown" });
+    expect(authorizeInterviewRead({ kind: "api_key" }, 1)).toEqual({ allow: true });
   });
 });

@@ -21,7 +21,7 @@
  *    token holder cannot probe which session ids exist.
  */
 import { AppError } from "../../shared/errors";
-import type { UploadTokenClaims } from "./tokens";
+import type { ReviewerClaims, UploadTokenClaims } from "./tokens";
 
 /** Why a valid token does not allow what it was used for (FORBIDDEN): AppError.reason, for logs and metrics only. */
 export type ForbiddenReason = "interview_mismatch" | "user_mismatch" | "session_mismatch" | "owner_mismatch";
@@ -68,20 +68,53 @@ export function authorizeSessionInit(claims: UploadTokenClaims | null, init: Ses
   return { interviewSessionId: claims.interviewSessionId, userId: claims.userId };
 }
 
-/** Who asks for a session's status. */
-export type StatusReader = { kind: "api_key" } | { kind: "token"; claims: UploadTokenClaims };
+/** Who reads: an operator API key, a verified upload token (`token`), or a reviewer token. */
+export type StatusReader = { kind: "api_key" } | { kind: "token"; claims: UploadTokenClaims } | { kind: "reviewer"; claims: ReviewerClaims };
+
+/** Why a reader may not read (answered as 404, like an unknown id); for logs and metrics only. */
+export type ReadRefusal = "unknown" | ForbiddenReason | "upload_token" | "reviewer_scope";
 
 export type StatusDecision =
   | { allow: true }
   /** Answer 404 SESSION_NOT_FOUND, byte for byte what an unknown id gets; `reason` is for logs and metrics only. */
-  | { allow: false; code: "SESSION_NOT_FOUND"; reason: "unknown" | ForbiddenReason };
+  | { allow: false; code: "SESSION_NOT_FOUND"; reason: ReadRefusal };
 
-/** Decides a status read; `owner` is null when no session has this id. */
+/** A reviewer token reads the interviews it is scoped to: one, or all (null). */
+function reviewerReads(claims: ReviewerClaims, interviewSessionId: number | null): boolean {
+  return claims.interviewSessionId === null ? interviewSessionId !== null : claims.interviewSessionId === interviewSessionId;
+}
+
+/**
+ * Decides a status or analysis read; `owner` is null when no session has this id. An api key
+ * reads any session, a reviewer token the sessions of its interview(s), an upload token its own.
+ */
 export function authorizeStatusRead(reader: StatusReader, sessionId: string, owner: SessionOwner | null): StatusDecision {
   if (!owner) return { allow: false, code: "SESSION_NOT_FOUND", reason: "unknown" };
   if (reader.kind === "api_key") return { allow: true };
+  if (reader.kind === "reviewer") {
+    return reviewerReads(reader.claims, owner.interviewSessionId) ? { allow: true } : { allow: false, code: "SESSION_NOT_FOUND", reason: "reviewer_scope" };
+  }
   const { claims } = reader;
   if (claims.sessionId !== null && claims.sessionId !== sessionId) return { allow: false, code: "SESSION_NOT_FOUND", reason: "session_mismatch" };
   if (!sameOwner(claims, owner)) return { allow: false, code: "SESSION_NOT_FOUND", reason: "owner_mismatch" };
   return { allow: true };
+}
+
+/**
+ * Decides a read of a recording (media, timeline, manifest, verify): an api key, or a reviewer
+ * token of the session's interview. An upload token never reads media, not even its own: a
+ * candidate's browser holds it, and the recording is for the interviewers.
+ */
+export function authorizeMediaRead(reader: StatusReader, owner: SessionOwner | null): StatusDecision {
+  if (!owner) return { allow: false, code: "SESSION_NOT_FOUND", reason: "unknown" };
+  if (reader.kind === "api_key") return { allow: true };
+  if (reader.kind === "token") return { allow: false, code: "SESSION_NOT_FOUND", reason: "upload_token" };
+  return reviewerReads(reader.claims, owner.interviewSessionId) ? { allow: true } : { allow: false, code: "SESSION_NOT_FOUND", reason: "reviewer_scope" };
+}
+
+/** Decides a read of an interview (its listing, detail and export); refused reads answer 404 INTERVIEW_SESSION_NOT_FOUND. */
+export function authorizeInterviewRead(reader: StatusReader, interviewSessionId: number): { allow: true } | { allow: false; reason: ReadRefusal } {
+  if (reader.kind === "api_key") return { allow: true };
+  if (reader.kind === "token") return { allow: false, reason: "upload_token" };
+  return reviewerReads(reader.claims, interviewSessionId) ? { allow: true } : { allow: false, reason: "reviewer_scope" };
 }

@@ -60,7 +60,7 @@ import { ingest, type IngestItem } from "./ingest";
 import { ByteBudget, type Lease, renderMissing, renderStored, type SessionsPerToken } from "./limits";
 import { PendingMetadata } from "./pending";
 import type { WriteOutcome } from "../../shared/blob";
-import type { MetadataService, StorageService } from "./ports";
+import type { MetadataService, SessionSummary, StorageService } from "./ports";
 import type { Owner, SessionRegistry } from "./registry";
 import type { UploadTokenClaims } from "./tokens";
 
@@ -98,6 +98,12 @@ export interface SessionDeps {
   /** Lowercase hex SHA-256 of the bytes. */
   sha256Hex: (data: Uint8Array) => string;
   send: (msg: ServerMessage) => void;
+  /**
+   * Seals a completed session (core/review.ts: its manifest stored beside the media, its hash in
+   * metadata) before session_complete is acked; never throws (a failed seal is logged, and the
+   * manifest route seals later from what is stored).
+   */
+  seal?: (session: SessionSummary, announced: { chunks: number; frames: number }) => Promise<void>;
   close: (code: number, reason: string) => void;
   /** The gateway-wide budget (GATEWAY_MAX_TOTAL_BUFFERED_BYTES) this connection's buffered bytes draw on. */
   totalBuffered?: ByteBudget;
@@ -398,6 +404,7 @@ export class StreamSession implements Owner {
       const r = await this.deps.metadata.completeSession({ sessionId: msg.session_id, totalChunks: msg.total_chunks, totalFrames: msg.total_frames, ownerEpoch: this.epoch });
       this.completed = true;
       this.deps.events.completed(msg.session_id, r.missingChunks.length + r.missingFrames.length);
+      await this.deps.seal?.(r.session, { chunks: msg.total_chunks, frames: msg.total_frames });
       const ack: SessionCompleteAck = {
         type: "session_complete_ack",
         session_id: msg.session_id,

@@ -6,9 +6,11 @@ import {
   createTokenKeys,
   DEFAULT_TOKEN_TTL_S,
   MAX_TOKEN_TTL_S,
+  mintReviewerToken,
   mintUploadToken,
   tokenKid,
   type TokenKeys,
+  verifyAnyToken,
   verifyUploadToken,
 } from "./tokens";
 
@@ -242,5 +244,28 @@ describe("rotation", () => {
     expect(await verifyUploadToken(during, fresh.token, NOW)).toMatchObject({ userId: 42 });
     expect(await verifyUploadToken(after, fresh.token, NOW)).toMatchObject({ userId: 42 });
     expect(await reason(verifyUploadToken(after, old.token, NOW))).toBe("unknown_kid");
+  });
+});
+
+describe("reviewer tokens", () => {
+  test("mint → verifyAnyToken: reviewer claims; scoped or all interviews", async () => {
+    const scoped = await mintReviewerToken(keys, { interviewSessionId: 42, ttlS: 60 }, 1_000_000);
+    expect(await verifyAnyToken(keys, scoped.token, 1_000_000)).toMatchObject({ kind: "reviewer", claims: { interviewSessionId: 42 } });
+    const all = await mintReviewerToken(keys, {}, 1_000_000);
+    expect(await verifyAnyToken(keys, all.token, 1_000_000)).toMatchObject({ kind: "reviewer", claims: { interviewSessionId: null } });
+  });
+  test("a reviewer token never passes as an upload token (it cannot open a session)", async () => {
+    const t = await mintReviewerToken(keys, { interviewSessionId: 42 }, 1_000_000);
+    await expect(verifyUploadToken(keys, t.token, 1_000_000)).rejects.toMatchObject({ code: "TOKEN_INVALID", reason: "audience" });
+  });
+  test("an upload token verifies through verifyAnyToken as an upload token", async () => {
+    const t = await mintUploadToken(keys, { interviewSessionId: 42, userId: 7 }, 1_000_000);
+    expect(await verifyAnyToken(keys, t.token, 1_000_000)).toMatchObject({ kind: "upload", claims: { interviewSessionId: 42, userId: 7 } });
+  });
+  test("expired, bad ttl, bad id", async () => {
+    const t = await mintReviewerToken(keys, { ttlS: 10 }, 1_000_000);
+    await expect(verifyAnyToken(keys, t.token, 1_000_000 + 60_000)).rejects.toMatchObject({ reason: "expired" });
+    await expect(mintReviewerToken(keys, { ttlS: 0 })).rejects.toMatchObject({ code: "INVALID_MESSAGE" });
+    await expect(mintReviewerToken(keys, { interviewSessionId: -1 })).rejects.toMatchObject({ code: "INVALID_MESSAGE" });
   });
 });

@@ -175,9 +175,80 @@ function reasonOf(err: unknown): TokenInvalidReason {
 
 /**
  * Verifies an upload token and returns its claims, or throws AppError TOKEN_INVALID with the
- * failed check as `reason`. `now` is ms since the epoch.
+ * failed check as `reason`. `now` is ms since the epoch. A reviewer token is refused here
+ * (reason "audience"): it never opens a session.
  */
 export async function verifyUploadToken(keys: TokenKeys, token: unknown, now: number = Date.now()): Promise<UploadTokenClaims> {
+  return claimsOf(await verifiedPayload(keys, token, [TOKEN_AUDIENCE], now));
+}
+
+/**
+ * Reviewer tokens (issue 12): the same keys and checks as upload tokens, another audience, and
+ * their own claims: {"aud":"candid-review","role":"reviewer","interview_session_id"?:<int>}
+ * (absent: every interview). They read an interview's media, manifest and export; they never
+ * write and never open a session.
+ */
+export const REVIEWER_AUDIENCE = "candid-review";
+export const REVIEWER_ROLE = "reviewer";
+
+export interface ReviewerClaims {
+  /** The one interview this token reads, or null for every interview. */
+  interviewSessionId: number | null;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+/** Signs a reviewer token with the first secret; INVALID_MESSAGE for a bad ttl_s or id. */
+export async function mintReviewerToken(keys: TokenKeys, req: { interviewSessionId?: number | null; ttlS?: number }, now: number = Date.now()): Promise<MintedToken> {
+  const ttlS = req.ttlS ?? DEFAULT_TOKEN_TTL_S;
+  if (!Number.isSafeInteger(ttlS) || ttlS < 1 || ttlS > MAX_TOKEN_TTL_S) throw mintError("ttl_s", `ttl_s must be an integer in [1, ${MAX_TOKEN_TTL_S}]`);
+  const interview = req.interviewSessionId ?? null;
+  if (interview !== null && !isId(interview)) throw mintError("interview_session_id", "interview_session_id must be a non-negative integer");
+  const iat = Math.floor(now / 1000);
+  const exp = iat + ttlS;
+  const jti = randomUUID();
+  const claims: JWTPayload = { role: REVIEWER_ROLE };
+  if (interview !== null) claims.interview_session_id = interview;
+  const token = await new SignJWT(claims)
+    .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: "JWT", kid: keys.signing.kid })
+    .setIssuer(TOKEN_ISSUER)
+    .setAudience(REVIEWER_AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .setJti(jti)
+    .sign(keys.signing.key);
+  return { token, expiresAt: exp * 1000, jti };
+}
+
+/** A verified bearer token of either kind. */
+export type VerifiedToken = { kind: "upload"; claims: UploadTokenClaims } | { kind: "reviewer"; claims: ReviewerClaims };
+
+/** Verifies an upload or a reviewer token (the HTTP read routes take both); TOKEN_INVALID otherwise. */
+export async function verifyAnyToken(keys: TokenKeys, token: unknown, now: number = Date.now()): Promise<VerifiedToken> {
+  const p = await verifiedPayload(keys, token, [TOKEN_AUDIENCE, REVIEWER_AUDIENCE], now);
+  const aud = Array.isArray(p.aud) ? p.aud : [p.aud];
+  if (aud.length !== 1) throw invalid("audience");
+  return aud[0] === REVIEWER_AUDIENCE ? { kind: "reviewer", claims: reviewerClaimsOf(p) } : { kind: "upload", claims: claimsOf(p) };
+}
+
+function reviewerClaimsOf(p: JWTPayload): ReviewerClaims {
+  const interview = p.interview_session_id === undefined ? null : p.interview_session_id;
+  const ok =
+    p.role === REVIEWER_ROLE &&
+    (interview === null ? !("interview_session_id" in p) : isId(interview)) &&
+    !("user_id" in p) &&
+    !("session_id" in p) &&
+    isCanonicalUuid(p.jti) &&
+    typeof p.iat === "number" &&
+    typeof p.exp === "number" &&
+    p.exp > p.iat &&
+    p.exp - p.iat <= MAX_TOKEN_TTL_S;
+  if (!ok) throw invalid("claims");
+  return { interviewSessionId: interview as number | null, jti: p.jti as string, iat: p.iat as number, exp: p.exp as number };
+}
+
+async function verifiedPayload(keys: TokenKeys, token: unknown, audience: string[], now: number): Promise<JWTPayload> {
   if (token === undefined || token === null || token === "") throw invalid("missing");
   if (typeof token !== "string" || token.length > MAX_TOKEN_CHARS) throw invalid("malformed");
   let payload: JWTPayload;
@@ -193,7 +264,7 @@ export async function verifyUploadToken(keys: TokenKeys, token: unknown, now: nu
         algorithms: [TOKEN_ALGORITHM],
         typ: "JWT",
         issuer: TOKEN_ISSUER,
-        audience: TOKEN_AUDIENCE,
+        audience,
         clockTolerance: TOKEN_CLOCK_TOLERANCE_S,
         // Also refuses an iat in the future (beyond the tolerance) and a token older than any ttl.
         maxTokenAge: MAX_TOKEN_TTL_S,
@@ -205,7 +276,7 @@ export async function verifyUploadToken(keys: TokenKeys, token: unknown, now: nu
     if (err instanceof KidProblem) throw invalid("unknown_kid");
     throw invalid(reasonOf(err), err);
   }
-  return claimsOf(payload);
+  return payload;
 }
 
 /** The claims' shapes, checked after the signature: a valid signature over odd claims is still refused. */
@@ -214,6 +285,7 @@ function claimsOf(p: JWTPayload): UploadTokenClaims {
   const ok =
     isId(p.interview_session_id) &&
     isId(p.user_id) &&
+    !("role" in p) &&
     (sessionId === null ? !("session_id" in p) : isCanonicalUuid(sessionId)) &&
     isCanonicalUuid(p.jti) &&
     typeof p.iat === "number" &&

@@ -12,7 +12,9 @@ import * as grpc from "@grpc/grpc-js";
 import { BlobKind } from "../../../proto/gen/media/v1/common";
 import type { MetadataServiceClient } from "../../../proto/gen/media/v1/metadata";
 import type { ListedBlob as PbListedBlob, StorageServiceClient } from "../../../proto/gen/media/v1/storage";
-import type { BlobKind as CoreKind, BlobRef } from "../../shared/blob";
+import type { BlobKind as CoreKind, BlobRef as StoredRef } from "../../shared/blob";
+
+type BlobRef = StoredRef & { kind: CoreKind };
 import { fromGrpcError } from "../../shared/grpc";
 import type { ListedBlob, OrphanPorts } from "../core/orphan-sweep";
 

@@ -22,7 +22,10 @@
  * first answers `deleted: false` (counted as `gone`). Any failed call ends the sweep (the next one
  * starts over from the first page): a sweep never guesses.
  */
-import type { BlobKind, BlobRef } from "../../shared/blob";
+import type { BlobKind, BlobRef as StoredRef } from "../../shared/blob";
+
+/** The blobs a row names: chunks and frames (a session's manifest is named by its session row, and never swept). */
+type BlobRef = StoredRef & { kind: BlobKind };
 import { type SleepFn, realSleep } from "./reap-loop";
 
 /** One blob as storage lists it. */

@@ -48,7 +48,7 @@ import * as fsp from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { AppError } from "../../shared/errors";
 import { isCanonicalUuid } from "../../../proto/wire/ids";
-import { type CheckedRef, parseBlobKey } from "../core/blob-ref";
+import { type CheckedRef, MANIFEST_NAME, parseBlobKey } from "../core/blob-ref";
 import {
   type BlobData,
   type BlobHead,
@@ -271,6 +271,15 @@ export class FsBlobStore implements BlobStore {
           if (blobs.length >= q.pageSize) return { blobs, next: key };
         }
       }
+      // "<session>/manifest.json" sorts after "<session>/frames/…", as in S3.
+      const manifestKey = `${sessionId}/${MANIFEST_NAME}`;
+      if (manifestKey > q.after) {
+        const st = await fsp.stat(join(this.root, manifestKey)).catch(() => null);
+        if (st?.isFile()) {
+          blobs.push({ at: parseBlobKey(manifestKey)!, size: st.size, modifiedAtMs: Math.floor(st.mtimeMs) });
+          if (blobs.length >= q.pageSize) return { blobs, next: manifestKey };
+        }
+      }
     }
     return { blobs, next: "" };
   }
@@ -278,7 +287,7 @@ export class FsBlobStore implements BlobStore {
   async sweepTemps(olderThanMs: number): Promise<TempSweep> {
     const total: TempSweep = { removed: 0, bytes: 0 };
     for (const sessionId of (await readdirOrEmpty(this.root)).filter(isCanonicalUuid)) {
-      for (const folder of BLOB_FOLDERS) {
+      for (const folder of [...BLOB_FOLDERS, ""]) {
         const r = await sweepTempsIn(join(this.root, sessionId, folder), olderThanMs);
         total.removed += r.removed;
         total.bytes += r.bytes;

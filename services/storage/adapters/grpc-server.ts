@@ -30,7 +30,7 @@ import type {
 import { AppError, toAppError } from "../../shared/errors";
 import { toItemError, unary } from "../../shared/grpc";
 import type { Logger } from "../../shared/log";
-import type { BlobKind as CoreKind, BlobRef, WriteOutcome as CoreOutcome } from "../../shared/blob";
+import type { StoredKind as CoreKind, BlobRef, WriteOutcome as CoreOutcome } from "../../shared/blob";
 import { type BlobStore, deleteBlob, getBlob, headBlob, listBlobs, putBlob } from "../core/blob-store";
 import type { StorageMetrics } from "./metrics";
 
@@ -47,7 +47,8 @@ const OUTCOMES: Record<CoreOutcome, WriteOutcome> = {
 function kindOf(kind: BlobKind): CoreKind {
   if (kind === BlobKind.BLOB_KIND_AUDIO) return "audio";
   if (kind === BlobKind.BLOB_KIND_FRAME) return "frame";
-  throw new AppError("INVALID_MESSAGE", "kind must be BLOB_KIND_AUDIO or BLOB_KIND_FRAME", { field: "kind" });
+  if (kind === BlobKind.BLOB_KIND_MANIFEST) return "manifest";
+  throw new AppError("INVALID_MESSAGE", "kind must be BLOB_KIND_AUDIO, BLOB_KIND_FRAME or BLOB_KIND_MANIFEST", { field: "kind" });
 }
 
 /** Wire BlobRef -> core BlobRef (field presence and enum only; the store validates the rest). */
@@ -56,11 +57,12 @@ export function toCoreRef(ref: PbBlobRef | undefined): BlobRef {
   return { sessionId: ref.sessionId, kind: kindOf(ref.kind), index: ref.index, mediaType: ref.mediaType };
 }
 
-const KIND_TO_PROTO: Record<CoreKind, BlobKind> = { audio: BlobKind.BLOB_KIND_AUDIO, frame: BlobKind.BLOB_KIND_FRAME };
+const KIND_TO_PROTO: Record<CoreKind, BlobKind> = { audio: BlobKind.BLOB_KIND_AUDIO, frame: BlobKind.BLOB_KIND_FRAME, manifest: BlobKind.BLOB_KIND_MANIFEST };
 
 function kindLabel(ref: PbBlobRef | undefined): string {
   if (ref?.kind === BlobKind.BLOB_KIND_AUDIO) return "audio";
   if (ref?.kind === BlobKind.BLOB_KIND_FRAME) return "frame";
+  if (ref?.kind === BlobKind.BLOB_KIND_MANIFEST) return "manifest";
   return "unknown";
 }
 

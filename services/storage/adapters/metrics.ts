@@ -7,7 +7,7 @@ import type { ErrorCode } from "../../shared/errors";
 import { LATENCY_BUCKETS_SECONDS, counter, defineMetrics, gauge, histogram, labelSets } from "../../shared/metrics";
 
 /** "unknown": an item whose ref names no kind (refused INVALID_MESSAGE). */
-const KINDS = ["audio", "frame", "unknown"];
+const KINDS = ["audio", "frame", "manifest", "unknown"];
 /** The codes the storage service answers with (its gRPC server, the blob stores, the internal token check). */
 export const STORAGE_ERROR_CODES: readonly ErrorCode[] = ["INVALID_MESSAGE", "INVALID_SESSION_ID", "CHECKSUM_MISMATCH", "NOT_FOUND", "STORAGE_FULL", "UPSTREAM_UNAVAILABLE", "INTERNAL_TOKEN_INVALID", "INTERNAL"];
 
@@ -16,7 +16,7 @@ export const storageMetrics = defineMetrics("storage", {
     labelNames: ["kind", "outcome"],
     initial: labelSets({ kind: KINDS, outcome: ["created", "identical", "conflict", "error"] }),
   }),
-  putBytes: counter("candid_storage_put_bytes_total", "Bytes of newly stored blobs (outcome created), by kind.", { labelNames: ["kind"], initial: labelSets({ kind: ["audio", "frame"] }) }),
+  putBytes: counter("candid_storage_put_bytes_total", "Bytes of newly stored blobs (outcome created), by kind.", { labelNames: ["kind"], initial: labelSets({ kind: ["audio", "frame", "manifest"] }) }),
   putDuration: histogram("candid_storage_put_duration_seconds", "Time from receiving a PutBlobs item to its answer (durable), in seconds.", {
     buckets: LATENCY_BUCKETS_SECONDS,
   }),

@@ -87,3 +87,16 @@ describe("parseBlobKey", () => {
     }
   });
 });
+
+describe("manifest", () => {
+  const sid = "0f8fad5b-d9cb-469f-a165-70867728950e";
+  test("lives at <session>/manifest.json, index 0 only, application/json only; parses back", () => {
+    const c = checkRef({ sessionId: sid, kind: "manifest", index: 0, mediaType: "application/json" });
+    expect(c.key).toBe(`${sid}/manifest.json`);
+    expect(parseBlobKey(c.key)?.ref).toEqual(c.ref);
+    expect(() => checkRef({ sessionId: sid, kind: "manifest", index: 1, mediaType: "application/json" })).toThrow(/index/);
+    expect(() => checkRef({ sessionId: sid, kind: "manifest", index: 0, mediaType: "image/jpeg" })).toThrow(/media_type/);
+    expect(parseBlobKey(`${sid}/other.json`)).toBeNull();
+    expect(parseBlobKey(`not-a-uuid/manifest.json`)).toBeNull();
+  });
+});

@@ -18,6 +18,11 @@ export enum BlobKind {
   BLOB_KIND_AUDIO = 1,
   /** BLOB_KIND_FRAME - A JPEG camera frame, one every 2 s. */
   BLOB_KIND_FRAME = 2,
+  /**
+   * BLOB_KIND_MANIFEST - A sealed session's manifest (<session>/manifest.json, index 0, application/json): written by
+   * the gateway at session_complete, never by a browser.
+   */
+  BLOB_KIND_MANIFEST = 3,
   UNRECOGNIZED = -1,
 }
 
@@ -32,6 +37,9 @@ export function blobKindFromJSON(object: any): BlobKind {
     case 2:
     case "BLOB_KIND_FRAME":
       return BlobKind.BLOB_KIND_FRAME;
+    case 3:
+    case "BLOB_KIND_MANIFEST":
+      return BlobKind.BLOB_KIND_MANIFEST;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -47,6 +55,8 @@ export function blobKindToJSON(object: BlobKind): string {
       return "BLOB_KIND_AUDIO";
     case BlobKind.BLOB_KIND_FRAME:
       return "BLOB_KIND_FRAME";
+    case BlobKind.BLOB_KIND_MANIFEST:
+      return "BLOB_KIND_MANIFEST";
     case BlobKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
