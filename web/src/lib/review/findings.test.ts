@@ -4,9 +4,9 @@ import type { Analysis, AnalysisChunk, Timeline } from './types.ts';
 
 const ORIGIN = '2025-12-16T10:30:00.000Z';
 
-// Three recorded 10 s chunks, each overlapping the one before by 120 ms (analysis clock), chunk 1's words
-// and speech. On the track the overlap is trimmed from the head of the later chunk: 0–10000,
-// 10000–19880, 19880–29760.
+// Three recorded 10 s chunks, each overlapping the one before by 120 ms, windows split in the
+// middle (analysis clock). The stitcher keeps each chunk from the middle of one overlap to the
+// next, on the recording's clock: 0–9940, 9940–19820, 19820–29760.
 function chunk(i: number, words: Array<[string, number, number]> = [], speech: Array<[number, number]> = []): AnalysisChunk {
   const start = i * 9880;
   return {
@@ -24,9 +24,9 @@ function chunk(i: number, words: Array<[string, number, number]> = [], speech: A
 const timeline: Pick<Timeline, 'origin' | 'chunks'> = {
   origin: ORIGIN,
   chunks: [
-    { chunk_index: 0, start_ms: 0, end_ms: 10_000 },
-    { chunk_index: 1, start_ms: 10_000, end_ms: 19_880 },
-    { chunk_index: 2, start_ms: 19_880, end_ms: 29_760 },
+    { chunk_index: 0, start_ms: 0, end_ms: 9940 },
+    { chunk_index: 1, start_ms: 9940, end_ms: 19_820 },
+    { chunk_index: 2, start_ms: 19_820, end_ms: 29_760 },
   ],
 };
 
@@ -45,32 +45,27 @@ function analysis(chunks: AnalysisChunk[], extra: Partial<Analysis> = {}): Analy
 
 describe('trackClock: analysis time → track time', () => {
   const toTrack = trackClock(analysis([chunk(0), chunk(1), chunk(2)]), timeline);
-  test('chunk 0 is the same on both clocks', () => {
-    expect(toTrack(0)).toBe(0);
-    expect(toTrack(5000)).toBe(5000);
+  test('where the stitcher kept the recording’s clock, times stay as they are', () => {
+    for (const t of [0, 5000, 9939, 9940, 15_000, 19_819, 19_820, 25_000, 29_760]) expect(toTrack(t)).toBe(t);
   });
-  test('a later chunk is end-aligned: its trimmed head is skipped, its end is its track end', () => {
-    // chunk 1 records 9880–19880; on the track it ends at 19880 and starts at 10000
-    expect(toTrack(19_800)).toBe(19_800);
-    expect(toTrack(15_000)).toBe(15_000);
-    // chunk 2 records 19760–29760 and lands 19880–29760: 20000 recorded is 20000 on the track
-    expect(toTrack(25_000)).toBe(25_000);
-    expect(toTrack(29_760)).toBe(29_760);
-  });
-  test('inside the trimmed overlap, a time clamps to the chunk start on the track', () => {
-    // 9950 is past chunk 1's window start (9940), inside its 120 ms head that the track cut
-    expect(toTrack(9950)).toBe(10_000);
+  test('where the alignment moved a chunk, its times move with it', () => {
+    const shifted = { ...timeline, chunks: [timeline.chunks[0]!, { chunk_index: 1, start_ms: 9945, end_ms: 19_825 }, { chunk_index: 2, start_ms: 19_825, end_ms: 29_765 }] };
+    const t = trackClock(analysis([chunk(0), chunk(1), chunk(2)]), shifted);
+    expect(t(5000)).toBe(5000);
+    expect(t(15_000)).toBe(15_005);
+    expect(t(25_000)).toBe(25_005);
   });
   test('the origins differ when the wall clocks say so (chunk 0 lost): analysis times move by the difference', () => {
     const late = analysis([chunk(1)], { timeline_start: '2025-12-16T10:30:09.880Z' });
-    const t = trackClock({ ...late, chunks: late.chunks.map((c) => ({ ...c, start_ms: 0, end_ms: 10_000, window_ms: [0, 10_000] })) }, { origin: ORIGIN, chunks: [{ chunk_index: 1, start_ms: 10_000, end_ms: 19_880 }] });
+    const t = trackClock({ ...late, chunks: late.chunks.map((c) => ({ ...c, start_ms: 0, end_ms: 10_000, window_ms: [0, 10_000] })) }, { origin: ORIGIN, chunks: [{ chunk_index: 1, start_ms: 9880, end_ms: 19_880 }] });
     expect(t(5000)).toBe(5000 + 9880);
   });
-  test('a time in a gap moves with the chunk before it; before every chunk, with the first', () => {
-    const t = trackClock(analysis([chunk(0), chunk(2)]), { origin: ORIGIN, chunks: [timeline.chunks[0]!, { chunk_index: 2, start_ms: 20_000, end_ms: 29_880 }] });
-    expect(t(12_000)).toBe(12_000);
+  test('a time in a gap moves with the chunk before it; before every chunk, with the first; no chunks: as it is', () => {
+    const t = trackClock(analysis([{ ...chunk(0), window_ms: [0, 10_000] }, chunk(2)]), { origin: ORIGIN, chunks: [{ chunk_index: 0, start_ms: 0, end_ms: 10_003 }, { chunk_index: 2, start_ms: 19_760, end_ms: 29_760 }] });
+    expect(t(12_000)).toBe(12_003);
     const noChunks = trackClock(analysis([]), { origin: ORIGIN, chunks: [] });
     expect(noChunks(1234)).toBe(1234);
+    expect(trackClock(analysis([chunk(0)]), { origin: null, chunks: [] })(77)).toBe(77);
   });
 });
 

@@ -2,13 +2,13 @@
  * @module review/findings
  * The analysis (GET /sessions/{sid}/analysis) placed on the stitched track (GET .../timeline).
  *
- * The analysis clock is the recorded one: its zero is the earliest chunk start and each chunk
- * keeps its full length, overlaps included. The stitched track trims each overlap from the head
- * of the later chunk (docs/web.md: "a consumer trims end(k) − start(k+1) from chunk k+1"), so a
- * chunk's end is where it is on both clocks: a time t inside chunk c lands at
- * `track.end(c) − (analysis.end(c) − t)`. A time in no chunk (a capture event during an outage)
- * moves with the chunk before it. The few tens of ms this can be off where a stitcher aligns an
- * overlap differently do not matter for showing words and marks. Pure.
+ * Both run on the recording's clock from the first chunk's start. Consecutive chunks overlap; the
+ * analysis reports each chunk's words inside its window (the overlaps split in the middle), and
+ * the stitcher (services/shared/media/stitch.ts) keeps each chunk from the middle of its overlap
+ * to the next one's, aligned by cross-correlation. So a time t in chunk c's window lands at
+ * `track.start(c) + (t − window.from(c))`: the recording's clock, moved by the few ms the
+ * alignment found. A time in no window (a capture event during an outage) moves with the chunk
+ * before it. Pure.
  */
 import type { Analysis, Timeline } from './types.ts';
 
@@ -52,11 +52,11 @@ export function trackClock(analysis: Pick<Analysis, 'timeline_start' | 'chunks'>
     const t = ms + delta;
     if (maps.length === 0) return Math.max(0, t);
     const inside = maps.find((m) => t >= m.wFrom && t < m.wTo) ?? maps.find((m) => t >= m.aStart && t <= m.aEnd);
-    if (inside) return Math.min(inside.tEnd, Math.max(inside.tStart, inside.tEnd - (inside.aEnd - t)));
+    if (inside) return Math.min(inside.tEnd, Math.max(inside.tStart, inside.tStart + (t - inside.wFrom)));
     let before: ChunkMap | undefined;
-    for (const m of maps) if (m.aEnd <= t) before = m;
-    if (!before) return Math.max(0, t - (maps[0]!.aStart - maps[0]!.tStart));
-    return Math.max(0, t - (before.aEnd - before.tEnd));
+    for (const m of maps) if (m.wTo <= t) before = m;
+    if (!before) return Math.max(0, t - (maps[0]!.wFrom - maps[0]!.tStart));
+    return Math.max(0, t - (before.wTo - before.tEnd));
   };
 }
 
