@@ -76,6 +76,8 @@ const table = {
   SESSION_NOT_SEALED: { ...open, description: "Review: the session has no sealed manifest yet (it is not completed); its manifest exists once session_complete was acked." },
   SESSION_ALREADY_SEALED: { ...open, description: "Between services: a session's manifest was already sealed with another hash; the first seal stays." },
   RANGE_NOT_SATISFIABLE: { ...open, description: "Review: the Range header asks for bytes past the end of the audio (HTTP 416, with Content-Range: bytes */<size>)." },
+  LEGAL_HOLD: { ...open, description: "Retention: the interview is under a legal hold (PUT /interview-sessions/{id}/legal-hold); it cannot be erased until the hold is lifted (HTTP 409). Nothing changed." },
+  ERASURE_CLAIM_LOST: { ...open, description: "Between services: the reaper worked on an erasure whose claim it no longer holds (the claim expired and another reaper took it over, or it is done). Nothing changed; the erasure goes on under the newer claim." },
   INTERNAL_TOKEN_INVALID: { ...open, description: "An internal gRPC call arrived without the internal token (CANDID_INTERNAL_TOKEN), or with a wrong one; the gateway and the reaper treat it as INTERNAL (a misconfiguration, never sent to a browser)." },
   NOT_FOUND: { ...open, dropsItem: true, description: "No such route or blob. The web client also reports a queued item whose bytes vanished from its local store with this code." },
   INTERNAL: { ...open, description: "An unexpected failure; it is logged on the server and its details are not sent." },

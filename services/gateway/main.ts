@@ -10,6 +10,7 @@ import { createRegistry, serveOpsHttp } from "../shared/metrics";
 import { sha256Hex } from "../shared/sha256";
 import { MetadataGrpcClient, StorageGrpcClient } from "./adapters/grpc-clients";
 import { createHttpHandler } from "./adapters/http";
+import { RetentionGrpcClient } from "./adapters/grpc-retention-client";
 import { accessEvents, gatewayMetrics, leaseEvents, sessionEvents } from "./adapters/metrics";
 import { timedMetadata, timedStorage } from "./adapters/timed-upstreams";
 import { ConnectionGuard, MeteredByteBudget } from "./adapters/connection-guard";
@@ -114,7 +115,8 @@ const seal = async (session: Parameters<Review["seal"]>[0], announced: { chunks:
 const http = createHttpHandler({
   status: (id) => metadataPort.status(id),
   sessionAnalysis: (id, chunksAfter, framesAfter, limit) => metadata.sessionAnalysis(id, chunksAfter, framesAfter, limit),
-  createInterviewSession: (title) => metadata.createInterviewSession(title),
+  createInterviewSession: (title, retentionDays) => metadata.createInterviewSession(title, retentionDays),
+  retention: new RetentionGrpcClient(config.metadataAddr, { timeoutMs: config.upstreamTimeoutMs, internalToken: config.internalToken }),
   getInterviewSession: (id) => metadata.getInterviewSession(id),
   apiKeys,
   verifyToken: (token) => verifyAnyToken(tokenKeys, token),

@@ -13,6 +13,9 @@ import { metadataMetrics } from "./adapters/metrics";
 import { DedicatedPipelines } from "./adapters/pg-pipeline";
 import { PgAnalysisRepo } from "./adapters/pg-analysis-repo";
 import { PgReviewRepo } from "./adapters/pg-review-repo";
+import { PgRetentionRepo } from "./adapters/pg-retention-repo";
+import { createRetentionGrpc } from "./adapters/retention-grpc";
+import { Retention } from "./core/retention";
 import { createReviewGrpc } from "./adapters/review-grpc";
 import { Review } from "./core/review";
 import { connectPostgres, PgSessionRepo, runMigrations } from "./adapters/pg-repo";
@@ -61,7 +64,7 @@ async function main(config: MetadataConfig, log: Logger) {
   const metrics = metadataMetrics(registry);
   const metadata = createMetadataGrpc({ metadata: core, analysis, log, metrics, recordLanes, maxBatch: Math.max(1, config.recordMaxBatch) });
   const healthy = () => core.ping().catch(() => false);
-  const grpcServer = await startGrpcServer({ address: config.grpcAddr, services: [metadata.service, createAnalysisGrpc({ analysis, log, metrics }), createReviewGrpc({ review: new Review(new PgReviewRepo(sql)), log, metrics })], healthy, internalToken: config.internalToken });
+  const grpcServer = await startGrpcServer({ address: config.grpcAddr, services: [metadata.service, createAnalysisGrpc({ analysis, log, metrics }), createReviewGrpc({ review: new Review(new PgReviewRepo(sql)), log, metrics }), createRetentionGrpc({ retention: new Retention(new PgRetentionRepo(sql)), log, metrics })], healthy, internalToken: config.internalToken });
   const ops = serveOpsHttp({ port: config.metricsPort, hostname: config.host, registry, ready: healthy });
 
   log.info("metadata listening", {

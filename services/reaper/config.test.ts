@@ -16,6 +16,12 @@ test("defaults", () => {
     orphanIntervalMs: 600_000,
     orphanPageSize: 500,
     orphanDryRun: false,
+    retentionDays: 0,
+    retentionIntervalMs: 3_600_000,
+    erasureIntervalMs: 5_000,
+    erasureLeaseMs: 60_000,
+    erasurePageSize: 100,
+    erasureConcurrency: 8,
     metricsPort: 9103,
     host: "0.0.0.0",
     internalToken: TOKEN,
@@ -52,5 +58,21 @@ test("the orphan sweeper's settings: dry run, bounds", () => {
     throw new Error("no error");
   } catch (e) {
     expect((e as ConfigError).problems).toEqual(["REAPER_ORPHAN_GRACE_MS must be at least 1", "REAPER_ORPHAN_PAGE_SIZE must be 1..1000"]);
+  }
+});
+
+test("retention and erasure settings: CANDID_RETENTION_DAYS off or 1..3650, the lease and page bounds, all problems at once", () => {
+  expect(loadReaperConfig({ CANDID_INTERNAL_TOKEN: TOKEN, CANDID_RETENTION_DAYS: "30" }).retentionDays).toBe(30);
+  try {
+    loadReaperConfig({ CANDID_INTERNAL_TOKEN: TOKEN, CANDID_RETENTION_DAYS: "3651", REAPER_ERASURE_LEASE_MS: "999", REAPER_ERASURE_PAGE_SIZE: "0", REAPER_ERASURE_CONCURRENCY: "65" });
+    throw new Error("no error");
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as ConfigError).problems).toEqual([
+      "CANDID_RETENTION_DAYS must be 0 (off) or 1..3650",
+      "REAPER_ERASURE_LEASE_MS must be 1000..3600000",
+      "REAPER_ERASURE_PAGE_SIZE must be 1..1000",
+      "REAPER_ERASURE_CONCURRENCY must be 1..64",
+    ]);
   }
 });

@@ -14,6 +14,14 @@
  * | REAPER_ORPHAN_INTERVAL_MS | 600000      | pause between two sweeps of the whole store, ms (>= 1)    |
  * | REAPER_ORPHAN_PAGE_SIZE | 500           | blobs per ListBlobs page, 1..1000                         |
  * | REAPER_ORPHAN_DRY_RUN | false           | count and log orphans, delete nothing                     |
+ * | CANDID_RETENTION_DAYS | 0 (off)         | keep an interview this many days after its last activity, |
+ * |                      |                  | then erase it (1..3650; an interview's own retention wins)|
+ * | REAPER_RETENTION_INTERVAL_MS | 3600000  | pause between two retention passes, ms (>= 1)             |
+ * | REAPER_ERASURE_INTERVAL_MS | 5000       | pause between two looks for erasures to do, ms (>= 1)     |
+ * | REAPER_ERASURE_LEASE_MS | 60000         | an erasure claim without progress for this long is taken  |
+ * |                      |                  | over by the next reaper (a killed one's), 1000..3600000   |
+ * | REAPER_ERASURE_PAGE_SIZE | 100          | blobs listed and reported per page, 1..1000               |
+ * | REAPER_ERASURE_CONCURRENCY | 8          | DeleteBlob calls in flight at once, 1..64                 |
  * | REAPER_METRICS_PORT  | 9103             | HTTP port of /metrics /healthz /readyz (0 = free)         |
  * | REAPER_HOST          | 0.0.0.0          | bind address of the ops port (127.0.0.1 under npm start)  |
  * | CANDID_INTERNAL_TOKEN| (required)       | carried by every call to metadata (at least 32 bytes)     |
@@ -38,6 +46,14 @@ export const reaperConfigShape = {
   orphanPageSize: int("REAPER_ORPHAN_PAGE_SIZE", 500),
   /** Count and log the orphans, delete nothing. */
   orphanDryRun: bool("REAPER_ORPHAN_DRY_RUN", false),
+  /** The deployment's retention in days after an interview's last activity; 0: off (docs/retention.md). */
+  retentionDays: int("CANDID_RETENTION_DAYS", 0),
+  retentionIntervalMs: int("REAPER_RETENTION_INTERVAL_MS", 3_600_000),
+  erasureIntervalMs: int("REAPER_ERASURE_INTERVAL_MS", 5_000),
+  /** A claim the reaper makes no progress under for this long is another reaper's to resume, ms. */
+  erasureLeaseMs: int("REAPER_ERASURE_LEASE_MS", 60_000),
+  erasurePageSize: int("REAPER_ERASURE_PAGE_SIZE", 100),
+  erasureConcurrency: int("REAPER_ERASURE_CONCURRENCY", 8),
   metricsPort: int("REAPER_METRICS_PORT", 9103),
   /** Bind address of the ops port: 0.0.0.0 in a container, 127.0.0.1 under `npm start`. */
   host: str("REAPER_HOST", "0.0.0.0"),
@@ -56,6 +72,12 @@ export function loadReaperConfig(env: Record<string, string | undefined> = proce
   if (config.orphanGraceMs < 1) problems.push("REAPER_ORPHAN_GRACE_MS must be at least 1");
   if (config.orphanIntervalMs < 1) problems.push("REAPER_ORPHAN_INTERVAL_MS must be at least 1");
   if (config.orphanPageSize < 1 || config.orphanPageSize > 1000) problems.push("REAPER_ORPHAN_PAGE_SIZE must be 1..1000");
+  if (config.retentionDays < 0 || config.retentionDays > 3650) problems.push("CANDID_RETENTION_DAYS must be 0 (off) or 1..3650");
+  if (config.retentionIntervalMs < 1) problems.push("REAPER_RETENTION_INTERVAL_MS must be at least 1");
+  if (config.erasureIntervalMs < 1) problems.push("REAPER_ERASURE_INTERVAL_MS must be at least 1");
+  if (config.erasureLeaseMs < 1000 || config.erasureLeaseMs > 3_600_000) problems.push("REAPER_ERASURE_LEASE_MS must be 1000..3600000");
+  if (config.erasurePageSize < 1 || config.erasurePageSize > 1000) problems.push("REAPER_ERASURE_PAGE_SIZE must be 1..1000");
+  if (config.erasureConcurrency < 1 || config.erasureConcurrency > 64) problems.push("REAPER_ERASURE_CONCURRENCY must be 1..64");
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

@@ -3,20 +3,27 @@
  * spec's 5-minute inactivity timeout) by calling MetadataService.AbandonIdleSessions every
  * REAPER_INTERVAL_MS, and sweeps orphan blobs (stored, but no metadata row, older than
  * REAPER_ORPHAN_GRACE_MS: core/orphan-sweep.ts) every REAPER_ORPHAN_INTERVAL_MS.
+ * It also carries out erasures (core/erasure.ts: claimed from metadata, every blob deleted through
+ * storage, then the rows) and runs the retention pass every REAPER_RETENTION_INTERVAL_MS
+ * (CANDID_RETENTION_DAYS and each interview's own retention; docs/retention.md).
  * Stateless and idempotent: running two replicas is safe, one is enough.
  * The only file that wires: config, logger, metrics, gRPC client, loop, ops HTTP, SIGTERM.
  */
+import { hostname } from "node:os";
 import { MetadataServiceClient } from "../../proto/gen/media/v1/metadata";
+import { RetentionServiceClient } from "../../proto/gen/media/v1/retention";
 import { StorageServiceClient } from "../../proto/gen/media/v1/storage";
 import { configOrExit } from "../shared/config";
 import { toAppError } from "../shared/errors";
 import { checkHealth, healthClient, internalClient } from "../shared/grpc";
 import { createLogger } from "../shared/log";
 import { createRegistry, serveOpsHttp } from "../shared/metrics";
+import { grpcErasurePorts } from "./adapters/grpc-erasure-ports";
 import { grpcOrphanPorts } from "./adapters/grpc-orphan-ports";
 import { grpcSessionReaper } from "./adapters/grpc-session-reaper";
 import { reaperMetrics } from "./adapters/metrics";
 import { loadReaperConfig } from "./config";
+import { type ErasureResult, type RetentionPassResult, startErasureLoop, startRetentionLoop } from "./core/erasure";
 import { type SweepResult, startSweepLoop } from "./core/orphan-sweep";
 import { type RunResult, startReapLoop } from "./core/reap-loop";
 
@@ -27,7 +34,11 @@ const metrics = reaperMetrics(registry);
 
 const client = internalClient(MetadataServiceClient, config.metadataAddr, config.internalToken);
 const health = healthClient(config.metadataAddr);
-const storage = config.orphanSweep ? internalClient(StorageServiceClient, config.storageAddr, config.internalToken) : null;
+// Storage: the erasures need it always, the orphan sweeper when it runs.
+const storage = internalClient(StorageServiceClient, config.storageAddr, config.internalToken);
+const retention = internalClient(RetentionServiceClient, config.metadataAddr, config.internalToken);
+// Unique per process, so a restarted reaper never takes its dead predecessor's claims for its own.
+const worker = `reaper-${hostname()}-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
 
 // The call may take as long as the interval, but never longer than 30 s: a stuck call must not
 // block the loop (and SIGTERM cancels it anyway).
@@ -86,7 +97,7 @@ function onSweep(r: SweepResult) {
 }
 
 metrics.orphanDryRun.set(config.orphanDryRun ? 1 : 0);
-const sweeper = storage
+const sweeper = config.orphanSweep
   ? startSweepLoop({
       ports: grpcOrphanPorts(storage, client, { callTimeoutMs: 30_000 }),
       sweep: {
@@ -108,6 +119,64 @@ const sweeper = storage
     })
   : null;
 
+function onErasure(r: ErasureResult) {
+  const e = r.erasure;
+  const s = r.stats;
+  metrics.erasures.inc({ reason: e.reason, outcome: r.ok ? "done" : "error" });
+  metrics.erasureDuration.observe(r.durationMs / 1000);
+  metrics.erasureBlobsDeleted.inc(s.blobsDeleted);
+  metrics.erasureBytesDeleted.inc(s.bytesDeleted);
+  metrics.erasureRowsDeleted.inc(s.rowsDeleted);
+  // Ids and counts only: an erasure's log line names no title, user or session.
+  const fields = {
+    erasureId: e.erasureId,
+    interviewSessionId: e.interviewSessionId,
+    reason: e.reason,
+    attempt: e.attempt,
+    mediaSessions: s.sessions,
+    blobsDeleted: s.blobsDeleted,
+    bytesDeleted: s.bytesDeleted,
+    blobsGone: s.blobsGone,
+    rowsDeleted: s.rowsDeleted,
+    durationMs: Math.round(r.durationMs),
+  };
+  if (r.ok) log.info("erasure done", fields);
+  else {
+    const err = toAppError(r.error);
+    log.warn("erasure failed, retried once its claim expires", { ...fields, code: err.code, err: err.code === "INTERNAL" ? (err.cause ?? err) : err.message });
+  }
+}
+
+function onRetentionPass(r: RetentionPassResult) {
+  metrics.retentionPasses.inc({ result: r.ok ? "ok" : "error" });
+  if (r.ok) {
+    metrics.retentionEnqueued.inc(r.enqueued.length);
+    for (const e of r.enqueued) log.info("retention expired: erasure enqueued", { erasureId: e.erasureId, interviewSessionId: e.interviewSessionId, retentionDays: config.retentionDays });
+  } else {
+    const err = toAppError(r.error);
+    log.warn("retention pass failed", { code: err.code, err: err.code === "INTERNAL" ? (err.cause ?? err) : err.message });
+  }
+}
+
+const erasurePorts = grpcErasurePorts(storage, retention, {
+  worker,
+  leaseMs: config.erasureLeaseMs,
+  defaultRetentionDays: config.retentionDays,
+  callTimeoutMs: 30_000,
+});
+const eraser = startErasureLoop({
+  ports: erasurePorts,
+  erasure: { pageSize: config.erasurePageSize, concurrency: config.erasureConcurrency },
+  intervalMs: config.erasureIntervalMs,
+  onErasure,
+  onClaimError: (err) => {
+    metrics.erasureClaimErrors.inc();
+    const e = toAppError(err);
+    log.warn("erasure claim failed", { code: e.code, err: e.code === "INTERNAL" ? (e.cause ?? e) : e.message });
+  },
+});
+const retentionLoop = startRetentionLoop({ ports: erasurePorts, limit: 100, intervalMs: config.retentionIntervalMs, onPass: onRetentionPass });
+
 const ops = serveOpsHttp({ port: config.metricsPort, hostname: config.host, registry, ready: () => checkHealth(health) });
 log.info("reaper started", {
   metadataAddr: config.metadataAddr,
@@ -119,6 +188,10 @@ log.info("reaper started", {
   orphanGraceMs: config.orphanGraceMs,
   orphanIntervalMs: config.orphanIntervalMs,
   orphanDryRun: config.orphanDryRun,
+  retentionDays: config.retentionDays,
+  retentionIntervalMs: config.retentionIntervalMs,
+  erasureIntervalMs: config.erasureIntervalMs,
+  erasureLeaseMs: config.erasureLeaseMs,
   metricsPort: ops.port,
 });
 
@@ -127,10 +200,11 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info("reaper stopping", { signal });
-  await Promise.all([loop.stop(), sweeper?.stop()]);
+  await Promise.all([loop.stop(), sweeper?.stop(), eraser.stop(), retentionLoop.stop()]);
   await ops.stop(true);
   client.close();
-  storage?.close();
+  storage.close();
+  retention.close();
   health.close();
   log.info("reaper stopped");
   process.exit(0);

@@ -66,6 +66,8 @@ const TRANSPORT: Readonly<Record<ErrorCode, TransportSpec>> = {
   SESSION_NOT_SEALED: { http: 409, grpc: status.FAILED_PRECONDITION },
   SESSION_ALREADY_SEALED: { http: 409, grpc: status.ALREADY_EXISTS },
   RANGE_NOT_SATISFIABLE: { http: 416, grpc: status.OUT_OF_RANGE },
+  LEGAL_HOLD: { http: 409, grpc: status.FAILED_PRECONDITION },
+  ERASURE_CLAIM_LOST: { http: 409, grpc: status.FAILED_PRECONDITION },
   INTERNAL_TOKEN_INVALID: { http: 500, grpc: status.UNAUTHENTICATED },
   NOT_FOUND: { http: 404, grpc: status.NOT_FOUND },
   INTERNAL: { http: 500, grpc: status.INTERNAL },

@@ -12,6 +12,10 @@ export interface InterviewSummary {
   mediaSessions: number;
   /** 0: no media session yet. */
   lastActivityMs: number;
+  /** Erasure and retention are refused while held (docs/retention.md). */
+  legalHold: boolean;
+  /** The interview's own retention in days; 0: the deployment's (CANDID_RETENTION_DAYS). */
+  retentionDays: number;
 }
 
 export interface ReviewSession {

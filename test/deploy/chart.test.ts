@@ -318,7 +318,7 @@ describe("helm/candid", () => {
     const ing = find(objs, "Ingress", "candid");
     const paths = ing.spec.rules[0].http.paths.map((p: { path: string; backend: { service: { name: string } } }) => `${p.path}->${p.backend.service.name}`);
     expect(paths).toEqual(["/ws->candid-gateway", "/sessions->candid-gateway",
-      "/interview-sessions->candid-gateway", "/->candid-web"]);
+      "/interview-sessions->candid-gateway", "/reviewer-tokens->candid-gateway", "/->candid-web"]);
   });
 
   test("rendered PrometheusRule passes promtool check rules; rule unit tests pass", () => {
@@ -644,6 +644,7 @@ describe("helm/candid: the gateway's ops port and settings (issue 14)", () => {
   /** Chart defaults that differ from the gateway's, each documented in values.yaml. */
   const CHART_DEFAULTS: Record<string, string> = {
     GATEWAY_MAX_TOTAL_BUFFERED_BYTES: String(512 * 1024 * 1024), // half of the 1Gi memory limit
+    GATEWAY_REVIEW_AUDIO_CACHE_BYTES: String(128 * 1024 * 1024), // with the buffers, well below the limit
   };
   const NOT_CONFIG = ["BUN_RUNTIME_TRANSPILER_CACHE_PATH", "TMPDIR"];
   const VALUE_SETS: Array<[string, string[]]> = [["default", []], ...CI_VALUES.map((f): [string, string[]] => [f, [f]]), ["kind", ["deploy/kind-values.yaml"]]];
@@ -955,6 +956,7 @@ describe("helm/candid: high availability, autoscaling, rolling restarts (issue 1
       sessionAnalysis: fail,
       createInterviewSession: fail,
       getInterviewSession: fail,
+      retention: { requestErasure: fail, setLegalHold: fail, setRetention: fail },
       apiKeys,
       verifyToken: async () => {
         throw new AppError("TOKEN_INVALID");
@@ -990,9 +992,12 @@ describe("helm/candid: high availability, autoscaling, rolling restarts (issue 1
       ["GET", "/sessions/0f8fad5b-d9cb-469f-a165-70867728950e/timeline"],
       ["GET", "/sessions/0f8fad5b-d9cb-469f-a165-70867728950e/manifest"],
       ["POST", "/sessions/0f8fad5b-d9cb-469f-a165-70867728950e/verify"],
+      ["DELETE", "/interview-sessions/7"],
+      ["PUT", "/interview-sessions/7/legal-hold"],
+      ["PUT", "/interview-sessions/7/retention"],
     ];
     for (const [method, path] of GATEWAY) {
-      const res = await http(new Request(`http://gw${path}`, { method, body: method === "POST" ? "{}" : undefined }));
+      const res = await http(new Request(`http://gw${path}`, { method, body: method === "POST" || method === "PUT" ? "{}" : undefined }));
       expect(res.status, `${method} ${path} is a gateway route`).toBe(401);
     }
     const notARoute = await http(new Request("http://gw/interview"));

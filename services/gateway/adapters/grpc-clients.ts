@@ -320,8 +320,8 @@ export class MetadataGrpcClient
     return summary(res.session);
   }
 
-  async createInterviewSession(title: string): Promise<number> {
-    const res = await unaryCall(this.client.createInterviewSession.bind(this.client), { title }, this.opts.timeoutMs);
+  async createInterviewSession(title: string, retentionDays: number | null = null): Promise<number> {
+    const res = await unaryCall(this.client.createInterviewSession.bind(this.client), { title, retentionDays: retentionDays ?? undefined }, this.opts.timeoutMs);
     return res.interviewSessionId;
   }
 

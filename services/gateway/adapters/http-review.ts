@@ -45,8 +45,6 @@ export interface ReviewHttpDeps {
   tokenMaxTtlS: number;
   /** The api key check of the HTTP API (throws API_KEY_INVALID). */
   requireApiKey(req: Request): void;
-  /** true when the interview is erased or being erased: everything of it answers 404 (retention). */
-  erased?(interviewSessionId: number): Promise<boolean>;
   log: Logger;
 }
 
@@ -149,14 +147,12 @@ export function createReviewRoutes(deps: ReviewHttpDeps): ReviewRoutes {
       ctx.refused(d.reason, route);
       throw new AppError("INTERVIEW_SESSION_NOT_FOUND");
     }
-    if (await deps.erased?.(id)) throw new AppError("INTERVIEW_SESSION_NOT_FOUND");
+    // An interview being erased is not found (metadata hides it from the moment it is asked for).
     return review.interview(id);
   };
 
   const readableMediaSession = async (req: Request, segment: string, ctx: ReviewContext, route: string) => {
-    const s = await ctx.readableSession(req, segment, route, mediaDecision);
-    if (s.interviewSessionId !== null && (await deps.erased?.(s.interviewSessionId))) throw new AppError("SESSION_NOT_FOUND");
-    return s;
+    return ctx.readableSession(req, segment, route, mediaDecision);
   };
 
   const mintReviewer = async (req: Request, ctx: ReviewContext) => {
@@ -188,11 +184,9 @@ export function createReviewRoutes(deps: ReviewHttpDeps): ReviewRoutes {
     const before = num("before", 0, 1, Number.MAX_SAFE_INTEGER);
     const only = reader.kind === "reviewer" ? (reader.claims.interviewSessionId ?? 0) : 0;
     const page = await review.listInterviews(limit, before, only);
-    const visible = [];
-    for (const i of page.interviews) if (!(await deps.erased?.(i.interviewSessionId))) visible.push(i);
     return Response.json(
       {
-        interview_sessions: visible.map((i) => ({ interview_session_id: i.interviewSessionId, title: i.title, created_at: iso(i.createdAtMs), media_sessions: i.mediaSessions, last_activity: iso(i.lastActivityMs) })),
+        interview_sessions: page.interviews.map((i) => ({ interview_session_id: i.interviewSessionId, title: i.title, created_at: iso(i.createdAtMs), media_sessions: i.mediaSessions, last_activity: iso(i.lastActivityMs) })),
         more: page.more,
       },
       { headers: { ...ctx.cors(req), ...PRIVATE } },
@@ -202,7 +196,15 @@ export function createReviewRoutes(deps: ReviewHttpDeps): ReviewRoutes {
   const interview = async (req: Request, segment: string, ctx: ReviewContext) => {
     const r = await readableInterview(req, segment, ctx, "interview");
     return Response.json(
-      { interview_session_id: r.interview.interviewSessionId, title: r.interview.title, created_at: iso(r.interview.createdAtMs), last_activity: iso(r.interview.lastActivityMs), media_sessions: r.sessions.map(sessionJson) },
+      {
+        interview_session_id: r.interview.interviewSessionId,
+        title: r.interview.title,
+        created_at: iso(r.interview.createdAtMs),
+        last_activity: iso(r.interview.lastActivityMs),
+        legal_hold: r.interview.legalHold,
+        retention_days: r.interview.retentionDays || null,
+        media_sessions: r.sessions.map(sessionJson),
+      },
       { headers: { ...ctx.cors(req), ...PRIVATE } },
     );
   };

@@ -42,6 +42,17 @@ function handler(over: Partial<HttpDeps> = {}) {
     getInterviewSession: async (id) => {
       if (!interviews.has(id)) throw new AppError("INTERVIEW_SESSION_NOT_FOUND");
     },
+    retention: {
+      requestErasure: async () => {
+        throw new AppError("INTERVIEW_SESSION_NOT_FOUND");
+      },
+      setLegalHold: async () => {
+        throw new AppError("INTERVIEW_SESSION_NOT_FOUND");
+      },
+      setRetention: async () => {
+        throw new AppError("INTERVIEW_SESSION_NOT_FOUND");
+      },
+    },
     apiKeys: createApiKeyChecker([KEY]),
     verifyToken: (t) => verifyAnyToken(keys, t),
     mintToken: (r) => mintUploadToken(keys, r),

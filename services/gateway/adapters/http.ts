@@ -8,6 +8,7 @@
  *   GET  /sessions/{session_id}/status            bearer: an api key, or an upload token allowing it
  *   GET  /sessions/{session_id}/analysis          the same bearers; ?chunks_after=&frames_after=&limit=
  *        -> the session's analysis on one timeline (core/analysis-view.ts), paged
+ *   DELETE /interview-sessions/{id}, PUT …/legal-hold, PUT …/retention   api key; http-retention.ts
  *   GET  /healthz  the process runs;  GET /readyz  started (both upstreams answered once) and not draining
  * Errors use the same JSON body as the WebSocket: {"type":"error","code","message"}.
  *
@@ -27,7 +28,8 @@ import type { Logger } from "../../shared/log";
 import { type ApiKeyChecker, bearerCredential } from "../core/api-keys";
 import { authorizeStatusRead, type StatusReader } from "../core/authorize";
 import { type AnalysisPage, renderAnalysis } from "../core/analysis-view";
-import type { SessionSummary } from "../core/ports";
+import type { InterviewRetention, SessionSummary } from "../core/ports";
+import { deleteInterviewSession, INTERVIEW_RE, LEGAL_HOLD_RE, putLegalHold, putRetention, RETENTION_RE, retentionDaysField, retentionRouteName } from "./http-retention";
 import type { MintedToken, MintRequest, VerifiedToken } from "../core/tokens";
 import { type ReviewRoutes, reviewRouteName } from "./http-review";
 import type { AccessEvents } from "./metrics";
@@ -37,7 +39,10 @@ export interface HttpDeps {
   status(sessionId: string): Promise<SessionSummary>;
   /** One page of the session's analysis rows (metadata AnalysisService.GetSessionAnalysis). */
   sessionAnalysis(sessionId: string, chunksAfter: number, framesAfter: number, limit: number): Promise<AnalysisPage>;
-  createInterviewSession(title: string): Promise<number>;
+  /** `retentionDays`: the interview's own retention (null: the deployment's). */
+  createInterviewSession(title: string, retentionDays: number | null): Promise<number>;
+  /** Legal hold, retention and erasure (http-retention.ts). */
+  retention: InterviewRetention;
   /** Resolves when the interview session exists; AppError INTERVIEW_SESSION_NOT_FOUND otherwise. */
   getInterviewSession(interviewSessionId: number): Promise<void>;
   apiKeys: ApiKeyChecker;
@@ -200,7 +205,7 @@ export function createHttpHandler(deps: HttpDeps): (req: Request) => Promise<Res
     if (typeof title !== "string" || title.length > MAX_TITLE) {
       throw new AppError("INVALID_MESSAGE", `title must be a string of at most ${MAX_TITLE} characters`, { field: "title" });
     }
-    const id = await deps.createInterviewSession(title);
+    const id = await deps.createInterviewSession(title, retentionDaysField(body) ?? null);
     return Response.json({ interview_session_id: id }, { status: 201, headers: cors(req) });
   };
 
@@ -232,6 +237,8 @@ export function createHttpHandler(deps: HttpDeps): (req: Request) => Promise<Res
     );
   };
 
+  const retentionDeps = { retention: deps.retention, apiKeys: deps.apiKeys, headers: cors };
+
   const route = async (req: Request): Promise<Response> => {
     const { pathname } = new URL(req.url);
     const origin = req.headers.get("origin");
@@ -249,6 +256,12 @@ export function createHttpHandler(deps: HttpDeps): (req: Request) => Promise<Res
     if (req.method === "POST" && pathname === "/interview-sessions") return createInterview(req);
     const tk = TOKENS_RE.exec(pathname);
     if (req.method === "POST" && tk) return mint(req, tk[1]!);
+    const iv = INTERVIEW_RE.exec(pathname);
+    if (req.method === "DELETE" && iv) return deleteInterviewSession(retentionDeps, req, iv[1]!);
+    const lh = LEGAL_HOLD_RE.exec(pathname);
+    if (req.method === "PUT" && lh) return putLegalHold(retentionDeps, req, lh[1]!);
+    const rt = RETENTION_RE.exec(pathname);
+    if (req.method === "PUT" && rt) return putRetention(retentionDeps, req, rt[1]!);
     const answered = await deps.review?.(req, pathname, { reader: statusReader, readableSession, cors, jsonBody, refused: (reason, route) => deps.events.refused("FORBIDDEN", reason, route) });
     if (answered) return answered;
     throw new AppError("NOT_FOUND", "no such route");
@@ -263,5 +276,5 @@ function routeName(pathname: string): string {
   if (ANALYSIS_RE.test(pathname)) return "analysis";
   if (TOKENS_RE.test(pathname)) return "upload_tokens";
   if (pathname === "/interview-sessions") return "interview_sessions";
-  return reviewRouteName(pathname) ?? "other";
+  return retentionRouteName(pathname) ?? reviewRouteName(pathname) ?? "other";
 }

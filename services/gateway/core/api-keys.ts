@@ -74,6 +74,16 @@ export function bearerCredential(header: string | null | undefined): string | nu
   return BEARER_RE.exec(header)?.[1] ?? null;
 }
 
+/**
+ * The id of an api key in audit records (an erasure's requested_by_key_id): the first 16 hex
+ * digits of SHA-256 over its UTF-8 bytes, as a token secret's kid (tokens.ts). It tells the keys
+ * of CANDID_API_KEYS apart without revealing them (a key has 256 bits; 64 of its hash say nothing
+ * usable about it). Compute it only for a credential that `matches`.
+ */
+export function apiKeyId(key: string): string {
+  return createHash("sha256").update(key, "utf8").digest("hex").slice(0, 16);
+}
+
 function digest(s: string): Buffer {
   return createHash("sha256").update(s, "utf8").digest();
 }

@@ -118,3 +118,23 @@ export interface CaptureEventRecord {
   detailJson: string;
   ownerEpoch: number;
 }
+
+/** An erasure as the gateway answers it (DELETE /interview-sessions/{id}). */
+export interface ErasureSummary {
+  erasureId: number;
+  state: "pending" | "running" | "done";
+}
+
+/**
+ * Retention and erasure of interviews (media.v1.RetentionService, served by metadata). Once an
+ * erasure is requested, the interview answers INTERVIEW_SESSION_NOT_FOUND (getInterviewSession)
+ * and its media sessions SESSION_NOT_FOUND (status) everywhere.
+ */
+export interface InterviewRetention {
+  /** Idempotent: the erasure requested before, if any. AppError LEGAL_HOLD / INTERVIEW_SESSION_NOT_FOUND. */
+  requestErasure(interviewSessionId: number, apiKeyId: string): Promise<ErasureSummary>;
+  /** The hold after the call. */
+  setLegalHold(interviewSessionId: number, hold: boolean): Promise<boolean>;
+  /** The retention after the call (null: the deployment's). */
+  setRetention(interviewSessionId: number, days: number | null): Promise<number | null>;
+}

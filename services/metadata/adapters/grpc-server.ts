@@ -175,10 +175,10 @@ export function createMetadataGrpc(opts: MetadataGrpcOptions): MetadataGrpc {
     serveItemStream(call, recordOne, { unwrap: (req) => req.items, wrap: (results) => ({ results }), maxInFlight: maxStreamPending, log });
 
   const implementation: MetadataServiceServer = {
-    createInterviewSession: counted(async (req) => ({ interviewSessionId: await metadata.createInterviewSession(req.title) })),
+    createInterviewSession: counted(async (req) => ({ interviewSessionId: await metadata.createInterviewSession(req.title, req.retentionDays ?? null) })),
     getInterviewSession: counted(async (req) => {
       const i = await metadata.getInterviewSession(req.interviewSessionId);
-      return { interviewSessionId: i.interviewSessionId, title: i.title, createdAtMs: i.createdAtMs };
+      return { interviewSessionId: i.interviewSessionId, title: i.title, createdAtMs: i.createdAtMs, retentionDays: i.retentionDays ?? undefined, legalHold: i.legalHold };
     }),
     openSession: counted(async (req) => {
       const r = await metadata.openSession({

@@ -50,9 +50,9 @@ export class MemorySessionRepo implements SessionRepo {
     this.heartbeats.set(instance, this.now());
   }
 
-  async createInterviewSession(title: string): Promise<number> {
+  async createInterviewSession(title: string, retentionDays: number | null = null): Promise<number> {
     const id = this.nextId++;
-    this.interviews.set(id, { interviewSessionId: id, title, createdAtMs: this.now() });
+    this.interviews.set(id, { interviewSessionId: id, title, createdAtMs: this.now(), retentionDays, legalHold: false });
     return id;
   }
 

@@ -339,18 +339,22 @@ export class PgSessionRepo implements SessionRepo {
     return row?.ok === 1;
   }
 
-  async createInterviewSession(title: string): Promise<number> {
+  async createInterviewSession(title: string, retentionDays: number | null = null): Promise<number> {
     return translated(async () => {
-      const [row] = await this.sql<{ id: string }[]>`insert into interview_sessions (title) values (${title}) returning id`;
+      const [row] = await this.sql<{ id: string }[]>`insert into interview_sessions (title, retention_days) values (${title}, ${retentionDays}) returning id`;
       return Number(row!.id);
     });
   }
 
   async getInterviewSession(interviewSessionId: number): Promise<InterviewSession | null> {
     return translated(async () => {
-      const [row] = await this.sql<{ id: string; title: string; created_at: Date }[]>`
-        select id, title, created_at from interview_sessions where id = ${interviewSessionId}`;
-      return row ? { interviewSessionId: Number(row.id), title: row.title, createdAtMs: dateToMs(row.created_at) } : null;
+      // An interview whose erasure was requested is gone for every reader (docs/retention.md).
+      const [row] = await this.sql<{ id: string; title: string; created_at: Date; retention_days: number | null; legal_hold: boolean }[]>`
+        select id, title, created_at, retention_days, legal_hold from interview_sessions
+        where id = ${interviewSessionId} and erasure_requested_at is null`;
+      return row
+        ? { interviewSessionId: Number(row.id), title: row.title, createdAtMs: dateToMs(row.created_at), retentionDays: row.retention_days, legalHold: row.legal_hold }
+        : null;
     });
   }
 
@@ -360,7 +364,8 @@ export class PgSessionRepo implements SessionRepo {
       let [row] = await tx<SessionRow[]>`select * from media_sessions where session_id = ${sessionId} for update`;
       if (!row) {
         if (input.interviewSessionId !== undefined) {
-          const [found] = await tx`select 1 from interview_sessions where id = ${input.interviewSessionId}`;
+          // FOR SHARE: waits for a concurrent RequestErasure (FOR UPDATE) and then sees its mark.
+          const [found] = await tx`select 1 from interview_sessions where id = ${input.interviewSessionId} and erasure_requested_at is null for share`;
           if (!found) throw new AppError("INTERVIEW_SESSION_NOT_FOUND", undefined, { field: "interview_session_id" });
         }
         const [created] = await tx<SessionRow[]>`
@@ -377,6 +382,12 @@ export class PgSessionRepo implements SessionRepo {
         if (!row) throw new AppError("INTERNAL", "session vanished during open");
       }
       const status = decide(rowToSession(row)); // may throw (SESSION_MISMATCH / SESSION_COMPLETED)
+      if (row.interview_session_id !== null) {
+        // A session of an interview being erased does not open again (a request that came first
+        // bumped its epoch: a request coming now waits for this lock and bumps it after us).
+        const [erasing] = await tx`select 1 from interview_sessions where id = ${row.interview_session_id} and erasure_requested_at is not null`;
+        if (erasing) throw new AppError("INTERVIEW_SESSION_NOT_FOUND", undefined, { field: "interview_session_id" });
+      }
       // The takeover: a new epoch, so the previous owner's records are refused from now on.
       const [updated] = await tx<SessionRow[]>`
         update media_sessions set status = ${status}, last_activity = now(),
@@ -538,7 +549,8 @@ export class PgSessionRepo implements SessionRepo {
       const [row] = await this.sql<SessionRow[]>`
         select m.*, coalesce((select g.heartbeat_at > now() - (${this.leaseTtlMs}::float8 * interval '1 millisecond')
           from gateway_instances g where g.instance_id = m.owner_instance), false) as is_connected
-        from media_sessions m where m.session_id = ${sessionId}`;
+        from media_sessions m where m.session_id = ${sessionId}
+          and not exists (select 1 from interview_sessions i where i.id = m.interview_session_id and i.erasure_requested_at is not null)`;
       return row ? rowToSession(row) : null;
     });
   }

@@ -21,6 +21,8 @@ interface InterviewRow {
   created_at: Date;
   media_sessions: string;
   last_activity: Date | null;
+  legal_hold?: boolean;
+  retention_days?: number | null;
 }
 
 const interviewOf = (r: InterviewRow): InterviewSummary => ({
@@ -29,6 +31,8 @@ const interviewOf = (r: InterviewRow): InterviewSummary => ({
   createdAtMs: dateToMs(r.created_at),
   mediaSessions: Number(r.media_sessions),
   lastActivityMs: dateToMs(r.last_activity),
+  legalHold: r.legal_hold ?? false,
+  retentionDays: r.retention_days ?? 0,
 });
 
 export class PgReviewRepo implements ReviewRepo {
@@ -39,7 +43,7 @@ export class PgReviewRepo implements ReviewRepo {
       const rows = await this.sql<InterviewRow[]>`
         select i.id, i.title, i.created_at, count(m.id) as media_sessions, max(m.last_activity) as last_activity
         from interview_sessions i left join media_sessions m on m.interview_session_id = i.id
-        where (${beforeId}::bigint = 0 or i.id < ${beforeId}) and (${onlyId}::bigint = 0 or i.id = ${onlyId})
+        where i.erasure_requested_at is null and (${beforeId}::bigint = 0 or i.id < ${beforeId}) and (${onlyId}::bigint = 0 or i.id = ${onlyId})
         group by i.id order by i.id desc limit ${limit}`;
       return rows.map(interviewOf);
     });
@@ -48,9 +52,9 @@ export class PgReviewRepo implements ReviewRepo {
   getInterview(id: number): Promise<{ interview: InterviewSummary; sessions: ReviewSession[] } | null> {
     return translated(async () => {
       const [interview] = await this.sql<InterviewRow[]>`
-        select i.id, i.title, i.created_at, count(m.id) as media_sessions, max(m.last_activity) as last_activity
+        select i.id, i.title, i.created_at, count(m.id) as media_sessions, max(m.last_activity) as last_activity, i.legal_hold, i.retention_days
         from interview_sessions i left join media_sessions m on m.interview_session_id = i.id
-        where i.id = ${id} group by i.id`;
+        where i.id = ${id} and i.erasure_requested_at is null group by i.id`;
       if (!interview) return null;
       const sessions = await this.sql<
         {
@@ -102,7 +106,10 @@ export class PgReviewRepo implements ReviewRepo {
 
   sessionItems(sessionId: string, chunksAfter: number, framesAfter: number, limit: number): Promise<SessionItemsPage | null> {
     return translated(async () => {
-      const [session] = await this.sql<{ id: string; manifest_sha256: string | null }[]>`select id, manifest_sha256 from media_sessions where session_id = ${sessionId}`;
+      // A session of an interview being erased is gone for reviewers (its rows go next).
+      const [session] = await this.sql<{ id: string; manifest_sha256: string | null }[]>`
+        select m.id, m.manifest_sha256 from media_sessions m left join interview_sessions i on i.id = m.interview_session_id
+        where m.session_id = ${sessionId} and i.erasure_requested_at is null`;
       if (!session) return null;
       const chunks = await this.sql<{ chunk_index: string; mime_type: string; file_path: string; file_size: string; sha256: string; start_timestamp: Date | null; end_timestamp: Date | null; duration_ms: string | null }[]>`
         select chunk_index, mime_type, file_path, file_size, sha256, start_timestamp, end_timestamp, duration_ms

@@ -29,6 +29,7 @@ import {
 } from "./model";
 import type { StoredRanges } from "./model";
 import { MAX_STORED_RANGES } from "./ranges";
+import { validRetentionDays } from "./retention";
 import { decideOpen, requireSessionId } from "./session";
 
 export interface MetadataHooks {
@@ -46,8 +47,9 @@ export class Metadata {
     private readonly hooks: MetadataHooks = {},
   ) {}
 
-  createInterviewSession(title: string): Promise<number> {
-    return this.repo.createInterviewSession(title);
+  /** `retentionDays`: 1..3650 (INVALID_MESSAGE otherwise), null: the deployment's retention. */
+  createInterviewSession(title: string, retentionDays: number | null = null): Promise<number> {
+    return this.repo.createInterviewSession(title, validRetentionDays(retentionDays));
   }
 
   /** INTERVIEW_SESSION_NOT_FOUND when there is none (also for an id no interview can have). */

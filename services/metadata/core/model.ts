@@ -74,6 +74,10 @@ export interface InterviewSession {
   title: string;
   /** Unix epoch ms. */
   createdAtMs: number;
+  /** Its own retention in days (core/retention.ts); null: the deployment's. */
+  retentionDays: number | null;
+  /** A legal hold blocks its erasure. */
+  legalHold: boolean;
 }
 
 export interface OpenSessionInput {
@@ -152,9 +156,9 @@ export const MAX_LOOKUP_KEYS = 1000;
  * the decision it is given, atomically. Throws AppError (services/shared/errors.ts).
  */
 export interface SessionRepo {
-  /** Inserts an interview session; returns its id. */
-  createInterviewSession(title: string): Promise<number>;
-  /** null when there is no such interview session. */
+  /** Inserts an interview session (retentionDays: its own retention, null: the deployment's); returns its id. */
+  createInterviewSession(title: string, retentionDays: number | null): Promise<number>;
+  /** null when there is no such interview session, or its erasure was requested. */
   getInterviewSession(interviewSessionId: number): Promise<InterviewSession | null>;
   /**
    * One transaction: locks the session's row. When there is none, creates it from `input`

@@ -5,9 +5,9 @@
  * is resampled for it, while levels are measured on the PCM as given.
  */
 import type { AudioAnalyzer, AudioFeatures, Pcm } from '../core/ports.ts';
-import { decodeChunk, DEFAULT_SAMPLE_RATE } from './audio-decode.ts';
+import { decodeChunk, DEFAULT_SAMPLE_RATE } from '../../shared/media/audio-decode.ts';
 import { measureLevels } from './levels.ts';
-import { resample } from './resample.ts';
+import { resample } from '../../shared/media/resample.ts';
 import { DEFAULT_THRESHOLDS, type AnalysisThresholds } from './thresholds.ts';
 import { sharedSileroVad, type SileroVad, speechRatio, speechSegments, VAD_SAMPLE_RATE } from './vad.ts';
 

@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import type { FaceFinding } from '../core/ports.ts';
-import { AnalysisError } from './errors.ts';
+import { AnalysisError } from '../../shared/media/errors.ts';
 
 /** The part of face-api (and its tfjs) this module uses. */
 interface FaceApi {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { AnalysisError } from './errors.ts';
+import { AnalysisError } from '../../shared/media/errors.ts';
 import { faceApiModelDir, FaceDetector, sharedFaceDetector } from './faces.ts';
 import { FaceApiFrameAnalyzer } from './frame-analyzer.ts';
 

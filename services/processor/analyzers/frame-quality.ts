@@ -11,7 +11,7 @@
  */
 import sharp from 'sharp';
 import type { FrameQuality } from '../core/ports.ts';
-import { AnalysisError } from './errors.ts';
+import { AnalysisError } from '../../shared/media/errors.ts';
 
 export interface QualityOptions {
   blackLuma: number;

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from 'bun:test';
-import { AnalysisError } from './errors.ts';
+import { AnalysisError } from '../../shared/media/errors.ts';
 import { ortWasmDir, SileroVad, sileroModelPath, speechRatio, speechSegments, VAD_FRAME_MS } from './vad.ts';
 
 const opts = { threshold: 0.5, hysteresis: 0.15, minSpeechMs: 250, minSilenceMs: 100, speechPadMs: 30 };

@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-web';
-import { AnalysisError } from './errors.ts';
+import { AnalysisError } from '../../shared/media/errors.ts';
 
 export const VAD_SAMPLE_RATE = 16_000;
 export const VAD_FRAME_SAMPLES = 512;

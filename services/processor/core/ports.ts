@@ -7,11 +7,8 @@
  * Times are milliseconds. PCM is mono Float32 in [-1, 1].
  */
 
-/** Decoded mono audio. */
-export interface Pcm {
-  samples: Float32Array;
-  sampleRate: number;
-}
+export type { Pcm } from "../../shared/media/audio-decode";
+import type { Pcm } from "../../shared/media/audio-decode";
 
 /** A recognised word; times are ms from the start of the PCM that was transcribed. */
 export interface TranscribedWord {

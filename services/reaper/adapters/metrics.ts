@@ -7,6 +7,7 @@ import { LATENCY_BUCKETS_SECONDS, counter, defineMetrics, gauge, histogram, labe
 
 const RESULTS = labelSets({ result: ["ok", "error"] });
 const KINDS = labelSets({ kind: ["audio", "frame"] });
+const ERASURE_OUTCOMES = labelSets({ reason: ["request", "retention"], outcome: ["done", "error"] });
 
 const declare = defineMetrics("reaper", {
   abandoned: counter("candid_reaper_sessions_abandoned_total", "Media sessions marked abandoned after REAPER_IDLE_MS without activity."),
@@ -26,6 +27,19 @@ const declare = defineMetrics("reaper", {
   orphanSweepDuration: histogram("candid_reaper_orphan_sweep_duration_seconds", "Duration of one orphan sweep of the whole store, successful or not.", {
     buckets: [0.01, 0.1, 1, 10, 60, 300, 1800, 3600],
   }),
+  erasures: counter("candid_reaper_erasures_total", "Erasures carried out by this reaper, by reason (request, retention) and outcome (done, error: retried once its claim expires).", {
+    labelNames: ["reason", "outcome"],
+    initial: ERASURE_OUTCOMES,
+  }),
+  erasureBlobsDeleted: counter("candid_reaper_erasure_blobs_deleted_total", "Blobs (chunks, frames, manifests) storage confirmed deleted by erasures."),
+  erasureBytesDeleted: counter("candid_reaper_erasure_bytes_deleted_total", "Bytes of the blobs deleted by erasures."),
+  erasureRowsDeleted: counter("candid_reaper_erasure_rows_deleted_total", "Metadata rows (chunks, frames, capture events, media sessions) deleted by erasures."),
+  erasureDuration: histogram("candid_reaper_erasure_duration_seconds", "Duration of one erasure attempt, successful or not.", {
+    buckets: [0.1, 1, 10, 60, 300, 1800, 3600],
+  }),
+  erasureClaimErrors: counter("candid_reaper_erasure_claim_errors_total", "ClaimErasures calls that failed (metadata unreachable)."),
+  retentionPasses: counter("candid_reaper_retention_passes_total", "Retention passes (EnqueueExpiredErasures) by result (ok, error).", { labelNames: ["result"], initial: RESULTS }),
+  retentionEnqueued: counter("candid_reaper_retention_enqueued_total", "Interviews whose retention ran out, enqueued for erasure by the retention pass."),
   orphanDryRun: gauge("candid_reaper_orphan_dry_run", "1 when the orphan sweeper only counts (REAPER_ORPHAN_DRY_RUN=true), else 0."),
 });
 

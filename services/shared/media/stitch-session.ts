@@ -1,10 +1,10 @@
 /**
  * @module shared/media/stitch-session
  * A session's stored chunks (WebM/Opus bytes and their recorded times) → one Ogg Opus track and
- * its timeline: decode each (the processor's decoder, at 48 kHz), stitch.ts, encode, write Ogg.
+ * its timeline: decode each (audio-decode.ts, the processor's decoder too, at 48 kHz), stitch.ts, encode, write Ogg.
  * A chunk that does not decode is left out, so it becomes a gap like a missing one.
  */
-import { decodeChunk } from "../../processor/analyzers/audio-decode";
+import { decodeChunk } from "./audio-decode";
 import { encodeOpus } from "./opus-encode";
 import { writeOggOpus } from "./ogg-opus";
 import { STITCH_RATE, stitch, type StitchTimeline } from "./stitch";

@@ -238,11 +238,34 @@ export class FsBlobStore implements BlobStore {
       if (opts.unmodifiedSinceMs !== undefined && Math.floor((await fsp.stat(path)).mtimeMs) > opts.unmodifiedSinceMs) return false;
       await fsp.unlink(path);
     } catch (err) {
-      if (errno(err) === "ENOENT") return false;
+      if (errno(err) === "ENOENT") {
+        await this.pruneEmpty(at);
+        return false;
+      }
       throw err;
     }
-    await this.syncDir(dirname(path));
+    // A concurrent delete of the folder's last blob may have removed the folder already (pruneEmpty).
+    await this.syncDir(dirname(path)).catch((err) => {
+      if (errno(err) !== "ENOENT") throw err;
+    });
+    await this.pruneEmpty(at);
     return true;
+  }
+
+  /**
+   * Removes the blob's folder and then its session folder when they are empty (an erased session
+   * leaves no name behind; rmdir refuses a folder that is not empty, so nothing else goes). A put
+   * racing this recreates the folder on its ENOENT (writeTemp). The session folder's removal is
+   * made durable with an fsync of the root.
+   */
+  private async pruneEmpty(at: CheckedRef): Promise<void> {
+    const sessionDir = join(this.root, at.ref.sessionId);
+    const dirs = at.dir === at.ref.sessionId ? [sessionDir] : [join(this.root, at.dir), sessionDir];
+    for (const dir of dirs) {
+      if (!(await rmdirIfEmpty(dir))) return;
+      this.knownDirs.delete(dir);
+    }
+    await this.syncDir(this.root);
   }
 
   async list(q: ListQuery): Promise<ListPage> {
@@ -292,6 +315,12 @@ export class FsBlobStore implements BlobStore {
         total.removed += r.removed;
         total.bytes += r.bytes;
       }
+      // Empty folders of an erased session (a delete killed before its rmdir), once old enough.
+      for (const folder of [...BLOB_FOLDERS, ""]) {
+        const dir = join(this.root, sessionId, folder);
+        const st = await fsp.stat(dir).catch(() => null);
+        if (st && st.mtimeMs < olderThanMs && (await rmdirIfEmpty(dir))) this.knownDirs.delete(dir);
+      }
     }
     return total;
   }
@@ -332,6 +361,18 @@ export class FsBlobStore implements BlobStore {
       if (d === top || d === dirname(d) || !d.startsWith(top)) break;
     }
     await Promise.all(parents.map((d) => this.syncDir(d)));
+  }
+}
+
+/** rmdir; false when the folder is not empty or not there. */
+async function rmdirIfEmpty(dir: string): Promise<boolean> {
+  try {
+    await fsp.rmdir(dir);
+    return true;
+  } catch (err) {
+    const code = errno(err);
+    if (code === "ENOTEMPTY" || code === "EEXIST" || code === "ENOENT") return false;
+    throw err;
   }
 }
 

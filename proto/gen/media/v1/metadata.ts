@@ -81,6 +81,11 @@ export function sessionStatusToJSON(object: SessionStatus): string {
 
 export interface CreateInterviewSessionRequest {
   title: string;
+  /**
+   * Days the interview is kept after its last activity (1..3650); unset: the deployment's
+   * CANDID_RETENTION_DAYS (docs/retention.md).
+   */
+  retentionDays?: number | undefined;
 }
 
 export interface CreateInterviewSessionResponse {
@@ -96,6 +101,12 @@ export interface GetInterviewSessionResponse {
   title: string;
   /** Unix epoch milliseconds. */
   createdAtMs: number;
+  /**
+   * Retention (media.v1.RetentionService): the interview's own retention in days (unset: the
+   * deployment's), and whether a legal hold blocks its erasure.
+   */
+  retentionDays?: number | undefined;
+  legalHold: boolean;
 }
 
 export interface OpenSessionRequest {
@@ -334,13 +345,16 @@ export interface RecordCaptureEventResponse {
 }
 
 function createBaseCreateInterviewSessionRequest(): CreateInterviewSessionRequest {
-  return { title: "" };
+  return { title: "", retentionDays: undefined };
 }
 
 export const CreateInterviewSessionRequest: MessageFns<CreateInterviewSessionRequest> = {
   encode(message: CreateInterviewSessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.title !== "") {
       writer.uint32(10).string(message.title);
+    }
+    if (message.retentionDays !== undefined) {
+      writer.uint32(16).uint32(message.retentionDays);
     }
     return writer;
   },
@@ -366,6 +380,14 @@ export const CreateInterviewSessionRequest: MessageFns<CreateInterviewSessionReq
             message.title = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.retentionDays = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -379,13 +401,23 @@ export const CreateInterviewSessionRequest: MessageFns<CreateInterviewSessionReq
   },
 
   fromJSON(object: any): CreateInterviewSessionRequest {
-    return { title: isSet(object.title) ? globalThis.String(object.title) : "" };
+    return {
+      title: isSet(object.title) ? globalThis.String(object.title) : "",
+      retentionDays: isSet(object.retentionDays)
+        ? globalThis.Number(object.retentionDays)
+        : isSet(object.retention_days)
+        ? globalThis.Number(object.retention_days)
+        : undefined,
+    };
   },
 
   toJSON(message: CreateInterviewSessionRequest): unknown {
     const obj: any = {};
     if (message.title !== "") {
       obj.title = message.title;
+    }
+    if (message.retentionDays !== undefined) {
+      obj.retentionDays = Math.round(message.retentionDays);
     }
     return obj;
   },
@@ -396,6 +428,7 @@ export const CreateInterviewSessionRequest: MessageFns<CreateInterviewSessionReq
   fromPartial(object: DeepPartial<CreateInterviewSessionRequest>): CreateInterviewSessionRequest {
     const message = createBaseCreateInterviewSessionRequest();
     message.title = object.title ?? "";
+    message.retentionDays = object.retentionDays ?? undefined;
     return message;
   },
 };
@@ -547,7 +580,7 @@ export const GetInterviewSessionRequest: MessageFns<GetInterviewSessionRequest> 
 };
 
 function createBaseGetInterviewSessionResponse(): GetInterviewSessionResponse {
-  return { interviewSessionId: 0, title: "", createdAtMs: 0 };
+  return { interviewSessionId: 0, title: "", createdAtMs: 0, retentionDays: undefined, legalHold: false };
 }
 
 export const GetInterviewSessionResponse: MessageFns<GetInterviewSessionResponse> = {
@@ -560,6 +593,12 @@ export const GetInterviewSessionResponse: MessageFns<GetInterviewSessionResponse
     }
     if (message.createdAtMs !== 0) {
       writer.uint32(24).int64(message.createdAtMs);
+    }
+    if (message.retentionDays !== undefined) {
+      writer.uint32(160).uint32(message.retentionDays);
+    }
+    if (message.legalHold !== false) {
+      writer.uint32(168).bool(message.legalHold);
     }
     return writer;
   },
@@ -601,6 +640,22 @@ export const GetInterviewSessionResponse: MessageFns<GetInterviewSessionResponse
             message.createdAtMs = longToNumber(reader.int64());
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.retentionDays = reader.uint32();
+            continue;
+          }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.legalHold = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -626,6 +681,16 @@ export const GetInterviewSessionResponse: MessageFns<GetInterviewSessionResponse
         : isSet(object.created_at_ms)
         ? globalThis.Number(object.created_at_ms)
         : 0,
+      retentionDays: isSet(object.retentionDays)
+        ? globalThis.Number(object.retentionDays)
+        : isSet(object.retention_days)
+        ? globalThis.Number(object.retention_days)
+        : undefined,
+      legalHold: isSet(object.legalHold)
+        ? globalThis.Boolean(object.legalHold)
+        : isSet(object.legal_hold)
+        ? globalThis.Boolean(object.legal_hold)
+        : false,
     };
   },
 
@@ -640,6 +705,12 @@ export const GetInterviewSessionResponse: MessageFns<GetInterviewSessionResponse
     if (message.createdAtMs !== 0) {
       obj.createdAtMs = Math.round(message.createdAtMs);
     }
+    if (message.retentionDays !== undefined) {
+      obj.retentionDays = Math.round(message.retentionDays);
+    }
+    if (message.legalHold !== false) {
+      obj.legalHold = message.legalHold;
+    }
     return obj;
   },
 
@@ -651,6 +722,8 @@ export const GetInterviewSessionResponse: MessageFns<GetInterviewSessionResponse
     message.interviewSessionId = object.interviewSessionId ?? 0;
     message.title = object.title ?? "";
     message.createdAtMs = object.createdAtMs ?? 0;
+    message.retentionDays = object.retentionDays ?? undefined;
+    message.legalHold = object.legalHold ?? false;
     return message;
   },
 };
@@ -4021,6 +4094,7 @@ export const MetadataServiceService = {
   /**
    * NOT_FOUND (INTERVIEW_SESSION_NOT_FOUND) when no interview session has this id. The gateway
    * asks before it mints an upload token for the interview.
+   * Also INTERVIEW_SESSION_NOT_FOUND once the interview's erasure was requested (RetentionService).
    */
   getInterviewSession: {
     path: "/media.v1.MetadataService/GetInterviewSession" as const,
@@ -4159,6 +4233,7 @@ export interface MetadataServiceServer extends UntypedServiceImplementation {
   /**
    * NOT_FOUND (INTERVIEW_SESSION_NOT_FOUND) when no interview session has this id. The gateway
    * asks before it mints an upload token for the interview.
+   * Also INTERVIEW_SESSION_NOT_FOUND once the interview's erasure was requested (RetentionService).
    */
   getInterviewSession: handleUnaryCall<GetInterviewSessionRequest, GetInterviewSessionResponse>;
   /**
@@ -4217,6 +4292,7 @@ export interface MetadataServiceClient extends Client {
   /**
    * NOT_FOUND (INTERVIEW_SESSION_NOT_FOUND) when no interview session has this id. The gateway
    * asks before it mints an upload token for the interview.
+   * Also INTERVIEW_SESSION_NOT_FOUND once the interview's erasure was requested (RetentionService).
    */
   getInterviewSession(
     request: GetInterviewSessionRequest,

@@ -38,6 +38,9 @@ export interface InterviewSummary {
   mediaSessions: number;
   /** The latest activity of any of its media sessions; 0: none. */
   lastActivityMs: number;
+  /** Set only by GetInterview: the legal hold, and the interview's own retention (0: the deployment's). */
+  legalHold: boolean;
+  retentionDays: number;
 }
 
 export interface ListInterviewsResponse {
@@ -233,7 +236,15 @@ export const ListInterviewsRequest: MessageFns<ListInterviewsRequest> = {
 };
 
 function createBaseInterviewSummary(): InterviewSummary {
-  return { interviewSessionId: 0, title: "", createdAtMs: 0, mediaSessions: 0, lastActivityMs: 0 };
+  return {
+    interviewSessionId: 0,
+    title: "",
+    createdAtMs: 0,
+    mediaSessions: 0,
+    lastActivityMs: 0,
+    legalHold: false,
+    retentionDays: 0,
+  };
 }
 
 export const InterviewSummary: MessageFns<InterviewSummary> = {
@@ -252,6 +263,12 @@ export const InterviewSummary: MessageFns<InterviewSummary> = {
     }
     if (message.lastActivityMs !== 0) {
       writer.uint32(40).int64(message.lastActivityMs);
+    }
+    if (message.legalHold !== false) {
+      writer.uint32(48).bool(message.legalHold);
+    }
+    if (message.retentionDays !== 0) {
+      writer.uint32(56).uint32(message.retentionDays);
     }
     return writer;
   },
@@ -309,6 +326,22 @@ export const InterviewSummary: MessageFns<InterviewSummary> = {
             message.lastActivityMs = longToNumber(reader.int64());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.legalHold = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.retentionDays = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -344,6 +377,16 @@ export const InterviewSummary: MessageFns<InterviewSummary> = {
         : isSet(object.last_activity_ms)
         ? globalThis.Number(object.last_activity_ms)
         : 0,
+      legalHold: isSet(object.legalHold)
+        ? globalThis.Boolean(object.legalHold)
+        : isSet(object.legal_hold)
+        ? globalThis.Boolean(object.legal_hold)
+        : false,
+      retentionDays: isSet(object.retentionDays)
+        ? globalThis.Number(object.retentionDays)
+        : isSet(object.retention_days)
+        ? globalThis.Number(object.retention_days)
+        : 0,
     };
   },
 
@@ -364,6 +407,12 @@ export const InterviewSummary: MessageFns<InterviewSummary> = {
     if (message.lastActivityMs !== 0) {
       obj.lastActivityMs = Math.round(message.lastActivityMs);
     }
+    if (message.legalHold !== false) {
+      obj.legalHold = message.legalHold;
+    }
+    if (message.retentionDays !== 0) {
+      obj.retentionDays = Math.round(message.retentionDays);
+    }
     return obj;
   },
 
@@ -377,6 +426,8 @@ export const InterviewSummary: MessageFns<InterviewSummary> = {
     message.createdAtMs = object.createdAtMs ?? 0;
     message.mediaSessions = object.mediaSessions ?? 0;
     message.lastActivityMs = object.lastActivityMs ?? 0;
+    message.legalHold = object.legalHold ?? false;
+    message.retentionDays = object.retentionDays ?? 0;
     return message;
   },
 };

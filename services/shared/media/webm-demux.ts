@@ -1,5 +1,5 @@
 /**
- * @module analyzers/webm-demux
+ * @module shared/media/webm-demux
  * A small WebM (Matroska/EBML) demuxer for the one shape Candid stores: an audio chunk with one
  * Opus track, as Chromium's MediaRecorder writes it. Pure: bytes in, the track and its packets out.
  *

@@ -1,5 +1,5 @@
 /**
- * @module analyzers/audio-decode
+ * @module shared/media/audio-decode
  * A stored audio chunk (audio/webm, one Opus track) → mono PCM at the requested rate.
  *
  * webm-demux.ts yields the Opus packets; `opus-decoder` (libopus compiled to WASM, MIT, no install
@@ -14,7 +14,6 @@
  * Safari's audio/mp4 (AAC) is out of scope: UNSUPPORTED_MEDIA_TYPE, not a guess.
  */
 import { OpusDecoder } from 'opus-decoder';
-import type { Pcm } from '../core/ports.ts';
 import { AnalysisError } from './errors.ts';
 import { downmix, resample } from './resample.ts';
 import { demuxWebmAudio, type WebmAudio } from './webm-demux.ts';
@@ -22,6 +21,12 @@ import { demuxWebmAudio, type WebmAudio } from './webm-demux.ts';
 /** Opus always decodes to 48 kHz here; other rates come from resample.ts. */
 const OPUS_RATE = 48_000;
 export const DEFAULT_SAMPLE_RATE = 16_000;
+
+/** Mono PCM samples at a rate. */
+export interface Pcm {
+  samples: Float32Array;
+  sampleRate: number;
+}
 
 export interface OpusHead {
   channels: number;

@@ -1,5 +1,5 @@
 /**
- * @module analyzers/resample
+ * @module shared/media/resample
  * Sample-rate conversion by a Kaiser-windowed sinc (band-limited interpolation), and downmixing.
  * Pure.
  *

@@ -1,5 +1,5 @@
 /**
- * @module analyzers/errors
+ * @module shared/media/errors
  * Why an analyzer refused its input. Codes are stable strings the processor can branch on:
  *  - UNSUPPORTED_MEDIA_TYPE: a media type (or a codec inside it) the analyzers do not decode, e.g.
  *    Safari's audio/mp4 (AAC). Retrying will not help; the work loop should mark the item failed.
