@@ -47,6 +47,11 @@ const config = loadEnvOrExit("launcher", {
   logLevel: logLevel(),
   /** Set to 0 to skip the web app (backend only). */
   startWeb: int("CANDID_START_WEB", 1),
+  /**
+   * 1: the web app's review pages need no login for a browser on this machine (local mode, see
+   * docs/web.md "Review"); 0: only reviewer-token links.
+   */
+  reviewLocal: int("CANDID_REVIEW_LOCAL", 1),
   /** Bind address of storage, metadata and the ops ports: this machine only. */
   storageHost: str("STORAGE_HOST", "127.0.0.1"),
   metadataHost: str("METADATA_HOST", "127.0.0.1"),
@@ -151,6 +156,7 @@ const specs: Record<string, ChildSpec> = {
       // Server side only (never a PUBLIC_ variable): never the token secrets or the internal token.
       CANDID_API_KEY: webApiKey,
       CANDID_GATEWAY_URL: `http://127.0.0.1:${config.gatewayPort}`,
+      CANDID_REVIEW_LOCAL: config.reviewLocal === 1 ? "1" : "",
     },
   },
 };

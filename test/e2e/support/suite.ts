@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from './browser.ts';
-import { writeChirpWav } from './chirp.ts';
+import { DEFAULT_CHIRP, writeChirpWav, type Chirp } from './chirp.ts';
 import { startStack, type Stack } from './stack.ts';
 
 export interface BrowserSuite {
@@ -20,11 +20,12 @@ export interface BrowserSuite {
   chirp: Float32Array;
 }
 
-export function browserSuite(): BrowserSuite {
+/** `chirp`: the fake microphone's signal (default DEFAULT_CHIRP, looped by Chromium). */
+export function browserSuite(chirp: Chirp = DEFAULT_CHIRP): BrowserSuite {
   const ctx = {} as BrowserSuite;
   beforeAll(async () => {
     const wav = join(mkdtempSync(join(tmpdir(), 'candid-chirp-')), 'chirp.wav');
-    ctx.chirp = writeChirpWav(wav);
+    ctx.chirp = writeChirpWav(wav, chirp);
     [ctx.stack, ctx.browser] = await Promise.all([startStack(), launchBrowser(wav)]);
   }, 300_000);
   afterAll(async () => {
