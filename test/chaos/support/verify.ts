@@ -86,6 +86,17 @@ export interface Row {
   sha256: string;
 }
 
+/** The sessions among `sessionIds` whose manifest is sealed (docs/review.md). */
+export async function sealedSessions(databaseUrl: string, sessionIds: string[]): Promise<string[]> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await sql<{ session_id: string }[]>`SELECT session_id::text AS session_id FROM media_sessions WHERE session_id::text = ANY(${sessionIds}) AND manifest_sha256 IS NOT NULL`;
+    return rows.map((r) => r.session_id);
+  } finally {
+    await sql.end();
+  }
+}
+
 export async function rowsOf(databaseUrl: string, sessionIds: string[]): Promise<Row[]> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   try {
@@ -149,6 +160,8 @@ export async function sweepOrphans(stack: SweepTarget, sessionIds: string[], sto
   for (let i = 0; i < 50 && (await mine()).some(isTemp); i++) await Bun.sleep(100);
   const rows = await rowsOf(stack.db.url, sessionIds);
   const rowKeys = new Set(rows.map((r) => blobKeyOf(r.sessionId, r.kind, r.index)));
+  // A sealed session's manifest is named by its session row (manifest_sha256), not by a blob row.
+  for (const sid of await sealedSessions(stack.db.url, sessionIds)) rowKeys.add(`${sid}/manifest.json`);
   const left = await mine();
   return {
     blobs: left.filter((k) => !isTemp(k) && !rowKeys.has(k)),
