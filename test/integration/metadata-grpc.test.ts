@@ -3,13 +3,18 @@
  * real gRPC; plus one run of the embedded PGlite default.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import postgres from "postgres";
 import { SessionStatus } from "../../proto/gen/media/v1/metadata";
+import { MIGRATIONS_DIR } from "../../services/metadata/adapters/pg-repo";
+import { parseMigrationFiles } from "../../services/metadata/core/migrations";
 import { fromGrpcError } from "../../services/shared/grpc";
+
+/** Every migration in services/metadata/migrations, by version. */
+const ALL_MIGRATIONS = parseMigrationFiles(readdirSync(MIGRATIONS_DIR)).map((m) => m.version);
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { audio, call, errorCode, frame, type Item, openReq, outcomes, record, type Running, sha, startMetadata } from "../support/metadata-proc";
 
@@ -291,7 +296,7 @@ describe("metadata service on PostgreSQL", () => {
     m = await startMetadata({ DATABASE_URL: db.url });
     expect(m.svc.logs().find((l) => l.msg === "migrations done")?.applied).toEqual([]);
     const migrations = await sql`select version from schema_migrations`;
-    expect(migrations.map((r) => r.version)).toEqual([1, 2, 3, 4]);
+    expect(migrations.map((r) => r.version)).toEqual(ALL_MIGRATIONS);
     const st = await call<any>((cb) => m.client.getSessionStatus({ sessionId: sid }, cb));
     expect(st.session.sessionId).toBe(sid);
   });
@@ -301,7 +306,7 @@ describe("metadata service on PostgreSQL", () => {
     try {
       const [a, b] = await Promise.all([startMetadata({ DATABASE_URL: fresh.url }), startMetadata({ DATABASE_URL: fresh.url })]);
       const applied = [a, b].map((p) => p.svc.logs().find((l) => l.msg === "migrations done")?.applied as number[]);
-      expect(applied.flat()).toEqual([1, 2, 3, 4]);
+      expect(applied.flat()).toEqual(ALL_MIGRATIONS);
       const sid = crypto.randomUUID();
       await call((cb) => a.client.openSession(openReq(sid), cb));
       expect((await call<any>((cb) => b.client.getSessionStatus({ sessionId: sid }, cb))).session.sessionId).toBe(sid);
