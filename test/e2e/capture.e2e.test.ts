@@ -7,11 +7,11 @@ import { expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { captureLog, readCounts, waitFor } from './support/browser.ts';
-import { DEFAULT_CHIRP } from './support/chirp.ts';
+import { SWEEP } from './support/chirp.ts';
 import { beginAndStart, checkAudio, checkFrames, expectContiguous, stopAndWaitComplete } from './support/flow.ts';
 import { browserSuite } from './support/suite.ts';
 
-const suite = browserSuite();
+const suite = browserSuite(SWEEP);
 
 test('records through the UI: standalone gapless chunks, JPEG frames on cadence, counts match the backend', async () => {
   const chunkMs = 2000;
@@ -38,7 +38,7 @@ test('records through the UI: standalone gapless chunks, JPEG frames on cadence,
   expect(status!.status).toBe('completed');
   expect(counts.chunks.recorded).toBeGreaterThanOrEqual(4);
 
-  const audio = await checkAudio(suite.stack, sessionId, suite.chirp, DEFAULT_CHIRP);
+  const audio = await checkAudio(suite.stack, sessionId, suite.chirp, SWEEP);
   expectContiguous(audio.files, counts.chunks.recorded);
   for (const d of audio.deltasMs) expect(d).toBeLessThanOrEqual(2); // > 0 would be lost audio
 
@@ -84,7 +84,7 @@ test('production settings (10 s chunks, 2 s frames): sizes, gapless boundaries, 
   expect(counts.chunks.acked).toBe(4);
   const status = await suite.stack.status(sessionId);
   expect(status).toMatchObject({ status: 'completed', total_chunks: counts.chunks.recorded, total_frames: counts.frames.recorded });
-  const audio = await checkAudio(suite.stack, sessionId, suite.chirp, DEFAULT_CHIRP);
+  const audio = await checkAudio(suite.stack, sessionId, suite.chirp, SWEEP);
   expectContiguous(audio.files, 4);
   for (const d of audio.deltasMs) expect(d).toBeLessThanOrEqual(2);
   // 32 kbps Opus: ~40 KB per full 10 s chunk

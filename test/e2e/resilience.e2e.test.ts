@@ -5,17 +5,17 @@
  */
 import { expect, test } from 'bun:test';
 import { readCounts, waitFor } from './support/browser.ts';
-import { DEFAULT_CHIRP } from './support/chirp.ts';
+import { SWEEP } from './support/chirp.ts';
 import { beginAndStart, checkAudio, checkFrames, expectContiguous, stopAndWaitComplete } from './support/flow.ts';
 import { storedFiles } from './support/stack.ts';
 import { browserSuite } from './support/suite.ts';
 
-const suite = browserSuite();
+const suite = browserSuite(SWEEP);
 
 async function expectAllStoredOnce(sessionId: string, chunks: number, frames: number) {
   const status = await suite.stack.status(sessionId);
   expect(status).toMatchObject({ status: 'completed', total_chunks: chunks, total_frames: frames });
-  const audio = await checkAudio(suite.stack, sessionId, suite.chirp, DEFAULT_CHIRP);
+  const audio = await checkAudio(suite.stack, sessionId, suite.chirp, SWEEP);
   expectContiguous(audio.files, chunks);
   expectContiguous(checkFrames(suite.stack, sessionId), frames);
   return audio;

@@ -14,16 +14,10 @@ import { dirname, join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { decodePcm, ffprobe, locate, ringDelta } from './support/audio.ts';
 import { captureLog, waitFor } from './support/browser.ts';
-import type { Chirp } from './support/chirp.ts';
+import { SWEEP } from './support/chirp.ts';
 import { beginAndStart, stopAndWaitComplete } from './support/flow.ts';
 import { browserSuite } from './support/suite.ts';
 
-/**
- * The fake microphone plays a 1 s sweep, looped: 20 ms of it is located to the sample (over 20 ms
- * it sweeps 60 Hz). The capture tests' 90 s sweep changes by under 1 Hz in 20 ms: nearly a pure
- * tone, whose windows match many places a period apart, so it cannot tell a 10 ms jump from none.
- */
-const SWEEP: Chirp = { sampleRate: 48_000, seconds: 1, f0: 300, f1: 3300 };
 const suite = browserSuite(SWEEP);
 
 interface TimelineJson {

@@ -16,6 +16,13 @@ export interface Chirp {
 
 export const DEFAULT_CHIRP: Chirp = { sampleRate: 48_000, seconds: 90, f0: 300, f1: 3300 };
 
+/**
+ * A 1 s sweep, looped: 20 ms of it is located to the sample (it sweeps 60 Hz in 20 ms). Use it to
+ * measure boundaries: over 20 ms the 90 s sweep changes by under 1 Hz, nearly a pure tone whose
+ * windows match many places a period apart, so it cannot tell a 10 ms jump from none.
+ */
+export const SWEEP: Chirp = { sampleRate: 48_000, seconds: 1, f0: 300, f1: 3300 };
+
 /** Instantaneous phase (radians) at time t seconds. */
 export function chirpPhase(c: Chirp, t: number): number {
   const k = (c.f1 - c.f0) / c.seconds;
