@@ -45,6 +45,8 @@ export interface StitchOptions {
 }
 
 const DEFAULTS: Required<StitchOptions> = { searchMs: 200, matchMs: 80, skipMs: 15, minScore: 0.6, fadeMs: 5 };
+/** The shortest part of b's opening that is trusted to place it, ms. */
+const MIN_MATCH_MS = 20;
 
 /** Where b's sample 0 lies in a (samples), by correlation; null when nothing trustworthy matched. */
 export function alignByCorrelation(a: Float32Array, b: Float32Array, guess: number, o: Required<StitchOptions> = DEFAULTS): { offset: number; score: number } | null {
@@ -57,14 +59,19 @@ export function alignByCorrelation(a: Float32Array, b: Float32Array, guess: numb
   let energy = 0;
   for (const v of win) energy += v * v;
   if (Math.sqrt(energy / w) < 1e-3) return null; // silence: nothing to match
+  // The real overlap can be shorter than b's opening: a stopped recorder drops its unfinished
+  // frame (up to 60 ms), so a's audio may end ~60 ms after b's starts. Lags where the opening runs
+  // past a's end are scored on the part inside a, down to `minMatch` of it.
+  const minMatch = Math.min(w, Math.round((MIN_MATCH_MS * rate) / 1000));
   const lo = Math.max(0, guess + skip - span);
-  const hi = Math.min(a.length - w, guess + skip + span);
+  const hi = Math.min(a.length - minMatch, guess + skip + span);
   if (hi < lo) return null;
   const score = (lag: number, step: number) => {
     let dot = 0;
     let na = 0;
     let nb = 0;
-    for (let i = 0; i < w; i += step) {
+    const n = Math.min(w, a.length - lag);
+    for (let i = 0; i < n; i += step) {
       const x = a[lag + i]!;
       const y = win[i]!;
       dot += x * y;
