@@ -5,9 +5,9 @@
  * A chunk that does not decode is left out, so it becomes a gap like a missing one.
  */
 import { decodeChunk } from "./audio-decode";
-import { encodeOpus } from "./opus-encode";
+import { OpusStreamEncoder } from "./opus-encode";
 import { writeOggOpus } from "./ogg-opus";
-import { STITCH_RATE, stitch, type StitchTimeline } from "./stitch";
+import { STITCH_RATE, type StitchTimeline, TrackBuilder } from "./stitch";
 
 export interface SessionChunk {
   chunkIndex: number;
@@ -28,22 +28,37 @@ export interface StitchedSession {
 }
 
 export async function stitchSession(chunks: readonly SessionChunk[], range: { first: number; last: number }): Promise<StitchedSession> {
-  const t0 = performance.now();
-  const decoded = [];
+  const ms = { decode: 0, stitch: 0, encode: 0 };
   const undecodable: number[] = [];
-  for (const c of chunks) {
+  const encoder = new OpusStreamEncoder();
+  // One chunk decoded at a time, its finished samples encoded at once: memory holds two chunks'
+  // PCM and the Opus packets, never the track as PCM.
+  const builder = new TrackBuilder(range, (samples) => {
+    const t = performance.now();
+    encoder.push(samples);
+    ms.encode += performance.now() - t;
+  });
+  for (const c of [...chunks].sort((x, y) => x.chunkIndex - y.chunkIndex)) {
+    const t0 = performance.now();
+    let pcm: Float32Array | null = null;
     try {
-      const pcm = await decodeChunk(c.bytes, c.mediaType ?? "audio/webm", STITCH_RATE);
-      decoded.push({ chunkIndex: c.chunkIndex, startMs: c.startMs, endMs: c.endMs, pcm: pcm.samples });
+      pcm = (await decodeChunk(c.bytes, c.mediaType ?? "audio/webm", STITCH_RATE)).samples;
     } catch {
       undecodable.push(c.chunkIndex);
     }
+    const t1 = performance.now();
+    ms.decode += t1 - t0;
+    const before = ms.encode;
+    if (pcm) builder.add({ chunkIndex: c.chunkIndex, startMs: c.startMs, endMs: c.endMs, pcm });
+    ms.stitch += performance.now() - t1 - (ms.encode - before);
   }
-  const t1 = performance.now();
-  const s = stitch(decoded, range);
   const t2 = performance.now();
-  const enc = encodeOpus(s.pcm);
-  const ogg = s.pcm.length ? writeOggOpus({ packets: enc.packets, frameSamples: enc.frameSamples, preSkip: enc.preSkip, totalSamples: s.pcm.length }) : new Uint8Array();
+  const before = ms.encode;
+  const timeline = builder.finish();
+  ms.stitch += performance.now() - t2 - (ms.encode - before);
   const t3 = performance.now();
-  return { ogg, timeline: s.timeline, undecodable, ms: { decode: t1 - t0, stitch: t2 - t1, encode: t3 - t2 } };
+  const enc = encoder.end();
+  const ogg = enc.totalSamples ? writeOggOpus({ packets: enc.packets, frameSamples: enc.frameSamples, preSkip: enc.preSkip, totalSamples: enc.totalSamples }) : new Uint8Array();
+  ms.encode += performance.now() - t3;
+  return { ogg, timeline, undecodable, ms };
 }

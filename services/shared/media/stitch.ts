@@ -98,97 +98,150 @@ export function alignByCorrelation(a: Float32Array, b: Float32Array, guess: numb
   return { offset: best - skip, score: bestScore };
 }
 
-interface Placed {
-  c: StitchChunk;
-  /** Track position of the chunk's sample 0. */
-  pos: number;
-  /** Kept part, track positions [from, to). */
-  from: number;
-  to: number;
-}
-
 const msToSamples = (ms: number) => Math.round((ms * STITCH_RATE) / 1000);
 const samplesToMs = (n: number) => Math.round((n * 1000) / STITCH_RATE);
 
+export type Alignment = { chunkIndex: number; by: "correlation" | "timestamps"; correctionMs: number };
+
+/** The previous chunk, still open: its end is decided by the next one. */
+interface Open {
+  c: StitchChunk;
+  /** Track position of the chunk's sample 0. */
+  pos: number;
+  /** Where its kept part starts on the track (a boundary), and how far the track is written. */
+  from: number;
+  emitted: number;
+}
+
+const ZEROS = new Float32Array(STITCH_RATE);
+
 /**
- * Plans and assembles the track. `chunks`: the stored, decodable chunks (any order);
- * `range`: the session's chunk indices [first, last] (what is not in `chunks` is missing).
+ * Builds the track one chunk at a time, in index order, handing finished samples to `sink` as it
+ * goes: it holds two chunks' PCM at most, so a long interview costs the memory of two chunks, not
+ * of the whole track. `add` the stored, decodable chunks; `finish` says where everything lies.
  */
-export function stitch(chunks: readonly StitchChunk[], range: { first: number; last: number }, options: StitchOptions = {}): { pcm: Float32Array; timeline: StitchTimeline; alignments: { chunkIndex: number; by: "correlation" | "timestamps"; correctionMs: number }[] } {
-  const o = { ...DEFAULTS, ...options };
-  const sorted = [...chunks].filter((c) => c.pcm.length > 0).sort((x, y) => x.chunkIndex - y.chunkIndex);
-  const gaps: StitchTimeline["gaps"] = [];
-  const alignments: { chunkIndex: number; by: "correlation" | "timestamps"; correctionMs: number }[] = [];
-  const missingBetween = (a: number, b: number) => Array.from({ length: Math.max(0, b - a - 1) }, (_, i) => a + 1 + i);
-  if (!sorted.length) {
-    const all = range.last >= range.first ? missingBetween(range.first - 1, range.last + 1) : [];
-    return { pcm: new Float32Array(), timeline: { durationMs: 0, chunks: [], gaps: all.length ? [{ startMs: 0, endMs: 0, missingChunks: all }] : [] }, alignments };
+export class TrackBuilder {
+  private readonly o: Required<StitchOptions>;
+  private open: Open | null = null;
+  private written = 0;
+  private lastIndex: number | null = null;
+  private readonly chunks: StitchTimeline["chunks"] = [];
+  private readonly gaps: StitchTimeline["gaps"] = [];
+  readonly alignments: Alignment[] = [];
+
+  constructor(
+    private readonly range: { first: number; last: number },
+    private readonly sink: (samples: Float32Array) => void,
+    options: StitchOptions = {},
+  ) {
+    this.o = { ...DEFAULTS, ...options };
   }
-  const first = sorted[0]!;
-  if (first.chunkIndex > range.first) gaps.push({ startMs: 0, endMs: 0, missingChunks: missingBetween(range.first - 1, first.chunkIndex) });
-  const placed: Placed[] = [{ c: first, pos: 0, from: 0, to: first.pcm.length }];
-  for (let i = 1; i < sorted.length; i++) {
-    const prev = placed[i - 1]!;
-    const b = sorted[i]!;
+
+  private write(samples: Float32Array): void {
+    if (!samples.length) return;
+    this.sink(samples);
+    this.written += samples.length;
+  }
+
+  private silence(n: number): void {
+    for (let left = n; left > 0; left -= ZEROS.length) this.write(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
+  }
+
+  /** Writes the open chunk's samples up to track position `to`. */
+  private writeOpenTo(to: number): void {
+    const p = this.open!;
+    if (to > p.emitted) this.write(p.c.pcm.subarray(p.emitted - p.pos, to - p.pos));
+    p.emitted = Math.max(p.emitted, to);
+  }
+
+  private static missingBetween(a: number, b: number): number[] {
+    return Array.from({ length: Math.max(0, b - a - 1) }, (_, i) => a + 1 + i);
+  }
+
+  add(b: StitchChunk): void {
+    if (!b.pcm.length) return;
+    if (this.lastIndex !== null && b.chunkIndex <= this.lastIndex) throw new RangeError("chunks must be added in increasing index order");
+    const prev = this.open;
+    if (!prev) {
+      if (b.chunkIndex > this.range.first) this.gaps.push({ startMs: 0, endMs: 0, missingChunks: TrackBuilder.missingBetween(this.range.first - 1, b.chunkIndex) });
+      this.open = { c: b, pos: 0, from: 0, emitted: 0 };
+      this.lastIndex = b.chunkIndex;
+      return;
+    }
     const a = prev.c;
     const guess = msToSamples(b.startMs - a.startMs);
     let offset = guess;
-    const consecutive = b.chunkIndex === a.chunkIndex + 1;
-    const overlaps = guess < a.pcm.length;
-    if (consecutive && overlaps) {
-      const m = alignByCorrelation(a.pcm, b.pcm, guess, o);
+    if (b.chunkIndex === a.chunkIndex + 1 && guess < a.pcm.length) {
+      const m = alignByCorrelation(a.pcm, b.pcm, guess, this.o);
       if (m) offset = m.offset;
-      alignments.push({ chunkIndex: b.chunkIndex, by: m ? "correlation" : "timestamps", correctionMs: samplesToMs(offset - guess) });
+      this.alignments.push({ chunkIndex: b.chunkIndex, by: m ? "correlation" : "timestamps", correctionMs: samplesToMs(offset - guess) });
     } else {
-      alignments.push({ chunkIndex: b.chunkIndex, by: "timestamps", correctionMs: 0 });
+      this.alignments.push({ chunkIndex: b.chunkIndex, by: "timestamps", correctionMs: 0 });
     }
-    // Never before the previous chunk's kept start (odd timestamps).
-    const pos = Math.max(prev.from + 1, prev.pos + offset);
+    // Never before what is already on the track (odd timestamps).
+    const pos = Math.max(prev.emitted + 1, prev.pos + offset);
     const prevEnd = prev.pos + a.pcm.length;
-    let from = pos;
+    let boundary: number;
+    let emitted: number;
     if (pos < prevEnd) {
-      // Overlap: cut in its middle.
-      const cut = Math.round((pos + prevEnd) / 2);
-      prev.to = cut;
-      from = cut;
-    } else {
-      prev.to = prevEnd;
-    }
-    const missing = missingBetween(a.chunkIndex, b.chunkIndex);
-    if (missing.length || pos > prevEnd) gaps.push({ startMs: samplesToMs(prevEnd), endMs: samplesToMs(Math.max(prevEnd, pos)), missingChunks: missing });
-    placed.push({ c: b, pos, from, to: pos + b.pcm.length });
-  }
-  const last = sorted[sorted.length - 1]!;
-  if (last.chunkIndex < range.last) {
-    const end = placed[placed.length - 1]!.to;
-    gaps.push({ startMs: samplesToMs(end), endMs: samplesToMs(end), missingChunks: missingBetween(last.chunkIndex, range.last + 1) });
-  }
-  const total = placed[placed.length - 1]!.to;
-  const pcm = new Float32Array(total);
-  const fade = msToSamples(o.fadeMs);
-  for (let i = 0; i < placed.length; i++) {
-    const p = placed[i]!;
-    pcm.set(p.c.pcm.subarray(p.from - p.pos, p.to - p.pos), p.from);
-    // Crossfade into the next chunk where both hold samples around the cut.
-    const next = placed[i + 1];
-    if (next && next.from === p.to) {
-      const half = Math.min(fade >> 1, p.to - p.from, next.to - next.from, p.to - next.pos, p.pos + p.c.pcm.length - p.to);
-      for (let k = -half; k < half; k++) {
-        const t = p.to + k;
-        const g = (k + half) / (2 * half || 1);
-        const x = p.c.pcm[t - p.pos] ?? 0;
-        const y = next.c.pcm[t - next.pos] ?? 0;
-        pcm[t] = (1 - g) * x + g * y;
+      // Overlap: cut in its middle, with a short crossfade where both hold samples.
+      const cut = Math.max(prev.emitted, Math.round((pos + prevEnd) / 2));
+      const half = Math.max(0, Math.min(msToSamples(this.o.fadeMs) >> 1, cut - prev.emitted, prevEnd - cut, cut - pos, pos + b.pcm.length - cut));
+      this.writeOpenTo(cut - half);
+      if (half > 0) {
+        const fade = new Float32Array(2 * half);
+        for (let k = 0; k < 2 * half; k++) {
+          const t = cut - half + k;
+          const g = k / (2 * half);
+          fade[k] = (1 - g) * a.pcm[t - prev.pos]! + g * b.pcm[t - pos]!;
+        }
+        this.write(fade);
       }
+      boundary = cut;
+      emitted = cut + half;
+    } else {
+      this.writeOpenTo(prevEnd);
+      this.silence(pos - prevEnd);
+      boundary = pos;
+      emitted = pos;
     }
+    const missing = TrackBuilder.missingBetween(a.chunkIndex, b.chunkIndex);
+    if (missing.length || pos > prevEnd) this.gaps.push({ startMs: samplesToMs(prevEnd), endMs: samplesToMs(Math.max(prevEnd, pos)), missingChunks: missing });
+    this.chunks.push({ chunkIndex: a.chunkIndex, startMs: samplesToMs(prev.from), endMs: samplesToMs(boundary) });
+    this.open = { c: b, pos, from: boundary, emitted };
+    this.lastIndex = b.chunkIndex;
   }
-  return {
-    pcm,
-    timeline: {
-      durationMs: samplesToMs(total),
-      chunks: placed.map((p) => ({ chunkIndex: p.c.chunkIndex, startMs: samplesToMs(p.from), endMs: samplesToMs(p.to) })),
-      gaps,
-    },
-    alignments,
-  };
+
+  /** Writes the rest; the timeline of what was written. */
+  finish(): StitchTimeline {
+    const p = this.open;
+    if (!p) {
+      const all = this.range.last >= this.range.first ? TrackBuilder.missingBetween(this.range.first - 1, this.range.last + 1) : [];
+      return { durationMs: 0, chunks: [], gaps: all.length ? [{ startMs: 0, endMs: 0, missingChunks: all }] : [] };
+    }
+    const end = p.pos + p.c.pcm.length;
+    this.writeOpenTo(end);
+    this.chunks.push({ chunkIndex: p.c.chunkIndex, startMs: samplesToMs(p.from), endMs: samplesToMs(end) });
+    if (p.c.chunkIndex < this.range.last) this.gaps.push({ startMs: samplesToMs(end), endMs: samplesToMs(end), missingChunks: TrackBuilder.missingBetween(p.c.chunkIndex, this.range.last + 1) });
+    this.open = null;
+    return { durationMs: samplesToMs(this.written), chunks: this.chunks, gaps: this.gaps };
+  }
+}
+
+/**
+ * The whole track in memory (tests, short sessions). `chunks`: the stored, decodable chunks (any
+ * order); `range`: the session's chunk indices [first, last] (what is not in `chunks` is missing).
+ */
+export function stitch(chunks: readonly StitchChunk[], range: { first: number; last: number }, options: StitchOptions = {}): { pcm: Float32Array; timeline: StitchTimeline; alignments: Alignment[] } {
+  const parts: Float32Array[] = [];
+  const builder = new TrackBuilder(range, (s) => parts.push(s.slice()), options);
+  for (const c of [...chunks].sort((x, y) => x.chunkIndex - y.chunkIndex)) builder.add(c);
+  const timeline = builder.finish();
+  const pcm = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    pcm.set(p, at);
+    at += p.length;
+  }
+  return { pcm, timeline, alignments: builder.alignments };
 }
