@@ -21,7 +21,7 @@ import { SessionsPerToken } from "./core/limits";
 import { SessionRegistry } from "./core/registry";
 import { createTokenKeys, mintReviewerToken, mintUploadToken, verifyAnyToken, verifyUploadToken } from "./core/tokens";
 import { Review } from "./core/review";
-import { createReviewRoutes } from "./adapters/http-review";
+import { createReviewRoutes, reviewRouteName } from "./adapters/http-review";
 import { createReviewAudio } from "./adapters/review-audio";
 import { createStitcher } from "../shared/media/stitch-worker";
 import { loadGatewayConfig } from "./config";
@@ -138,12 +138,21 @@ const http = createHttpHandler({
   log,
 });
 
+/**
+ * Review routes that may work longer than Bun's HTTP idle timeout (10 s) before their first byte:
+ * stitching a 30 min session takes ~20 s on 2 cores (docs/benchmarks.md#review), verify and a lazy
+ * seal read every blob, an export stitches inside its stream. They get this many seconds instead.
+ */
+const SLOW_ROUTES: ReadonlySet<string> = new Set(["audio", "timeline", "export", "verify", "manifest"]);
+const SLOW_ROUTE_IDLE_TIMEOUT_S = 300;
+
 const server = Bun.serve<WsData, never>({
   port: config.port,
   hostname: config.host,
   maxRequestBodySize: config.maxRequestBodyBytes,
   fetch(req, srv) {
-    if (new URL(req.url).pathname === MEDIA_STREAM_PATH) {
+    const { pathname } = new URL(req.url);
+    if (pathname === MEDIA_STREAM_PATH) {
       if (closing) return refuseUpgrade("SHUTTING_DOWN");
       const ip = srv.requestIP(req)?.address ?? "unknown";
       const refused = guard.checkUpgrade(req, ip);
@@ -151,6 +160,7 @@ const server = Bun.serve<WsData, never>({
       if (srv.upgrade(req, { data: { connId: nextConnId++, ip } })) return undefined;
       return refuseUpgrade("UPGRADE_REQUIRED");
     }
+    if (SLOW_ROUTES.has(reviewRouteName(pathname) ?? "")) srv.timeout(req, SLOW_ROUTE_IDLE_TIMEOUT_S);
     return http(req);
   },
   websocket: createWsHandler({

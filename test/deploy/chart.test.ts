@@ -28,7 +28,7 @@ import { MEDIA_STREAM_PATH } from "../../services/gateway/adapters/ws-server";
 import { gatewayConfigShape, loadGatewayConfig } from "../../services/gateway/config";
 import { metadataMetrics } from "../../services/metadata/adapters/metrics";
 import { reaperMetrics } from "../../services/reaper/adapters/metrics";
-import { loadReaperConfig } from "../../services/reaper/config";
+import { loadReaperConfig, reaperConfigShape } from "../../services/reaper/config";
 import { AppError } from "../../services/shared/errors";
 import { createLogger } from "../../services/shared/log";
 import { createRegistry, seriesNames, serveOpsHttp } from "../../services/shared/metrics";
@@ -607,8 +607,13 @@ describe("helm/candid: secrets and network policies (issue 14)", () => {
  * for a required variable). Derived from the shape, so a renamed or added variable shows here.
  */
 function gatewayVariables(): Map<string, unknown> {
+  return configVariables(gatewayConfigShape);
+}
+
+/** The same for any service's config shape (an object of readers, as services/shared/config.ts builds them). */
+function configVariables(shape: Record<string, unknown>): Map<string, unknown> {
   const out = new Map<string, unknown>();
-  for (const read of Object.values(gatewayConfigShape)) {
+  for (const read of Object.values(shape)) {
     const asked: string[] = [];
     const env = new Proxy({} as Record<string, string | undefined>, { get: (_t, k) => (typeof k === "string" && asked.push(k), undefined) });
     let fallback: unknown;
@@ -794,6 +799,68 @@ function ingressBackend(ing: K8sObject, path: string): string | undefined {
   matching.sort((a, b) => parts(b.path).length - parts(a.path).length);
   return matching[0]?.backend.service.name;
 }
+
+describe("helm/candid: the reaper's settings (retention and erasure, issue 12)", () => {
+  /** Variables the chart leaves at the reaper's default, on purpose (extraEnv sets them). */
+  const LEFT_AT_DEFAULT = ["REAPER_HOST"]; // 0.0.0.0 in a container
+  const NOT_CONFIG = ["BUN_RUNTIME_TRANSPILER_CACHE_PATH", "TMPDIR"];
+  const VALUE_SETS: Array<[string, string[]]> = [["default", []], ...CI_VALUES.map((f): [string, string[]] => [f, [f]]), ["kind", ["deploy/kind-values.yaml"]]];
+  const reaperEnv = (objs: K8sObject[]) => envOf(objs, find(objs, "Deployment", "candid-reaper"));
+  /** The rendered env as loadReaperConfig gets it: the internal token (a secretKeyRef) stood in. */
+  const plain = (env: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === "string" ? v : "t".repeat(48)])) as Record<string, string>;
+
+  test("every variable the chart gives the reaper is one services/reaper/config.ts reads, and the reverse is a decision", () => {
+    const known = configVariables(reaperConfigShape);
+    expect(known.get("CANDID_RETENTION_DAYS")).toBe(0);
+    for (const [what, files] of VALUE_SETS) {
+      const env = reaperEnv(render(files));
+      const set = Object.keys(env).filter((k) => !NOT_CONFIG.includes(k));
+      expect(set.filter((k) => !known.has(k)), `${what}: set by the chart, unknown to the reaper`).toEqual([]);
+      const unset = [...known.keys()].filter((k) => !set.includes(k) && !LEFT_AT_DEFAULT.includes(k));
+      expect(unset, `${what}: read by the reaper, neither set by the chart nor in LEFT_AT_DEFAULT`).toEqual([]);
+      expect(LEFT_AT_DEFAULT.filter((k) => !known.has(k)), "LEFT_AT_DEFAULT names a variable the reaper no longer reads").toEqual([]);
+      expect(loadReaperConfig(plain(env)).metricsPort, what).toBe(9103);
+    }
+  });
+
+  test("the chart's defaults are the reaper's: retention off, the erasure pacing of config.ts", () => {
+    const known = configVariables(reaperConfigShape);
+    const env = reaperEnv(render());
+    const differ = Object.entries(env)
+      .filter(([k, v]) => typeof v === "string" && known.get(k) !== undefined && !["METADATA_ADDR", "STORAGE_ADDR"].includes(k))
+      .filter(([k, v]) => String(known.get(k)) !== v)
+      .map(([k, v]) => `${k}=${v} (reaper: ${known.get(k)})`);
+    expect(differ).toEqual([]);
+    expect(env).toMatchObject({ CANDID_RETENTION_DAYS: "0", REAPER_RETENTION_INTERVAL_MS: "3600000", REAPER_ERASURE_INTERVAL_MS: "5000", REAPER_ERASURE_LEASE_MS: "60000", REAPER_ERASURE_PAGE_SIZE: "100", REAPER_ERASURE_CONCURRENCY: "8" });
+  });
+
+  test("set values reach loadReaperConfig; the schema refuses what the reaper would refuse", () => {
+    const sets = ["retention.days=30", "reaper.retention.intervalMs=600000", "reaper.erasure.intervalMs=1000", "reaper.erasure.leaseMs=120000", "reaper.erasure.pageSize=1000", "reaper.erasure.concurrency=64"];
+    const rc = loadReaperConfig(plain(reaperEnv(render([], sets))));
+    expect(rc).toMatchObject({ retentionDays: 30, retentionIntervalMs: 600_000, erasureIntervalMs: 1000, erasureLeaseMs: 120_000, erasurePageSize: 1000, erasureConcurrency: 64 });
+    // the bounds of config.ts, at the edge
+    expect(loadReaperConfig(plain(reaperEnv(render([], ["retention.days=3650", "reaper.erasure.leaseMs=1000", "reaper.erasure.pageSize=1", "reaper.erasure.concurrency=1"])))).retentionDays).toBe(3650);
+    /** --set, and where helm's schema check points. */
+    const refusedSets: Array<[string, string]> = [
+      ["retention.days=-1", "/retention/days"], ["retention.days=3651", "/retention/days"], ["retention.days=abc", "/retention/days"], ["retention.forever=true", "/retention"],
+      ["reaper.retention.intervalMs=0", "/reaper/retention/intervalMs"], ["reaper.erasure.intervalMs=0", "/reaper/erasure/intervalMs"],
+      ["reaper.erasure.leaseMs=999", "/reaper/erasure/leaseMs"], ["reaper.erasure.leaseMs=3600001", "/reaper/erasure/leaseMs"],
+      ["reaper.erasure.pageSize=0", "/reaper/erasure/pageSize"], ["reaper.erasure.pageSize=1001", "/reaper/erasure/pageSize"],
+      ["reaper.erasure.concurrency=0", "/reaper/erasure/concurrency"], ["reaper.erasure.concurrency=65", "/reaper/erasure/concurrency"], ["reaper.erasure.dryRun=true", "/reaper/erasure"],
+    ];
+    for (const [s, at] of refusedSets) {
+      const r = refused([s]);
+      expect(r.code, s).not.toBe(0);
+      expect(r.stderr, s).toContain(`at '${at}'`);
+    }
+    // and config.ts does refuse each of those numbers (the schema is not stricter than the reaper)
+    const defaults = plain(reaperEnv(render()));
+    for (const [k, v] of [["CANDID_RETENTION_DAYS", "3651"], ["CANDID_RETENTION_DAYS", "-1"], ["REAPER_ERASURE_LEASE_MS", "999"], ["REAPER_ERASURE_PAGE_SIZE", "1001"], ["REAPER_ERASURE_CONCURRENCY", "65"], ["REAPER_RETENTION_INTERVAL_MS", "0"]] as const) {
+      expect(() => loadReaperConfig({ ...defaults, [k]: v }), `${k}=${v}`).toThrow(k);
+    }
+  });
+});
 
 describe("helm/candid: high availability, autoscaling, rolling restarts (issue 10)", () => {
   test("HPA: off by default; on, it targets the gateway Deployment on CPU, and the Deployment has no replicas", () => {

@@ -162,10 +162,8 @@ export function createReviewRoutes(deps: ReviewHttpDeps): ReviewRoutes {
 
   const listInterviews = async (req: Request, ctx: ReviewContext) => {
     const reader = await ctx.reader(req);
-    if (reader.kind === "token") {
-      ctx.refused("upload_token", "interview_sessions");
-      throw new AppError("FORBIDDEN", "an upload token cannot list interviews");
-    }
+    // Counted once, by http.ts's error answer (FORBIDDEN is an access code), with this reason.
+    if (reader.kind === "token") throw new AppError("FORBIDDEN", "an upload token cannot list interviews", {}, { reason: "upload_token" });
     const q = new URL(req.url).searchParams;
     const num = (name: string, fallback: number, min: number, max: number) => {
       const raw = q.get(name);

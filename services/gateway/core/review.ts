@@ -98,8 +98,22 @@ export class Review {
     const digest = this.p.sha256Hex(bytes);
     const outcome = await this.p.putBlob(manifestRef(session.sessionId), bytes, digest);
     // A conflict: a manifest with other bytes is stored (sealed earlier with the announced totals, or changed); the seal in metadata decides.
-    if (outcome !== "conflict") await this.p.seal(session.sessionId, digest);
-    return { manifest, bytes, sha256: digest };
+    if (outcome !== "conflict") {
+      await this.p.seal(session.sessionId, digest);
+      return { manifest, bytes, sha256: digest };
+    }
+    // Unless metadata holds no seal: then an earlier seal stored its manifest (with the announced
+    // totals) and its call to metadata failed. When that manifest lists exactly these items,
+    // seal it, or the session would never be sealed.
+    if (await this.sealOf(session.sessionId)) return { manifest, bytes, sha256: digest };
+    const storedBytes = await this.p.getBlob(manifestRef(session.sessionId));
+    const stored = parseManifest(storedBytes);
+    const same = stored !== null && stored.session_id === session.sessionId && chainIntact(stored, sha) &&
+      JSON.stringify(stored.chunks) === JSON.stringify(manifest.chunks) && JSON.stringify(stored.frames) === JSON.stringify(manifest.frames);
+    if (!same) return { manifest, bytes, sha256: digest };
+    const storedDigest = this.p.sha256Hex(storedBytes);
+    await this.p.seal(session.sessionId, storedDigest);
+    return { manifest: stored, bytes: storedBytes, sha256: storedDigest };
   }
 
   /** The sealed manifest's bytes and whether they are the ones sealed; SESSION_NOT_SEALED while the session is not completed. */
