@@ -19,7 +19,8 @@
  *
  * Deterministic: the same rows give the same bytes, so sealing twice writes the same blob.
  * Missing indices: against the totals session_complete announced; without them (sealed later,
- * e.g. an abandoned session), the holes below the highest stored index.
+ * when the seal at session_complete failed and the manifest route seals), the holes below the
+ * highest stored index.
  */
 import type { StoredChunk, StoredFrame } from "../../shared/review";
 
