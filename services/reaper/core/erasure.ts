@@ -21,7 +21,7 @@
  * page from `blobs_deleted`: the blobs are gone all the same).
  */
 import type { BlobRef, StoredKind } from "../../shared/blob";
-import { type SleepFn, realSleep } from "./reap-loop";
+import { type SleepFn, realSleep, runRounds } from "./reap-loop";
 
 export type ErasureReasonName = "request" | "retention";
 
@@ -187,34 +187,22 @@ export function startErasureLoop(opts: {
   onClaimError: (err: unknown) => void;
   sleep?: SleepFn;
 }): { done: Promise<void>; stop(): Promise<void> } {
-  const sleep = opts.sleep ?? realSleep;
-  const abort = new AbortController();
-  const loop = async () => {
-    while (!abort.signal.aborted) {
-      let claimed: ClaimedErasure[] = [];
-      try {
-        claimed = await opts.ports.claim(1, abort.signal);
-      } catch (err) {
-        if (!abort.signal.aborted) safe(() => opts.onClaimError(err));
-      }
-      const e = claimed[0];
-      if (e) {
-        const r = await eraseOne(opts.ports, e, opts.erasure, abort.signal);
-        if (abort.signal.aborted && !r.ok) break; // cut short by stop(): the claim expires, another resumes
-        safe(() => opts.onErasure(r));
-        if (r.ok) continue; // the next one at once
-      }
-      await sleep(opts.intervalMs, abort.signal);
+  return runRounds(async (signal) => {
+    let claimed: ClaimedErasure[] = [];
+    try {
+      claimed = await opts.ports.claim(1, signal);
+    } catch (err) {
+      if (!signal.aborted) safe(() => opts.onClaimError(err));
     }
-  };
-  const done = loop();
-  return {
-    done,
-    stop() {
-      abort.abort();
-      return done;
-    },
-  };
+    const e = claimed[0];
+    if (e) {
+      const r = await eraseOne(opts.ports, e, opts.erasure, signal);
+      if (signal.aborted && !r.ok) return null; // cut short by stop(): the claim expires, another resumes
+      safe(() => opts.onErasure(r));
+      if (r.ok) return 0; // the next one at once
+    }
+    return opts.intervalMs;
+  }, opts.sleep ?? realSleep);
 }
 
 export type RetentionPassResult =
@@ -229,32 +217,19 @@ export function startRetentionLoop(opts: {
   onPass: (r: RetentionPassResult) => void;
   sleep?: SleepFn;
 }): { done: Promise<void>; stop(): Promise<void> } {
-  const sleep = opts.sleep ?? realSleep;
-  const abort = new AbortController();
-  const loop = async () => {
-    while (!abort.signal.aborted) {
-      const t0 = performance.now();
-      let r: RetentionPassResult;
-      try {
-        r = { ok: true, enqueued: await opts.ports.enqueueExpired(opts.limit, abort.signal), durationMs: performance.now() - t0 };
-      } catch (error) {
-        r = { ok: false, error, durationMs: performance.now() - t0 };
-      }
-      if (abort.signal.aborted && !r.ok) break;
-      safe(() => opts.onPass(r));
-      // A full page: more may be expired; go on at once.
-      if (r.ok && r.enqueued.length >= opts.limit) continue;
-      await sleep(opts.intervalMs, abort.signal);
+  return runRounds(async (signal) => {
+    const t0 = performance.now();
+    let r: RetentionPassResult;
+    try {
+      r = { ok: true, enqueued: await opts.ports.enqueueExpired(opts.limit, signal), durationMs: performance.now() - t0 };
+    } catch (error) {
+      r = { ok: false, error, durationMs: performance.now() - t0 };
     }
-  };
-  const done = loop();
-  return {
-    done,
-    stop() {
-      abort.abort();
-      return done;
-    },
-  };
+    if (signal.aborted && !r.ok) return null;
+    safe(() => opts.onPass(r));
+    // A full page: more may be expired; go on at once.
+    return r.ok && r.enqueued.length >= opts.limit ? 0 : opts.intervalMs;
+  }, opts.sleep ?? realSleep);
 }
 
 function safe(fn: () => void): void {

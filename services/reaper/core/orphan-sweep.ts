@@ -26,7 +26,7 @@ import type { BlobKind, BlobRef as StoredRef } from "../../shared/blob";
 
 /** The blobs a row names: chunks and frames (a session's manifest is named by its session row, and never swept). */
 type BlobRef = StoredRef & { kind: BlobKind };
-import { type SleepFn, realSleep } from "./reap-loop";
+import { type SleepFn, realSleep, runRounds } from "./reap-loop";
 
 /** One blob as storage lists it. */
 export interface ListedBlob {
@@ -193,26 +193,14 @@ export function startSweepLoop(opts: {
   onSweep: (result: SweepResult) => void;
   sleep?: SleepFn;
 }): { done: Promise<void>; stop(): Promise<void> } {
-  const sleep = opts.sleep ?? realSleep;
-  const abort = new AbortController();
-  const loop = async () => {
-    while (!abort.signal.aborted) {
-      const result = await sweepOrphans(opts.ports, opts.sweep, abort.signal);
-      if (abort.signal.aborted && !result.ok) break; // cut short by stop(): not a failure
-      try {
-        opts.onSweep(result);
-      } catch {
-        // reporting must not stop sweeping
-      }
-      await sleep(opts.intervalMs, abort.signal);
+  return runRounds(async (signal) => {
+    const result = await sweepOrphans(opts.ports, opts.sweep, signal);
+    if (signal.aborted && !result.ok) return null; // cut short by stop(): not a failure
+    try {
+      opts.onSweep(result);
+    } catch {
+      // reporting must not stop sweeping
     }
-  };
-  const done = loop();
-  return {
-    done,
-    stop() {
-      abort.abort();
-      return done;
-    },
-  };
+    return opts.intervalMs;
+  }, opts.sleep ?? realSleep);
 }

@@ -60,6 +60,29 @@ export interface ReapLoop {
 }
 
 /**
+ * The reaper's loops, one shape: `round` runs again and again until stop(); it returns how long
+ * to wait before the next one (0: at once), or null when stop() cut it short (then the loop ends
+ * without waiting). stop() aborts the round in flight (its signal) and the wait.
+ */
+export function runRounds(round: (signal: AbortSignal) => Promise<number | null>, sleep: SleepFn): ReapLoop {
+  const abort = new AbortController();
+  const done = (async () => {
+    while (!abort.signal.aborted) {
+      const delay = await round(abort.signal);
+      if (delay === null) break;
+      if (delay > 0) await sleep(delay, abort.signal);
+    }
+  })();
+  return {
+    done,
+    stop() {
+      abort.abort();
+      return done;
+    },
+  };
+}
+
+/**
  * Starts the loop; the first run begins immediately (a restarted reaper catches up at once).
  * `onRun` is called after every run, successful or not; an exception from it is swallowed
  * so that reporting can never stop reaping.
@@ -73,8 +96,6 @@ export function startReapLoop(opts: {
 }): ReapLoop {
   const sleep = opts.sleep ?? realSleep;
   const now = opts.now ?? (() => performance.now());
-  const abort = new AbortController();
-  const signal = abort.signal;
 
   const report = (r: RunResult) => {
     try {
@@ -84,32 +105,21 @@ export function startReapLoop(opts: {
     }
   };
 
-  const loop = async () => {
-    let drainRuns = 0;
-    while (!signal.aborted) {
-      const started = now();
-      let result: RunResult;
-      try {
-        const sessionIds = await opts.reap(opts.schedule.batchLimit, signal);
-        result = { ok: true, sessionIds, durationMs: now() - started };
-      } catch (error) {
-        result = { ok: false, error, durationMs: now() - started };
-      }
-      // A run cut short by stop() is not a failure worth reporting.
-      if (signal.aborted && !result.ok) break;
-      report(result);
-      const delay = nextDelayMs(result, opts.schedule, drainRuns);
-      drainRuns = delay === 0 ? drainRuns + 1 : 0;
-      if (delay > 0) await sleep(delay, signal);
+  let drainRuns = 0;
+  return runRounds(async (signal) => {
+    const started = now();
+    let result: RunResult;
+    try {
+      const sessionIds = await opts.reap(opts.schedule.batchLimit, signal);
+      result = { ok: true, sessionIds, durationMs: now() - started };
+    } catch (error) {
+      result = { ok: false, error, durationMs: now() - started };
     }
-  };
-
-  const done = loop();
-  return {
-    done,
-    stop() {
-      abort.abort();
-      return done;
-    },
-  };
+    // A run cut short by stop() is not a failure worth reporting.
+    if (signal.aborted && !result.ok) return null;
+    report(result);
+    const delay = nextDelayMs(result, opts.schedule, drainRuns);
+    drainRuns = delay === 0 ? drainRuns + 1 : 0;
+    return delay;
+  }, sleep);
 }
