@@ -5,10 +5,10 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { generateSecret, operatorApi, type OperatorApi } from "./operator-api";
 import { createTestDatabase, type TestDatabase } from "./postgres";
-import { freePort, grpcReady, httpOk, type ServiceProc, startService } from "./procs";
+import { freePort, grpcReady, httpOk, REPO_ROOT, type ServiceProc, startService } from "./procs";
 
 export interface Stack {
   gatewayUrl: string;
@@ -55,6 +55,10 @@ export interface StackOptions {
   storageEnv?: Record<string, string>;
   /** Admin URL of the PostgreSQL server for the stack's database (default: TEST_DATABASE_ADMIN_URL). */
   databaseAdminUrl?: string;
+  /** Extra metadata env. */
+  metadataEnv?: Record<string, string>;
+  /** The checkout whose services/ are started (default: this one; benchmarks compare commits). */
+  root?: string;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -66,18 +70,19 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const tokenSecret = generateSecret();
   const logLevel = opts.logLevel ?? "warn";
   const started: ServiceProc[] = [];
+  const entry = (service: string) => resolve(opts.root ?? REPO_ROOT, `services/${service}/main.ts`);
   try {
     const startMetadata = () =>
       startService({
         name: "metadata",
-        entry: "services/metadata/main.ts",
-        env: { DATABASE_URL: db.url, METADATA_GRPC_ADDR: `127.0.0.1:${mp}`, METADATA_METRICS_PORT: String(mm), LOG_LEVEL: logLevel },
+        entry: entry("metadata"),
+        env: { DATABASE_URL: db.url, METADATA_GRPC_ADDR: `127.0.0.1:${mp}`, METADATA_METRICS_PORT: String(mm), LOG_LEVEL: logLevel, ...opts.metadataEnv },
         ready: () => grpcReady(`127.0.0.1:${mp}`),
       });
     const startStorage = () =>
       startService({
         name: "storage",
-        entry: "services/storage/main.ts",
+        entry: entry("storage"),
         env: {
           STORAGE_BACKEND: "fs",
           MEDIA_STORAGE_DIR: mediaDir,
@@ -103,7 +108,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ...opts.gatewayEnv,
     };
     const startGateway = () =>
-      startService({ name: "gateway", entry: "services/gateway/main.ts", env: gatewayEnv, ready: () => httpOk(`http://127.0.0.1:${gp}/readyz`) });
+      startService({ name: "gateway", entry: entry("gateway"), env: gatewayEnv, ready: () => httpOk(`http://127.0.0.1:${gp}/readyz`) });
     const stack: Stack = {
       gatewayUrl: `http://127.0.0.1:${gp}`,
       wsUrl: `ws://127.0.0.1:${gp}/ws/media-stream`,
