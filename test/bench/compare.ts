@@ -23,10 +23,11 @@
  *
  *   source test/system-deps.sh && npm run bench:compare -- [--reps 3] [--in-flight 16,64]
  *     [--warmup 4] [--seconds 12] [--size 51200] [--sessions 16] [--only candid,floor,tus]
- *     [--candid-variant 'label=ROOT[;KEY=VALUE…]']… [--media-parent DIR] [--out FILE]
+ *     [--unix] [--candid-variant 'label=ROOT[;KEY=VALUE…][;unix]']… [--media-parent DIR] [--out FILE]
  * `--candid-variant` adds a Candid stack started from another checkout (ROOT, e.g. a worktree of
- * the commit before a change, with node_modules linked) and/or with extra environment for every
- * service: the paired before/after of docs/benchmarks.md, interleaved with the others.
+ * the commit before a change, with node_modules linked), with extra environment for every
+ * service and/or (`unix`) gRPC over Unix domain sockets: the paired before/after of
+ * docs/benchmarks.md, interleaved with the others. `--unix` does the latter for "candid" itself.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -48,6 +49,7 @@ const { values } = parseArgs({
     size: { type: "string", default: "51200" },
     sessions: { type: "string", default: "16" },
     only: { type: "string" },
+    unix: { type: "boolean", default: false },
     "candid-variant": { type: "string", multiple: true, default: [] },
     "media-parent": { type: "string" },
     out: { type: "string", default: join(REPO_ROOT, "docs/bench/compare.json") },
@@ -66,15 +68,23 @@ interface CandidVariant {
   label: string;
   root: string;
   env: Record<string, string>;
+  /** gRPC over Unix domain sockets (stack.ts `unixSockets`). */
+  unix: boolean;
 }
 type Variant = CandidVariant | { kind: "floor"; label: "floor" } | { kind: "tus"; label: "tus" };
 const allVariants: Variant[] = [
-  { kind: "candid", label: "candid", root: REPO_ROOT, env: {} },
+  { kind: "candid", label: "candid", root: REPO_ROOT, env: {}, unix: values.unix! },
   ...values["candid-variant"]!.map((spec): Variant => {
     const [head, ...envs] = spec.split(";");
     const [label, root] = head!.split("=");
     if (!label || !root) throw new Error(`--candid-variant ${spec}: label=ROOT[;KEY=VALUE…]`);
-    return { kind: "candid", label, root: resolve(root), env: Object.fromEntries(envs.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])) };
+    return {
+      kind: "candid",
+      label,
+      root: resolve(root),
+      env: Object.fromEntries(envs.filter((e) => e !== "unix").map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
+      unix: envs.includes("unix"),
+    };
   }),
   { kind: "floor", label: "floor" },
   { kind: "tus", label: "tus" },
@@ -159,6 +169,7 @@ async function runCandid(v: CandidVariant, inFlight: number, rep: number): Promi
   const window = Math.max(1, Math.round(inFlight / sessions));
   const stack = await startStack({
     root: v.root,
+    unixSockets: v.unix,
     gatewayEnv: { GATEWAY_MAX_PENDING: String(Math.max(64, window * 4)), ...benchLimits(sessions), ...v.env },
     storageEnv: v.env,
     metadataEnv: v.env,
@@ -353,7 +364,7 @@ for (const [t, met] of Object.entries(targets)) console.log(`target ${met ? "MET
 const result = {
   date: new Date().toISOString(),
   machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform}, Bun ${Bun.version}`,
-  settings: { reps, inFlight: loads, warmupSeconds: warmup, seconds, blobBytes: size, candidSessions: sessions, variants: variants.map((v) => (v.kind === "candid" ? { label: v.label, root: v.root === REPO_ROOT ? "." : v.root, env: v.env } : { label: v.label })) },
+  settings: { reps, inFlight: loads, warmupSeconds: warmup, seconds, blobBytes: size, candidSessions: sessions, variants: variants.map((v) => (v.kind === "candid" ? { label: v.label, root: v.root === REPO_ROOT ? "." : v.root, env: v.env, unixSockets: v.unix } : { label: v.label })) },
   summary,
   ratios,
   targets,
