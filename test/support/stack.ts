@@ -5,10 +5,10 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { generateSecret, operatorApi, type OperatorApi } from "./operator-api";
 import { createTestDatabase, type TestDatabase } from "./postgres";
-import { freePort, grpcReady, httpOk, type ServiceProc, startService } from "./procs";
+import { freePort, grpcReady, httpOk, REPO_ROOT, type ServiceProc, startService } from "./procs";
 
 export interface Stack {
   gatewayUrl: string;
@@ -55,38 +55,54 @@ export interface StackOptions {
   storageEnv?: Record<string, string>;
   /** Admin URL of the PostgreSQL server for the stack's database (default: TEST_DATABASE_ADMIN_URL). */
   databaseAdminUrl?: string;
+  /** Extra metadata env. */
+  metadataEnv?: Record<string, string>;
+  /**
+   * gRPC between the services over Unix domain sockets (`unix:` addresses in a temp folder of
+   * the stack's) instead of TCP on 127.0.0.1: the setting for services that share a host.
+   */
+  unixSockets?: boolean;
+  /** The checkout whose services/ are started (default: this one; benchmarks compare commits). */
+  root?: string;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const db = await createTestDatabase("candid_stack", opts.databaseAdminUrl);
   const mediaDir = opts.mediaDir ?? mkdtempSync(join(opts.mediaParent ?? tmpdir(), "candid-media-"));
-  const removeMedia = () => opts.keepMedia || opts.mediaDir !== undefined || rmSync(mediaDir, { recursive: true, force: true });
+  const sockDir = opts.unixSockets ? mkdtempSync(join(tmpdir(), "candid-sock-")) : undefined;
+  const removeMedia = () => {
+    if (sockDir) rmSync(sockDir, { recursive: true, force: true });
+    if (!opts.keepMedia && opts.mediaDir === undefined) rmSync(mediaDir, { recursive: true, force: true });
+  };
   const [gp, go, sp, sm, mp, mm] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   const apiKey = generateSecret();
   const tokenSecret = generateSecret();
   const logLevel = opts.logLevel ?? "warn";
   const started: ServiceProc[] = [];
+  const storageAddr = sockDir ? `unix:${join(sockDir, "storage.sock")}` : `127.0.0.1:${sp}`;
+  const metadataAddr = sockDir ? `unix:${join(sockDir, "metadata.sock")}` : `127.0.0.1:${mp}`;
+  const entry = (service: string) => resolve(opts.root ?? REPO_ROOT, `services/${service}/main.ts`);
   try {
     const startMetadata = () =>
       startService({
         name: "metadata",
-        entry: "services/metadata/main.ts",
-        env: { DATABASE_URL: db.url, METADATA_GRPC_ADDR: `127.0.0.1:${mp}`, METADATA_METRICS_PORT: String(mm), LOG_LEVEL: logLevel },
-        ready: () => grpcReady(`127.0.0.1:${mp}`),
+        entry: entry("metadata"),
+        env: { DATABASE_URL: db.url, METADATA_GRPC_ADDR: metadataAddr, METADATA_METRICS_PORT: String(mm), LOG_LEVEL: logLevel, ...opts.metadataEnv },
+        ready: () => grpcReady(metadataAddr),
       });
     const startStorage = () =>
       startService({
         name: "storage",
-        entry: "services/storage/main.ts",
+        entry: entry("storage"),
         env: {
           STORAGE_BACKEND: "fs",
           MEDIA_STORAGE_DIR: mediaDir,
-          STORAGE_GRPC_ADDR: `127.0.0.1:${sp}`,
+          STORAGE_GRPC_ADDR: storageAddr,
           STORAGE_METRICS_PORT: String(sm),
           LOG_LEVEL: logLevel,
           ...opts.storageEnv,
         },
-        ready: () => grpcReady(`127.0.0.1:${sp}`),
+        ready: () => grpcReady(storageAddr),
       });
     const [metadata, storage] = await Promise.all([startMetadata(), startStorage()]);
     started.push(metadata, storage);
@@ -97,13 +113,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       GATEWAY_OPS_HOST: "127.0.0.1",
       CANDID_API_KEYS: apiKey,
       CANDID_TOKEN_SECRETS: tokenSecret,
-      STORAGE_ADDR: `127.0.0.1:${sp}`,
-      METADATA_ADDR: `127.0.0.1:${mp}`,
+      STORAGE_ADDR: storageAddr,
+      METADATA_ADDR: metadataAddr,
       LOG_LEVEL: logLevel,
       ...opts.gatewayEnv,
     };
     const startGateway = () =>
-      startService({ name: "gateway", entry: "services/gateway/main.ts", env: gatewayEnv, ready: () => httpOk(`http://127.0.0.1:${gp}/readyz`) });
+      startService({ name: "gateway", entry: entry("gateway"), env: gatewayEnv, ready: () => httpOk(`http://127.0.0.1:${gp}/readyz`) });
     const stack: Stack = {
       gatewayUrl: `http://127.0.0.1:${gp}`,
       wsUrl: `ws://127.0.0.1:${gp}/ws/media-stream`,
@@ -112,8 +128,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       apiKey,
       tokenSecret,
       gatewayMetricsUrl: `http://127.0.0.1:${go}/metrics`,
-      storageAddr: `127.0.0.1:${sp}`,
-      metadataAddr: `127.0.0.1:${mp}`,
+      storageAddr,
+      metadataAddr,
       storageMetricsUrl: `http://127.0.0.1:${sm}/metrics`,
       metadataMetricsUrl: `http://127.0.0.1:${mm}/metrics`,
       db,
