@@ -121,21 +121,32 @@ function mintError(field: string, message: string): AppError {
  * INVALID_MESSAGE (field ttl_s / user_id / session_id / interview_session_id) for a bad argument.
  */
 export async function mintUploadToken(keys: TokenKeys, req: MintRequest, now: number = Date.now()): Promise<MintedToken> {
-  const ttlS = req.ttlS ?? DEFAULT_TOKEN_TTL_S;
-  if (!Number.isSafeInteger(ttlS) || ttlS < 1 || ttlS > MAX_TOKEN_TTL_S) throw mintError("ttl_s", `ttl_s must be an integer in [1, ${MAX_TOKEN_TTL_S}]`);
+  const ttlS = ttlOf(req.ttlS);
   if (!isId(req.interviewSessionId)) throw mintError("interview_session_id", "interview_session_id must be a non-negative integer");
   if (!isId(req.userId)) throw mintError("user_id", "user_id must be a non-negative integer");
   const sessionId = req.sessionId ?? null;
   if (sessionId !== null && !isCanonicalUuid(sessionId)) throw mintError("session_id", "session_id must be a canonical lowercase UUID");
+  const claims: JWTPayload = { interview_session_id: req.interviewSessionId, user_id: req.userId };
+  if (sessionId !== null) claims.session_id = sessionId;
+  return sign(keys, claims, TOKEN_AUDIENCE, ttlS, now);
+}
+
+/** The lifetime asked for, or the default; INVALID_MESSAGE (field ttl_s) outside [1, MAX_TOKEN_TTL_S]. */
+function ttlOf(ttlS: number | undefined): number {
+  const t = ttlS ?? DEFAULT_TOKEN_TTL_S;
+  if (!Number.isSafeInteger(t) || t < 1 || t > MAX_TOKEN_TTL_S) throw mintError("ttl_s", `ttl_s must be an integer in [1, ${MAX_TOKEN_TTL_S}]`);
+  return t;
+}
+
+/** Signs `claims` for `audience` with the first secret: kid, iss, iat, exp and a fresh jti. */
+async function sign(keys: TokenKeys, claims: JWTPayload, audience: string, ttlS: number, now: number): Promise<MintedToken> {
   const iat = Math.floor(now / 1000);
   const exp = iat + ttlS;
   const jti = randomUUID();
-  const claims: JWTPayload = { interview_session_id: req.interviewSessionId, user_id: req.userId };
-  if (sessionId !== null) claims.session_id = sessionId;
   const token = await new SignJWT(claims)
     .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: "JWT", kid: keys.signing.kid })
     .setIssuer(TOKEN_ISSUER)
-    .setAudience(TOKEN_AUDIENCE)
+    .setAudience(audience)
     .setIssuedAt(iat)
     .setExpirationTime(exp)
     .setJti(jti)
@@ -201,24 +212,12 @@ export interface ReviewerClaims {
 
 /** Signs a reviewer token with the first secret; INVALID_MESSAGE for a bad ttl_s or id. */
 export async function mintReviewerToken(keys: TokenKeys, req: { interviewSessionId?: number | null; ttlS?: number }, now: number = Date.now()): Promise<MintedToken> {
-  const ttlS = req.ttlS ?? DEFAULT_TOKEN_TTL_S;
-  if (!Number.isSafeInteger(ttlS) || ttlS < 1 || ttlS > MAX_TOKEN_TTL_S) throw mintError("ttl_s", `ttl_s must be an integer in [1, ${MAX_TOKEN_TTL_S}]`);
+  const ttlS = ttlOf(req.ttlS);
   const interview = req.interviewSessionId ?? null;
   if (interview !== null && !isId(interview)) throw mintError("interview_session_id", "interview_session_id must be a non-negative integer");
-  const iat = Math.floor(now / 1000);
-  const exp = iat + ttlS;
-  const jti = randomUUID();
   const claims: JWTPayload = { role: REVIEWER_ROLE };
   if (interview !== null) claims.interview_session_id = interview;
-  const token = await new SignJWT(claims)
-    .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: "JWT", kid: keys.signing.kid })
-    .setIssuer(TOKEN_ISSUER)
-    .setAudience(REVIEWER_AUDIENCE)
-    .setIssuedAt(iat)
-    .setExpirationTime(exp)
-    .setJti(jti)
-    .sign(keys.signing.key);
-  return { token, expiresAt: exp * 1000, jti };
+  return sign(keys, claims, REVIEWER_AUDIENCE, ttlS, now);
 }
 
 /** A verified bearer token of either kind. */
