@@ -238,13 +238,14 @@ function reviewerClaimsOf(p: JWTPayload): ReviewerClaims {
     (interview === null ? !("interview_session_id" in p) : isId(interview)) &&
     !("user_id" in p) &&
     !("session_id" in p) &&
-    isCanonicalUuid(p.jti) &&
-    typeof p.iat === "number" &&
-    typeof p.exp === "number" &&
-    p.exp > p.iat &&
-    p.exp - p.iat <= MAX_TOKEN_TTL_S;
+    lifetimeOk(p);
   if (!ok) throw invalid("claims");
   return { interviewSessionId: interview as number | null, jti: p.jti as string, iat: p.iat as number, exp: p.exp as number };
+}
+
+/** jti, iat and exp of either kind of token: a uuid, and a lifetime of at most MAX_TOKEN_TTL_S. */
+function lifetimeOk(p: JWTPayload): boolean {
+  return isCanonicalUuid(p.jti) && typeof p.iat === "number" && typeof p.exp === "number" && p.exp > p.iat && p.exp - p.iat <= MAX_TOKEN_TTL_S;
 }
 
 async function verifiedPayload(keys: TokenKeys, token: unknown, audience: string[], now: number): Promise<JWTPayload> {
@@ -286,11 +287,7 @@ function claimsOf(p: JWTPayload): UploadTokenClaims {
     isId(p.user_id) &&
     !("role" in p) &&
     (sessionId === null ? !("session_id" in p) : isCanonicalUuid(sessionId)) &&
-    isCanonicalUuid(p.jti) &&
-    typeof p.iat === "number" &&
-    typeof p.exp === "number" &&
-    p.exp > p.iat &&
-    p.exp - p.iat <= MAX_TOKEN_TTL_S;
+    lifetimeOk(p);
   if (!ok) throw invalid("claims");
   return {
     interviewSessionId: p.interview_session_id as number,
