@@ -18,7 +18,7 @@ import { Zip, ZipPassThrough } from "fflate";
 import { AppError, toAppError, toHttpError } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
 import { parseRange } from "../../shared/media/range";
-import type { ReviewSession } from "../../shared/review";
+import type { ReviewSession, StoredFrame } from "../../shared/review";
 import { authorizeInterviewRead, authorizeMediaRead, type authorizeStatusRead, type ReadRefusal, type StatusReader } from "../core/authorize";
 import { manifestRef, type Review } from "../core/review";
 import { verifySentence } from "../core/manifest";
@@ -34,6 +34,8 @@ export interface SessionAudio {
   durationMs: number;
   chunks: { chunkIndex: number; startMs: number; endMs: number }[];
   gaps: { startMs: number; endMs: number; missingChunks: number[] }[];
+  /** The session's frames, listed with the chunks the track was checked against (timeline, export). */
+  frames: StoredFrame[];
 }
 
 export interface ReviewHttpDeps {
@@ -210,8 +212,8 @@ export function createReviewRoutes(deps: ReviewHttpDeps): ReviewRoutes {
       return rangeResponse(req, a.ogg, { ...headers, "content-type": "audio/ogg" });
     }
     if (what === "timeline") {
-      const [a, items] = await Promise.all([deps.audio(s), review.items(s.sessionId)]);
-      return Response.json(timelineJson(s.sessionId, a, items.frames), { headers });
+      const a = await deps.audio(s);
+      return Response.json(timelineJson(s.sessionId, a, a.frames), { headers });
     }
     if (what === "manifest") {
       const m = await review.manifest(s);
@@ -242,12 +244,12 @@ export function createReviewRoutes(deps: ReviewHttpDeps): ReviewRoutes {
       const sessions = [];
       for (const rs of r.sessions) {
         const s = await review.status(rs.sessionId);
-        const items = await review.items(rs.sessionId);
-        const a = items.chunks.length ? await deps.audio(s) : null;
-        if (a?.ogg.byteLength) yield [`${rs.sessionId}/audio.ogg`, a.ogg];
-        for (const f of items.frames) yield [`${rs.sessionId}/frames/frame_${f.frameIndex}.jpg`, await review.blob({ sessionId: rs.sessionId, kind: "frame", index: f.frameIndex, mediaType: f.mediaType })];
+        const a = await deps.audio(s);
+        if (a.ogg.byteLength) yield [`${rs.sessionId}/audio.ogg`, a.ogg];
+        for (const f of a.frames) yield [`${rs.sessionId}/frames/frame_${f.frameIndex}.jpg`, await review.blob({ sessionId: rs.sessionId, kind: "frame", index: f.frameIndex, mediaType: f.mediaType })];
         if (rs.manifestSha256) yield [`${rs.sessionId}/manifest.json`, await review.blob(manifestRef(rs.sessionId))];
-        sessions.push({ ...sessionJson(rs), timeline: a ? timelineJson(rs.sessionId, a, items.frames) : null });
+        // No chunk rows, no track to place anything on (originMs 0).
+        sessions.push({ ...sessionJson(rs), timeline: a.originMs > 0 ? timelineJson(rs.sessionId, a, a.frames) : null });
       }
       const meta = { format: "candid-export/1", exported_at: new Date().toISOString(), interview_session_id: id, title: r.interview.title, created_at: iso(r.interview.createdAtMs), media_sessions: sessions };
       yield ["interview.json", new TextEncoder().encode(`${JSON.stringify(meta, null, 1)}\n`)];

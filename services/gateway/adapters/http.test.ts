@@ -506,8 +506,9 @@ describe("review routes", () => {
 
   const audio = async (s: SessionSummary): Promise<SessionAudio> => {
     const chunks = rows.get(s.sessionId)?.chunks ?? [];
-    if (!chunks.length) return { ogg: new Uint8Array(), originMs: 0, durationMs: 0, chunks: [], gaps: [] };
-    return { ogg: track(s.sessionId), originMs: T0, durationMs: 30_000, chunks: chunks.map((c) => ({ chunkIndex: c.chunkIndex, startMs: c.chunkIndex * 10_000, endMs: c.chunkIndex * 10_000 + 10_000 })), gaps: [] };
+    const frames = rows.get(s.sessionId)?.frames ?? [];
+    if (!chunks.length) return { ogg: new Uint8Array(), originMs: 0, durationMs: 0, chunks: [], gaps: [], frames };
+    return { ogg: track(s.sessionId), originMs: T0, durationMs: 30_000, chunks: chunks.map((c) => ({ chunkIndex: c.chunkIndex, startMs: c.chunkIndex * 10_000, endMs: c.chunkIndex * 10_000 + 10_000 })), gaps: [], frames };
   };
 
   let review: Review;

@@ -9,21 +9,14 @@
  */
 import { AppError, toAppError } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
+import type { SessionChunk } from "../../shared/media/stitch-session";
+import type { Stitcher as SharedStitcher } from "../../shared/media/stitch-worker";
 import type { SessionAudio } from "./http-review";
 import type { SessionSummary } from "../core/ports";
 import { chunkRef, mapLimit, READ_CONCURRENCY, type Review } from "../core/review";
 
-export interface StitchInput {
-  chunkIndex: number;
-  startMs: number;
-  endMs: number;
-  bytes: Uint8Array;
-}
-
-/** The stitcher port (services/shared/media/stitch-worker.ts). */
-export interface Stitcher {
-  stitch(chunks: StitchInput[], range: { first: number; last: number }): Promise<{ ogg: Uint8Array; timeline: Omit<SessionAudio, "ogg" | "originMs"> }>;
-}
+/** The stitcher port: services/shared/media/stitch-worker.ts, or anything that stitches alike. */
+export type Stitcher = Pick<SharedStitcher, "stitch">;
 
 export interface ReviewAudioOptions {
   review: Review;
@@ -55,7 +48,7 @@ export function createReviewAudio(o: ReviewAudioOptions): (s: SessionSummary) =>
   };
 
   const build = async (s: SessionSummary): Promise<SessionAudio> => {
-    const { chunks } = await o.review.items(s.sessionId);
+    const { chunks, frames } = await o.review.items(s.sessionId);
     const key = o.sha256Hex(chunks.map((c) => `${c.chunkIndex}:${c.sha256Hex}:${c.startMs}:${c.endMs}`).join("\n"));
     const hit = cache.get(s.sessionId);
     if (hit && hit.key === key) {
@@ -63,10 +56,10 @@ export function createReviewAudio(o: ReviewAudioOptions): (s: SessionSummary) =>
       cache.delete(s.sessionId);
       cache.set(s.sessionId, hit);
       o.events?.cache(true);
-      return hit.audio;
+      return { ...hit.audio, frames };
     }
     o.events?.cache(false);
-    if (!chunks.length) return { ogg: new Uint8Array(), originMs: 0, durationMs: 0, chunks: [], gaps: [] };
+    if (!chunks.length) return { ogg: new Uint8Array(), originMs: 0, durationMs: 0, chunks: [], gaps: [], frames };
     const t0 = performance.now();
     const inputs = (
       await mapLimit(chunks, READ_CONCURRENCY, async (c) => {
@@ -77,11 +70,11 @@ export function createReviewAudio(o: ReviewAudioOptions): (s: SessionSummary) =>
           throw err;
         }
       })
-    ).filter((c): c is StitchInput => c !== null);
+    ).filter((c): c is SessionChunk => c !== null);
     const first = chunks[0]!.chunkIndex;
     const last = Math.max(chunks[chunks.length - 1]!.chunkIndex, s.totalChunks - 1);
     const r = await o.stitcher.stitch(inputs, { first, last });
-    const audio: SessionAudio = { ogg: r.ogg, originMs: Math.min(...chunks.map((c) => c.startMs).filter((ms) => ms > 0)), ...r.timeline };
+    const audio: SessionAudio = { ogg: r.ogg, originMs: Math.min(...chunks.map((c) => c.startMs).filter((ms) => ms > 0)), ...r.timeline, frames };
     if (!Number.isFinite(audio.originMs)) throw new AppError("INTERNAL", "chunks without start timestamps");
     const seconds = (performance.now() - t0) / 1000;
     o.events?.stitched(seconds, inputs.length, r.ogg.byteLength);
