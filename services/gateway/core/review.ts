@@ -116,9 +116,12 @@ export class Review {
     return { manifest: stored, bytes: storedBytes, sha256: storedDigest };
   }
 
-  /** The sealed manifest's bytes and whether they are the ones sealed; SESSION_NOT_SEALED while the session is not completed. */
-  async manifest(session: SessionSummary): Promise<{ bytes: Uint8Array; intact: boolean; sealed: boolean }> {
-    const sealedSha = await this.sealOf(session.sessionId);
+  /**
+   * The sealed manifest's bytes and whether they are the ones sealed; SESSION_NOT_SEALED while the
+   * session is not completed. `knownSeal`: the seal when the caller has just listed it.
+   */
+  async manifest(session: SessionSummary, knownSeal?: string): Promise<{ bytes: Uint8Array; intact: boolean; sealed: boolean }> {
+    const sealedSha = knownSeal ?? (await this.sealOf(session.sessionId));
     if (!sealedSha) {
       if (session.status !== "completed") throw new AppError("SESSION_NOT_SEALED");
       // Completed but not sealed (the seal at session_complete failed): seal now from what is stored.
@@ -149,7 +152,7 @@ export class Review {
     for (const c of chunks) mediaTypes.set(`audio:${c.chunkIndex}`, c.mediaType);
     for (const f of frames) mediaTypes.set(`frame:${f.frameIndex}`, f.mediaType);
     if (sealedSha || session.status === "completed") {
-      const m = await this.manifest(session);
+      const m = await this.manifest(session, sealedSha);
       sealed = true;
       const parsed = m.intact ? parseManifest(m.bytes) : null;
       intact = m.intact && parsed !== null && chainIntact(parsed, sha);
